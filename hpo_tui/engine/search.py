@@ -1,0 +1,444 @@
+"""Search strategies of the local engine (Bayesian, Random, Grid, Hyperband) on Optuna's
+ask/tell API, plus SageMaker's early-stopping median rule and completion criteria.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+
+from hpo_tui.errors import UserError
+from hpo_tui.spec import CategoricalParameter, ContinuousParameter, IntegerParameter, TuningSpec
+
+# The runner logs its own progress; Optuna's per-trial INFO lines would only be noise.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# The median rule compares a running job against the jobs that finished before it. With
+# fewer than this many finished jobs at an epoch the median says little, so no job is
+# stopped there. Three keeps the rule useful for small tuning jobs (max_jobs around 9)
+# while never stopping a job on the word of one or two others.
+MEDIAN_RULE_MIN_JOBS = 3
+
+# A job "improves" the best objective when it beats it by at least this fraction of |best|.
+IMPROVEMENT_FRACTION = 0.01
+
+HYPERBAND_REDUCTION_FACTOR = 3
+
+_STUDY_NAME = "hpo-tui"  # fixed, so Hyperband's bracket of trial N is the same every run
+
+
+class SearchSpaceError(UserError):
+    """A range the search strategy cannot sample from; names the field and the fix."""
+
+
+@dataclass
+class Trial:
+    number: int
+    hyperparameters: dict[str, str]  # tuned only, values exactly as passed on the command line
+
+
+@dataclass
+class FinishedTrial:
+    hyperparameters: dict[str, str]
+    value: float | None
+    state: str  # "complete", "pruned" or "failed"
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (epoch, objective value)
+
+
+# ---------------------------------------------------------------------------------------
+# Search space: spec ranges <-> Optuna distributions <-> command-line strings
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    name: str
+    parameter: Any  # IntegerParameter | ContinuousParameter | CategoricalParameter
+    distribution: BaseDistribution
+    reverse_log: bool = False
+
+    def to_string(self, internal: Any) -> str:
+        p = self.parameter
+        if isinstance(p, CategoricalParameter):
+            return str(internal)
+        if isinstance(p, IntegerParameter):
+            return str(int(internal))
+        value = float(internal)
+        if self.reverse_log:
+            # internal = log(1 - x), sampled uniformly, so x crowds towards 1.
+            value = -math.expm1(value)
+        value = min(max(value, float(p.min)), float(p.max))
+        return repr(value)
+
+    def to_internal(self, text: str) -> Any:
+        """The Optuna value for a command-line string; ValueError if it is not in the range."""
+        p = self.parameter
+        if isinstance(p, CategoricalParameter):
+            if text not in p.values:
+                raise ValueError(f"{text!r} is not one of {p.values}")
+            return text
+        if isinstance(p, IntegerParameter):
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError(f"{text!r} is not an integer")
+            value: Any = int(number)
+        else:
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError(f"{text!r} is not a finite number")
+        if not (p.min <= value <= p.max):
+            raise ValueError(f"{text!r} is outside [{p.min}, {p.max}]")
+        if self.reverse_log:
+            dist = self.distribution
+            assert isinstance(dist, FloatDistribution)
+            # Round-off of log1p(-x) may step an ulp outside the bounds at the ends.
+            value = min(max(math.log1p(-value), dist.low), dist.high)
+        return value
+
+
+def _dimension(name: str, p: Any) -> _Dimension:
+    if isinstance(p, CategoricalParameter):
+        if not p.values:
+            raise SearchSpaceError(
+                f"ranges.{name}.values is empty: give at least one value for {name}."
+            )
+        return _Dimension(name, p, CategoricalDistribution([str(v) for v in p.values]))
+    scaling = getattr(p, "scaling", "Auto")
+    if isinstance(p, IntegerParameter):
+        if scaling == "ReverseLogarithmic":
+            raise SearchSpaceError(
+                f"ranges.{name}.scaling: ReverseLogarithmic works only for continuous "
+                f"ranges; use Linear or Logarithmic for the integer range {name}."
+            )
+        log = scaling == "Logarithmic"
+        if log and p.min < 1:
+            raise SearchSpaceError(
+                f"ranges.{name}.min must be at least 1 for Logarithmic scaling "
+                f"(got {p.min}); raise the minimum or use Linear scaling."
+            )
+        return _Dimension(name, p, IntDistribution(int(p.min), int(p.max), log=log))
+    if isinstance(p, ContinuousParameter):
+        low, high = float(p.min), float(p.max)
+        if scaling == "Logarithmic":
+            if low <= 0:
+                raise SearchSpaceError(
+                    f"ranges.{name}.min must be greater than 0 for Logarithmic scaling "
+                    f"(got {p.min}); raise the minimum or use Linear scaling."
+                )
+            return _Dimension(name, p, FloatDistribution(low, high, log=True))
+        if scaling == "ReverseLogarithmic":
+            if not (0 <= low <= high < 1):
+                raise SearchSpaceError(
+                    f"ranges.{name}: ReverseLogarithmic scaling needs 0 <= min <= max < 1 "
+                    f"(got min={p.min}, max={p.max}); change the range or use Linear scaling."
+                )
+            # Optuna samples u = log(1 - x) uniformly; x = 1 - exp(u).
+            return _Dimension(
+                name, p, FloatDistribution(math.log1p(-high), math.log1p(-low)), reverse_log=True
+            )
+        # Auto and Linear: Optuna has no "Auto", and linear is what SageMaker's Auto
+        # starts from.
+        return _Dimension(name, p, FloatDistribution(low, high))
+    raise SearchSpaceError(f"ranges.{name}: unknown range type {type(p).__name__}.")
+
+
+def grid_values(name: str, p: Any) -> list[str]:
+    """The values of one range that the Grid strategy enumerates, as strings."""
+    if isinstance(p, CategoricalParameter):
+        return [str(v) for v in p.values]
+    if isinstance(p, IntegerParameter):
+        # SageMaker's Grid takes categorical ranges only; a small integer range has an
+        # obvious grid too, so accept it rather than refuse.
+        return [str(v) for v in range(int(p.min), int(p.max) + 1)]
+    raise SearchSpaceError(
+        f"ranges.{name}: the Grid strategy needs categorical ranges; "
+        f"list the values of {name} to try, or pick another strategy."
+    )
+
+
+def _grid_combinations(spec: TuningSpec) -> list[tuple[str, ...]]:
+    axes = [grid_values(name, p) for name, p in spec.ranges.items()]
+    return list(itertools.product(*axes))
+
+
+# ---------------------------------------------------------------------------------------
+# Epoch counts
+
+
+def _as_epochs(value: Any) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 1:
+        return None
+    return int(number)
+
+
+def max_epochs(spec: TuningSpec) -> int | None:
+    """The largest num_epoch any training job of this spec can run, when known."""
+    p = spec.ranges.get("num_epoch")
+    if isinstance(p, (IntegerParameter, ContinuousParameter)):
+        return _as_epochs(math.floor(p.max))
+    if isinstance(p, CategoricalParameter):
+        counts = [c for c in (_as_epochs(v) for v in p.values) if c is not None]
+        return max(counts) if counts else None
+    return _as_epochs(spec.estimator.hyperparameters.get("num_epoch"))
+
+
+# ---------------------------------------------------------------------------------------
+# The strategy
+
+
+def _worse(a: float, b: float, maximize: bool) -> bool:
+    return a < b if maximize else a > b
+
+
+class SearchStrategy:
+    """One tuning job's search: ask for hyperparameters, report epochs, tell results.
+
+    Trial numbers are Optuna's; they identify a trial between ask, report and tell.
+    """
+
+    def __init__(self, spec: TuningSpec) -> None:
+        self.spec = spec
+        self.strategy = spec.strategy
+        self.maximize = spec.objective.type != "Minimize"
+        self.early_stopping = spec.early_stopping == "Auto"
+        self._dims = [_dimension(name, p) for name, p in spec.ranges.items()]
+        self._distributions = {d.name: d.distribution for d in self._dims}
+        self.max_epochs = max_epochs(spec)
+
+        pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+        if self.strategy == "Hyperband":
+            pruner = optuna.pruners.HyperbandPruner(
+                min_resource=1,
+                max_resource=self.max_epochs or 1,
+                reduction_factor=HYPERBAND_REDUCTION_FACTOR,
+            )
+        self.study = optuna.create_study(
+            study_name=_STUDY_NAME,
+            direction="maximize" if self.maximize else "minimize",
+            sampler=self._make_sampler(spec.random_seed),
+            pruner=pruner,
+        )
+
+        self._grid: list[tuple[str, ...]] = (
+            _grid_combinations(spec) if self.strategy == "Grid" else []
+        )
+        self._grid_taken: set[tuple[str, ...]] = set()
+        self._running: dict[int, optuna.Trial] = {}
+        self._curves: dict[int, dict[int, float]] = {}  # running trial -> epoch -> value
+        self._job_epochs: dict[int, int | None] = {}
+        # Curves of finished jobs (any state), in finish order, for the median rule.
+        self._finished_curves: list[dict[int, float]] = []
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        if self.strategy in ("Random", "Grid"):
+            # Grid trials are enqueued one by one; its sampler never picks a value.
+            return optuna.samplers.RandomSampler(seed=seed)
+        # Bayesian, and Hyperband: Optuna recommends TPE with its HyperbandPruner.
+        return optuna.samplers.TPESampler(seed=seed)
+
+    # -- ask -----------------------------------------------------------------------------
+
+    def ask(self) -> Trial | None:
+        """The next trial's hyperparameters; None when the search space is exhausted (Grid)."""
+        if self.strategy == "Grid":
+            combo = next((c for c in self._grid if c not in self._grid_taken), None)
+            if combo is None:
+                return None
+            self._grid_taken.add(combo)
+            self.study.enqueue_trial(
+                {d.name: d.to_internal(v) for d, v in zip(self._dims, combo)}
+            )
+        trial = self._ask_optuna()
+        return Trial(trial.number, self._strings(trial.params))
+
+    def _ask_optuna(self) -> optuna.Trial:
+        with warnings.catch_warnings():
+            # Enqueued values sit on grid points Optuna did not choose; that is the point.
+            warnings.simplefilter("ignore")
+            trial = self.study.ask(self._distributions)
+        self._running[trial.number] = trial
+        self._curves[trial.number] = {}
+        self._job_epochs[trial.number] = self._epochs_of(trial.params)
+        return trial
+
+    def _strings(self, params: dict[str, Any]) -> dict[str, str]:
+        return {d.name: d.to_string(params[d.name]) for d in self._dims}
+
+    def _epochs_of(self, params: dict[str, Any]) -> int | None:
+        for d in self._dims:
+            if d.name == "num_epoch":
+                return _as_epochs(d.to_string(params[d.name]))
+        return _as_epochs(self.spec.estimator.hyperparameters.get("num_epoch"))
+
+    # -- report --------------------------------------------------------------------------
+
+    def report(self, number: int, epoch: int, value: float) -> bool:
+        """Record the objective after epoch `epoch` (0-based); True = stop this job now."""
+        trial = self._running.get(number)
+        if trial is None or value is None or not math.isfinite(value):
+            return False
+        curve = self._curves[number]
+        is_new_epoch = epoch not in curve
+        curve[epoch] = value
+        if not is_new_epoch or (curve and max(curve) > epoch):
+            # A repeated or late line for an epoch already judged: judge only once.
+            return False
+        # Optuna's resource = epochs done, so epoch k is step k + 1 (max step = max_epochs).
+        trial.report(value, epoch + 1)
+        stop = False
+        if self.strategy == "Hyperband":
+            stop = trial.should_prune()
+        elif self.early_stopping:
+            stop = self._median_rule_stops(curve, epoch)
+        last = self._job_epochs.get(number)
+        if last is not None and epoch + 1 >= last:
+            # The job is finishing anyway; "Stopped" would misreport a full run.
+            return False
+        return stop
+
+    def _median_rule_stops(self, curve: dict[int, float], epoch: int) -> bool:
+        """SageMaker's rule: stop at epoch k when the job's best so far is worse than the
+        median of the running averages (epochs 0..k) of finished jobs that reached k."""
+        own = [v for e, v in curve.items() if e <= epoch]
+        best = max(own) if self.maximize else min(own)
+        averages = []
+        for done in self._finished_curves:
+            if not done or max(done) < epoch:
+                continue
+            upto = [v for e, v in done.items() if e <= epoch]
+            averages.append(sum(upto) / len(upto))
+        if len(averages) < MEDIAN_RULE_MIN_JOBS:
+            return False
+        return _worse(best, statistics.median(averages), self.maximize)
+
+    # -- tell ----------------------------------------------------------------------------
+
+    def tell(self, number: int, value: float | None, state: str) -> None:
+        """Finish a trial: "complete" (with its final objective), "pruned" or "failed".
+
+        Telling a trial twice, or one this strategy does not know, does nothing.
+        """
+        trial = self._running.pop(number, None)
+        if trial is None:
+            return
+        curve = self._curves.pop(number, {})
+        self._job_epochs.pop(number, None)
+        self._finished_curves.append(curve)
+        self._tell_optuna(trial, value, state)
+
+    def _tell_optuna(self, trial: optuna.Trial, value: float | None, state: str) -> None:
+        if value is not None and not math.isfinite(value):
+            value = None
+        if state == "complete" and value is not None:
+            self.study.tell(trial, value)
+        elif state in ("pruned", "stopped"):
+            # Optuna stores the last intermediate value as a pruned trial's value.
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+
+    # -- restore -------------------------------------------------------------------------
+
+    def restore(self, history: list[FinishedTrial]) -> None:
+        """Replay finished jobs (e.g. of a resumed tuning job) so the search continues
+        where it left off: Optuna's history, Hyperband's rungs, the median rule's curves,
+        and the Grid combinations already done."""
+        for done in history:
+            curve = {}
+            for epoch, v in sorted(done.curve):
+                if v is not None and math.isfinite(v):
+                    curve[int(epoch)] = float(v)
+            try:
+                params = {
+                    d.name: d.to_internal(done.hyperparameters[d.name]) for d in self._dims
+                }
+            except (KeyError, ValueError):
+                # Outside this spec's search space: it still counts for the median rule.
+                self._finished_curves.append(curve)
+                continue
+            if self.strategy == "Grid":
+                self._grid_taken.add(tuple(done.hyperparameters[d.name] for d in self._dims))
+            self.study.enqueue_trial(params)
+            trial = self._ask_optuna()
+            for epoch, v in sorted(curve.items()):
+                trial.report(v, epoch + 1)
+                if self.strategy == "Hyperband":
+                    trial.should_prune()  # records the rungs this job reached
+            self._running.pop(trial.number)
+            self._curves.pop(trial.number)
+            self._job_epochs.pop(trial.number)
+            self._finished_curves.append(curve)
+            self._tell_optuna(trial, done.value, done.state)
+            if self.strategy == "Random":
+                # Draw (and drop) what this trial drew the first time, so the seeded
+                # sequence goes on where it stopped instead of repeating from its start.
+                frozen = self.study.trials[trial.number]
+                for d in self._dims:
+                    self.study.sampler.sample_independent(
+                        self.study, frozen, d.name, d.distribution
+                    )
+        seed = self.spec.random_seed
+        if history and seed is not None and self.strategy in ("Bayesian", "Hyperband"):
+            # TPE's state cannot be replayed draw by draw; a seed derived from the history
+            # length keeps a resumed run repeatable without re-drawing its first trials.
+            self.study.sampler = self._make_sampler((seed + 1_000_003 * len(history)) % 2**32)
+
+
+# ---------------------------------------------------------------------------------------
+# Completion criteria
+
+
+def completion_reason(spec: TuningSpec, objectives_in_finish_order: list[float | None]) -> str | None:
+    """Why the tuning job should complete now, by its completion criteria; None = go on.
+
+    objectives_in_finish_order: each finished training job's final objective (None when
+    it has none), in the order the jobs finished.
+    """
+    maximize = spec.objective.type != "Minimize"
+    values = [
+        v if v is not None and math.isfinite(v) else None for v in objectives_in_finish_order
+    ]
+    target = spec.completion.target_objective_value
+    if target is not None:
+        for v in values:
+            if v is not None and (v >= target if maximize else v <= target):
+                return "target objective value reached"
+    patience = spec.completion.max_jobs_not_improving
+    if patience:
+        best: float | None = None
+        streak = 0  # jobs since the last improvement of at least 1%
+        for v in values:
+            if v is None:
+                if best is not None:
+                    streak += 1
+                continue
+            if best is None:
+                best, streak = v, 0
+                continue
+            margin = IMPROVEMENT_FRACTION * abs(best)
+            gain = v - best if maximize else best - v
+            if gain >= margin and gain > 0:
+                streak = 0
+            else:
+                streak += 1
+            if not _worse(v, best, maximize):
+                best = v
+        if best is not None and streak >= patience:
+            return f"{patience} jobs did not improve the best by 1%"
+    return None
