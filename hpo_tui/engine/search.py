@@ -360,10 +360,11 @@ class SearchStrategy:
         where it left off: Optuna's history, Hyperband's rungs, the median rule's curves,
         and the Grid combinations already done."""
         for done in history:
-            curve = {}
-            for epoch, v in sorted(done.curve):
+            curve: dict[int, float] = {}
+            for epoch, v in done.curve:  # the last value of an epoch wins, as in report()
                 if v is not None and math.isfinite(v):
                     curve[int(epoch)] = float(v)
+            curve = dict(sorted(curve.items()))
             try:
                 params = {
                     d.name: d.to_internal(done.hyperparameters[d.name]) for d in self._dims
