@@ -1,0 +1,452 @@
+"""Train an MXNet MNIST classifier under SageMaker's script-mode contract (AWS container or hpo-tui's local engine).
+
+Hyperparameters arrive as ``--name value``: batch_size (100), num_epoch (10),
+learning_rate (0.1), optimizer (sgd, any case), model (mlp | lenet),
+max_train_samples (all). Unknown ones (SageMaker adds ``_tuning_objective_metric``)
+are logged and ignored.
+
+Environment (SageMaker's): SM_CHANNEL_TRAIN, SM_CHANNEL_TEST (IDX gzip files
+images.gz / labels.gz), SM_MODEL_DIR, SM_HOSTS, SM_CURRENT_HOST, SM_NUM_GPUS.
+After every epoch it prints ``Epoch[k] Train-accuracy=``, ``Epoch[k] Validation-accuracy=``
+and ``Epoch[k] Validation-loss=`` (k from 0, MXNet's convention). Validation is the
+test channel, as in SageMaker's reference MNIST sample.
+
+The trained network is exported to SM_MODEL_DIR as model-symbol.json +
+model-0000.params (+ model-shapes.json): load it with
+``gluon.SymbolBlock.imports("model-symbol.json", ["data"], "model-0000.params")``
+or ``mx.model.load_checkpoint(prefix, 0)``. It outputs class probabilities.
+
+Failures (bad hyperparameters, missing data, diverged training) end with exit code 1
+and one line on stderr. The same line goes to /opt/ml/output/failure when
+/opt/ml/output exists (SageMaker shows it as the FailureReason), and to the file named
+by HPO_TUI_FAILURE_FILE when that is set (hpo-tui's local engine).
+
+Must stay Python 3.8 compatible: it runs unchanged in AWS's MXNet 1.9.0 container.
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import struct
+import sys
+import time
+import warnings
+
+import numpy as np
+
+# MXNet 1.9 still uses np.bool, np.int, np.float and np.object, which NumPy 1.24
+# removed; put them back before importing mxnet. NumPy warns when the old names are
+# looked up, and that noise would land in every job log, so it is silenced here.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    for _name, _type in (("bool", bool), ("int", int), ("float", float), ("object", object)):
+        setattr(np, _name, getattr(np, _name, _type))
+
+SAGEMAKER_FAILURE_FILE = "/opt/ml/output/failure"
+DEFAULTS = {
+    "batch_size": 100,
+    "num_epoch": 10,
+    "learning_rate": 0.1,
+    "optimizer": "sgd",
+    "model": "mlp",
+    "max_train_samples": 0,
+}
+MODELS = ("mlp", "lenet")
+# Evaluation batch: independent of the training batch size, large enough to be quick.
+EVAL_BATCH = 1000
+# How often (in batches) the running loss is checked for NaN/inf, so a diverged run
+# stops within seconds instead of at the end of a long epoch.
+DIVERGENCE_CHECK_EVERY = 50
+
+
+class JobFailure(Exception):
+    """A failure the user can fix; its message is the whole report (one line)."""
+
+
+def main(argv):
+    try:
+        hps, ignored = parse_hyperparameters(argv)
+        env = read_environment()
+        if ignored:
+            log("ignoring unknown hyperparameters: " + ", ".join(ignored))
+        run(hps, env)
+    except JobFailure as failure:
+        report_failure(str(failure))
+        return 1
+    except Exception as err:
+        # Not something this script knows how to explain: keep the traceback in the
+        # log, and still give SageMaker / hpo-tui a reason to show.
+        report_failure("training failed: {}: {}".format(type(err).__name__, err), stderr=False)
+        raise
+    return 0
+
+
+# ---------------------------------------------------------------- hyperparameters
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise JobFailure("bad hyperparameters: " + message)
+
+
+def parse_hyperparameters(argv):
+    """(hyperparameters dict, ["name=value" of ignored ones]); raises JobFailure on bad values."""
+    parser = _Parser(add_help=False, allow_abbrev=False)
+    for name in DEFAULTS:
+        parser.add_argument("--" + name, default=None)
+    known, unknown = parser.parse_known_args(argv)
+    raw = {name: getattr(known, name) for name in DEFAULTS}
+
+    hps = {}
+    hps["batch_size"] = _integer(raw, "batch_size", minimum=1)
+    hps["num_epoch"] = _integer(raw, "num_epoch", minimum=1)
+    hps["max_train_samples"] = _integer(raw, "max_train_samples", minimum=0)
+    hps["learning_rate"] = _number(raw, "learning_rate")
+    if not hps["learning_rate"] > 0:
+        raise JobFailure(
+            "bad hyperparameter learning_rate={}: it must be a positive number, such as 0.1".format(
+                raw["learning_rate"]
+            )
+        )
+    hps["optimizer"] = _text(raw, "optimizer").lower()
+    hps["model"] = _text(raw, "model").lower()
+    if hps["model"] not in MODELS:
+        raise JobFailure(
+            "bad hyperparameter model={}: use one of {}".format(raw["model"], ", ".join(MODELS))
+        )
+    return hps, _pair_unknown(unknown)
+
+
+def _unquote(value):
+    # SageMaker JSON-encodes hyperparameter values; its toolkit normally decodes them,
+    # but a value can still arrive as '"sgd"'.
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return str(decoded)
+    return value
+
+
+def _text(raw, name):
+    value = raw[name]
+    return str(DEFAULTS[name]) if value is None else _unquote(value).strip()
+
+
+def _number(raw, name):
+    text = _text(raw, name)
+    try:
+        value = float(text)
+    except ValueError:
+        raise JobFailure(
+            "bad hyperparameter {}={}: it must be a number, such as {}".format(name, text, DEFAULTS[name])
+        ) from None
+    if not math.isfinite(value):
+        raise JobFailure("bad hyperparameter {}={}: it must be a finite number".format(name, text))
+    return value
+
+
+def _integer(raw, name, minimum):
+    text = _text(raw, name)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value == int(value)):
+        raise JobFailure(
+            "bad hyperparameter {}={}: it must be a whole number, such as {}".format(
+                name, text, DEFAULTS[name] or 1000
+            )
+        )
+    value = int(value)
+    if value < minimum:
+        raise JobFailure(
+            "bad hyperparameter {}={}: it must be at least {}".format(name, text, minimum)
+        )
+    return value
+
+
+def _pair_unknown(unknown):
+    """['--a', '1', '--flag', '--b', '2'] -> ['a=1', 'flag', 'b=2'] for the log."""
+    pairs = []
+    i = 0
+    while i < len(unknown):
+        item = unknown[i]
+        if item.startswith("--"):
+            name = item[2:]
+            if "=" in name:
+                pairs.append(name)
+            elif i + 1 < len(unknown) and not unknown[i + 1].startswith("--"):
+                pairs.append("{}={}".format(name, unknown[i + 1]))
+                i += 1
+            else:
+                pairs.append(name)
+        else:
+            pairs.append(item)
+        i += 1
+    return pairs
+
+
+# ---------------------------------------------------------------- environment and data
+
+
+def read_environment():
+    hosts_text = os.environ.get("SM_HOSTS", '["algo-1"]')
+    try:
+        hosts = json.loads(hosts_text)
+    except ValueError:
+        raise JobFailure("SM_HOSTS is not a JSON list of host names: {}".format(hosts_text)) from None
+    gpus_text = os.environ.get("SM_NUM_GPUS", "0")
+    try:
+        num_gpus = int(gpus_text)
+    except ValueError:
+        raise JobFailure("SM_NUM_GPUS is not a whole number: {}".format(gpus_text)) from None
+    return {
+        "train": os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"),
+        "test": os.environ.get("SM_CHANNEL_TEST", "/opt/ml/input/data/test"),
+        "model_dir": os.environ.get("SM_MODEL_DIR", "/opt/ml/model"),
+        "hosts": list(hosts) or ["algo-1"],
+        "current_host": os.environ.get("SM_CURRENT_HOST", (list(hosts) or ["algo-1"])[0]),
+        "num_gpus": num_gpus,
+    }
+
+
+def find_file(root, file_name, channel):
+    """The channel's file, anywhere below its directory (SageMaker may keep S3 sub-folders)."""
+    if not os.path.isdir(root):
+        raise JobFailure(
+            "{} channel directory not found: {}; set SM_CHANNEL_{} to a directory holding "
+            "images.gz and labels.gz (hpo-tui data prepare writes them)".format(
+                channel, root, channel.upper()
+            )
+        )
+    for folder, _dirs, files in sorted(os.walk(root)):
+        if file_name in files:
+            return os.path.join(folder, file_name)
+    raise JobFailure(
+        "{} channel {} has no {}; it needs images.gz and labels.gz in IDX format".format(
+            channel, root, file_name
+        )
+    )
+
+
+def load_channel(root, channel):
+    """(images uint8 [n, 1, 28, 28], labels int32 [n]) from a channel's IDX gzip files."""
+    labels_path = find_file(root, "labels.gz", channel)
+    images_path = find_file(root, "images.gz", channel)
+    try:
+        with gzip.open(labels_path, "rb") as fh:
+            magic, count = struct.unpack(">II", fh.read(8))
+            if magic != 2049:
+                raise ValueError("{} is not an IDX label file (magic {})".format(labels_path, magic))
+            labels = np.frombuffer(fh.read(), dtype=np.uint8)
+        with gzip.open(images_path, "rb") as fh:
+            magic, n, rows, cols = struct.unpack(">IIII", fh.read(16))
+            if magic != 2051:
+                raise ValueError("{} is not an IDX image file (magic {})".format(images_path, magic))
+            images = np.frombuffer(fh.read(), dtype=np.uint8)
+        if len(labels) != count or images.size != n * rows * cols or n != count:
+            raise ValueError("{} and {} disagree or are truncated".format(labels_path, images_path))
+    except (OSError, EOFError, ValueError, struct.error) as err:
+        raise JobFailure("cannot read the {} channel: {}".format(channel, err)) from None
+    return images.reshape(n, 1, rows, cols), labels.astype(np.int32)
+
+
+# ---------------------------------------------------------------- model
+
+
+def build_network(name, gluon, prefix=None):
+    net = gluon.nn.HybridSequential(prefix=prefix)
+    with net.name_scope():
+        if name == "lenet":
+            net.add(gluon.nn.Conv2D(20, kernel_size=5, activation="relu"))
+            net.add(gluon.nn.MaxPool2D(pool_size=2, strides=2))
+            net.add(gluon.nn.Conv2D(50, kernel_size=5, activation="relu"))
+            net.add(gluon.nn.MaxPool2D(pool_size=2, strides=2))
+            net.add(gluon.nn.Dense(500, activation="relu"))
+            net.add(gluon.nn.Dense(10))
+        else:
+            # The reference MLP of SageMaker's MNIST sample: 128-64-10, ReLU.
+            net.add(gluon.nn.Dense(128, activation="relu"))
+            net.add(gluon.nn.Dense(64, activation="relu"))
+            net.add(gluon.nn.Dense(10))
+    return net
+
+
+# ---------------------------------------------------------------- training
+
+
+def run(hps, env):
+    started = time.time()
+    train_images, train_labels = load_channel(env["train"], "train")
+    test_images, test_labels = load_channel(env["test"], "test")
+
+    import mxnet as mx
+    from mxnet import autograd, gluon
+
+    # MXNet registers a "test" optimizer for its own unit tests; it is not offered.
+    optimizers = sorted(set(mx.optimizer.Optimizer.opt_registry) - {"test"})
+    if hps["optimizer"] not in optimizers:
+        raise JobFailure(
+            "bad hyperparameter optimizer={}: use sgd, adam or another MXNet optimizer ({})".format(
+                hps["optimizer"], ", ".join(optimizers)
+            )
+        )
+    if env["num_gpus"] > 0:
+        contexts = [mx.gpu(i) for i in range(env["num_gpus"])]
+    else:
+        contexts = [mx.cpu()]
+
+    kvstore, rank, workers = "device", 0, 1
+    if len(env["hosts"]) > 1:
+        # Data-parallel across hosts needs SageMaker's parameter servers (the
+        # estimator's distribution={"parameter_server": {"enabled": True}}), which
+        # set DMLC_ROLE. Without them each host trains on its own.
+        if "DMLC_ROLE" in os.environ:
+            kvstore = mx.kv.create("dist_sync")
+            rank, workers = kvstore.rank, kvstore.num_workers
+        else:
+            log("several hosts but no parameter server: each host trains on its own")
+
+    if hps["max_train_samples"]:
+        train_images = train_images[: hps["max_train_samples"]]
+        train_labels = train_labels[: hps["max_train_samples"]]
+    if workers > 1:
+        train_images, train_labels = train_images[rank::workers], train_labels[rank::workers]
+    log(
+        "training {} on {} images ({} test images), {}, hyperparameters {}".format(
+            hps["model"], len(train_labels), len(test_labels),
+            ", ".join(str(c) for c in contexts), json.dumps(hps, sort_keys=True),
+        )
+    )
+
+    net = build_network(hps["model"], gluon)
+    # Xavier scaled for ReLU (Gaussian, fan-in, magnitude 2): the network learns from
+    # the first epoch, unlike the small uniform default of MXNet's Module.fit.
+    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2), ctx=contexts)
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(
+        net.collect_params(), hps["optimizer"], {"learning_rate": hps["learning_rate"]}, kvstore=kvstore
+    )
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    # Whole channels stay in memory as bytes; batches are gathered and scaled per step.
+    all_train_x = mx.nd.array(train_images, dtype=np.uint8)
+    all_train_y = mx.nd.array(train_labels, dtype=np.float32)
+    n = len(train_labels)
+    batch = hps["batch_size"]
+    for epoch in range(hps["num_epoch"]):
+        tic = time.time()
+        order = np.random.permutation(n)
+        loss_sum = mx.nd.zeros((1,), ctx=contexts[0])
+        correct = mx.nd.zeros((1,), ctx=contexts[0])
+        for b, start in enumerate(range(0, n, batch)):
+            idx = mx.nd.array(order[start : start + batch], dtype=np.int64)
+            x = mx.nd.take(all_train_x, idx).astype(np.float32) / 255.0
+            y = mx.nd.take(all_train_y, idx)
+            xs = gluon.utils.split_and_load(x, contexts, even_split=False)
+            ys = gluon.utils.split_and_load(y, contexts, even_split=False)
+            with autograd.record():
+                outputs = [net(xp) for xp in xs]
+                losses = [loss_fn(out, yp) for out, yp in zip(outputs, ys)]
+            autograd.backward(losses)
+            trainer.step(len(idx))
+            for out, yp, lp in zip(outputs, ys, losses):
+                loss_sum += lp.sum().as_in_context(contexts[0])
+                correct += (out.argmax(axis=1) == yp).sum().as_in_context(contexts[0])
+            if (b + 1) % DIVERGENCE_CHECK_EVERY == 0:
+                check_finite(loss_sum.asscalar(), epoch)
+        train_loss = loss_sum.asscalar() / n
+        check_finite(train_loss, epoch)
+        train_acc = correct.asscalar() / n
+        val_acc, val_loss = evaluate(net, loss_fn, test_images, test_labels, contexts, mx)
+        check_finite(val_loss, epoch)
+        emit("Epoch[{}] Train-accuracy={:.6f}".format(epoch, train_acc))
+        emit("Epoch[{}] Time cost={:.3f}".format(epoch, time.time() - tic))
+        emit("Epoch[{}] Validation-accuracy={:.6f}".format(epoch, val_acc))
+        emit("Epoch[{}] Validation-loss={:.4f}".format(epoch, val_loss))
+
+    if env["current_host"] == env["hosts"][0]:
+        save_model(net, hps["model"], env["model_dir"], contexts, mx, gluon)
+    log("done in {:.1f} s".format(time.time() - started))
+
+
+def evaluate(net, loss_fn, images, labels, contexts, mx):
+    """(accuracy, mean softmax cross-entropy) on a whole channel."""
+    correct = mx.nd.zeros((1,), ctx=contexts[0])
+    loss_sum = mx.nd.zeros((1,), ctx=contexts[0])
+    for start in range(0, len(labels), EVAL_BATCH):
+        x = mx.nd.array(images[start : start + EVAL_BATCH], ctx=contexts[0], dtype=np.float32) / 255.0
+        y = mx.nd.array(labels[start : start + EVAL_BATCH], ctx=contexts[0], dtype=np.float32)
+        out = net(x)
+        loss_sum += loss_fn(out, y).sum()
+        correct += (out.argmax(axis=1) == y).sum()
+    return correct.asscalar() / len(labels), loss_sum.asscalar() / len(labels)
+
+
+def check_finite(loss, epoch):
+    if not math.isfinite(loss):
+        raise JobFailure(
+            "training diverged at epoch {} (loss={}); lower learning_rate".format(
+                epoch, "nan" if math.isnan(loss) else "inf"
+            )
+        )
+
+
+def save_model(net, model_name, model_dir, contexts, mx, gluon):
+    """Export a probability-output network (symbol JSON + params) that MXNet loads back."""
+    os.makedirs(model_dir, exist_ok=True)
+
+    class WithSoftmax(gluon.HybridBlock):
+        def __init__(self, body):
+            super(WithSoftmax, self).__init__(prefix="")
+            with self.name_scope():
+                self.body = body
+
+        def hybrid_forward(self, F, x):
+            return F.softmax(self.body(x))
+
+    exported = WithSoftmax(net)
+    exported.hybridize()
+    exported(mx.nd.zeros((1, 1, 28, 28), ctx=contexts[0]))
+    prefix = os.path.join(model_dir, "model")
+    exported.export(prefix, epoch=0)
+    # The shapes file lets SageMaker's default MXNet model server bind the network.
+    with open(prefix + "-shapes.json", "w") as fh:
+        json.dump([{"name": "data", "shape": [1, 1, 28, 28]}], fh)
+    log("saved {} model to {}-symbol.json and {}-0000.params".format(model_name, prefix, prefix))
+
+
+# ---------------------------------------------------------------- output
+
+
+def emit(line):
+    print(line, flush=True)
+
+
+def log(line):
+    print(line, flush=True)
+
+
+def report_failure(message, stderr=True):
+    if stderr:
+        print(message, file=sys.stderr, flush=True)
+    targets = []
+    if os.path.isdir(os.path.dirname(SAGEMAKER_FAILURE_FILE)):
+        targets.append(SAGEMAKER_FAILURE_FILE)
+    if os.environ.get("HPO_TUI_FAILURE_FILE"):
+        targets.append(os.environ["HPO_TUI_FAILURE_FILE"])
+    for path in targets:
+        try:
+            with open(path, "w") as fh:
+                fh.write(message + "\n")
+        except OSError as err:
+            print("could not write the failure file {}: {}".format(path, err), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
