@@ -1,0 +1,496 @@
+"""The local backend: launches the engine's runner and reads the engine's SQLite store.
+
+Readers never write, with two guarded exceptions: noticing that a runner died (the
+tuning job is then marked Failed) and recording a stop request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpo_tui import paths
+from hpo_tui.backends.base import (
+    TERMINAL_STATUSES,
+    BackendError,
+    LogChunk,
+    MetricPoint,
+    ObjectiveCounters,
+    Snapshot,
+    StatusCounters,
+    TrainingJobView,
+    TuningJobNotFound,
+    TuningJobView,
+    is_better,
+)
+from hpo_tui.engine import procinfo
+from hpo_tui.engine.store import Store, spec_to_json
+
+if TYPE_CHECKING:
+    from hpo_tui.spec import TuningSpec
+
+RUNNER_DIED = "runner exited unexpectedly"
+LIVE_STATUSES = ("InProgress", "Stopping")
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+# A row whose runner pid was never recorded (the launching process died in between) is
+# treated as dead after this long.
+UNRECORDED_RUNNER_GRACE = 30.0
+STOP_WAIT = 3.0  # how long stop() waits for a live runner to acknowledge
+LOG_READ_MAX = 4 * 1024 * 1024
+
+
+class LocalBackend:
+    """Tuning jobs run by the local engine on this machine."""
+
+    name = "local"
+    default_interval = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reader: Store | None = None
+        self._reader_path: Path | None = None
+        self._children: list[subprocess.Popen] = []
+
+    # -- store access ------------------------------------------------------------------------
+
+    def _read_store(self) -> Store | None:
+        path = paths.store_path()
+        if self._reader is not None and self._reader_path == path:
+            return self._reader
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self._reader = Store.reader(path)
+        self._reader_path = path
+        return self._reader
+
+    def _reap_children(self) -> None:
+        # Runners started from this process: reap the ones that ended (no zombies).
+        self._children = [p for p in self._children if p.poll() is None]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+    # -- launch ----------------------------------------------------------------------------------
+
+    def launch(self, spec: TuningSpec, base_dir: Path | None = None) -> str:
+        """Validate, record and start a tuning job; return its name at once.
+
+        base_dir: the spec file's folder; relative paths in the spec are resolved from it.
+        """
+        from hpo_tui import spec as spec_module
+
+        validate = getattr(spec_module, "validate", None)
+        if validate is not None:
+            issues = validate(spec)
+            if issues:
+                lines = "; ".join(f"{i.path}: {i.message}" for i in issues)
+                raise BackendError(f"the spec has problems: {lines}")
+        spec = dataclasses.replace(
+            spec,
+            estimator=dataclasses.replace(spec.estimator),
+            channels=dataclasses.replace(spec.channels),
+        )
+        spec.estimator.source_dir = str(_resolve_source_dir(spec.estimator.source_dir, base_dir))
+        script = Path(spec.estimator.source_dir) / spec.estimator.entry_point
+        if not script.is_file():
+            raise BackendError(
+                f"estimator.entry_point: {script} does not exist; set estimator.entry_point to a "
+                "script inside estimator.source_dir"
+            )
+        for field_name in ("train", "test"):
+            value = getattr(spec.channels, field_name)
+            if value is None:
+                continue  # the runner prepares the packaged MNIST channels
+            if value.startswith("s3://"):
+                raise BackendError(
+                    f"channels.{field_name}: {value} is an S3 URI, which the local backend cannot read; "
+                    "use a local folder, or leave it empty for the packaged MNIST data"
+                )
+            path = Path(value).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            if not path.is_dir():
+                raise BackendError(
+                    f"channels.{field_name}: folder {path} does not exist; point it at a folder with "
+                    "the channel's files, or leave it empty for the packaged MNIST data"
+                )
+            setattr(spec.channels, field_name, str(path.resolve()))
+
+        name = spec.tuning_job_name or _generated_name(spec, spec_module)
+        if not NAME_PATTERN.match(name):
+            raise BackendError(
+                f"tuning_job_name: {name!r} is not a valid tuning job name; use 1-32 letters, digits "
+                "and hyphens, starting and ending with a letter or digit"
+            )
+        max_jobs = spec.max_jobs
+        if max_jobs is None:
+            resolved = getattr(spec_module, "resolved_max_jobs", None)
+            max_jobs = resolved(spec) if resolved is not None else None
+
+        folder = paths.jobs_dir() / name
+        writer = Store.writer(paths.store_path())
+        try:
+            with writer.write():
+                if writer.tuning_job(name) is not None:
+                    raise BackendError(
+                        f"a tuning job named {name!r} already exists; choose another tuning_job_name "
+                        "(or leave it empty to get a generated one)"
+                    )
+                writer.insert("tuning_jobs", dict(
+                    name=name, spec_json=spec_to_json(spec), status="InProgress", strategy=spec.strategy,
+                    objective_name=spec.objective.name, objective_type=spec.objective.type,
+                    max_jobs=max_jobs, max_parallel_jobs=spec.max_parallel_jobs,
+                    tuned_parameters=json.dumps(list(spec.ranges)), created_at=time.time(),
+                    folder=str(folder),
+                ))
+            self._start_runner(writer, name, folder)
+        finally:
+            writer.close()
+        return name
+
+    def _start_runner(self, writer: Store, name: str, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock_fd = os.open(folder / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _runner_alive_error(name, writer.tuning_job(name)) from None
+            self._spawn(writer, name, folder, lock_fd)
+        finally:
+            os.close(lock_fd)
+
+    def _spawn(self, writer: Store, name: str, folder: Path, lock_fd: int, **on_start: Any) -> None:
+        env = dict(os.environ)
+        # The runner must import this same hpo_tui, installed or not.
+        package_root = str(Path(__file__).resolve().parent.parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        with open(folder / "runner.log", "ab") as log_file:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "hpo_tui.engine.runner", name, "--lock-fd", str(lock_fd)],
+                cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, pass_fds=(lock_fd,),
+            )
+        self._children.append(popen)
+        with writer.write():
+            # Recorded here too (the runner records itself as it starts), so a runner that
+            # dies before its first write is still noticed.
+            fields: dict[str, Any] = dict(
+                runner_pid=popen.pid, runner_start_time=procinfo.start_time(popen.pid), runner_pgid=popen.pid,
+            )
+            if writer.tuning_job(name)["runner_pid"] != popen.pid:
+                fields.update(on_start)  # the runner has not started yet: nothing to overwrite
+            writer.update_tuning_job(name, **fields)
+
+    # -- resume -----------------------------------------------------------------------------------
+
+    def resume(self, name: str) -> None:
+        """Start a new runner for a tuning job whose runner is gone; finished jobs are kept."""
+        self._reap_children()
+        row = self._row(name)
+        folder = Path(row["folder"])
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock_fd = os.open(folder / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _runner_alive_error(name, row) from None
+            writer = Store.writer(paths.store_path())
+            try:
+                row = writer.tuning_job(name)
+                if row["status"] in LIVE_STATUSES:
+                    self._mark_runner_dead(writer, row)
+                    row = writer.tuning_job(name)
+                if row["status"] == "Completed":
+                    raise BackendError(
+                        f"tuning job {name!r} already Completed; nothing to resume (launch a new one)"
+                    )
+                with writer.write():
+                    writer.update_tuning_job(name, stop_requested=0)
+                self._spawn(
+                    writer, name, folder, lock_fd, status="InProgress", failure_reason=None,
+                    ended_at=None, completion_reason=None,
+                )
+            finally:
+                writer.close()
+        finally:
+            os.close(lock_fd)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _row(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            store = self._read_store()
+            row = store.tuning_job(name) if store is not None else None
+        if row is None:
+            raise TuningJobNotFound(
+                f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
+            )
+        return row
+
+    def list_tuning_jobs(self) -> list[TuningJobView]:
+        self._reap_children()
+        with self._lock:
+            store = self._read_store()
+            if store is None:
+                return []
+            with store.read():
+                rows = store.tuning_jobs()
+                jobs = {r["name"]: store.training_jobs(r["name"]) for r in rows}
+        views = []
+        for row in rows:
+            if self._runner_dead(row):
+                self._handle_dead_runner(row)
+                return self.list_tuning_jobs()
+            views.append(_tuning_view(row, jobs[row["name"]]))
+        return views
+
+    def poll(self, name: str, cursor: Any = None) -> Snapshot:
+        self._reap_children()
+        start = int(cursor or 0)
+        for _ in range(2):
+            with self._lock:
+                store = self._read_store()
+                if store is None:
+                    row = None
+                else:
+                    with store.read():
+                        row = store.tuning_job(name)
+                        jobs = store.training_jobs(name) if row else []
+                        points = store.points_after(name, start) if row else []
+            if row is None:
+                raise TuningJobNotFound(
+                    f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
+                )
+            if not self._runner_dead(row):
+                break
+            self._handle_dead_runner(row)
+        next_cursor = max([start] + [p["id"] for p in points])
+        return Snapshot(
+            tuning_job=_tuning_view(row, jobs),
+            training_jobs=tuple(_training_view(j) for j in jobs),
+            new_points=tuple(
+                MetricPoint(p["job"], p["metric"], p["epoch"], p["timestamp"], p["value"]) for p in points
+            ),
+            cursor=next_cursor,
+            fetched_at=time.time(),
+        )
+
+    def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
+        with self._lock:
+            store = self._read_store()
+            row = store.training_job(job) if store is not None else None
+        if row is None:
+            raise BackendError(
+                f"no local training job named {job!r}; `hpo-tui status TUNING_JOB` lists its training jobs"
+            )
+        offset = int(cursor or 0)
+        try:
+            with open(row["log_path"], "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < offset:
+                    offset = 0  # the file was replaced: start again
+                f.seek(offset)
+                data = f.read(LOG_READ_MAX)
+        except FileNotFoundError:
+            return LogChunk((), offset)
+        end = data.rfind(b"\n")
+        if end < 0:
+            return LogChunk((), offset)
+        complete = data[: end + 1]
+        lines = tuple(
+            line.decode("utf-8", "replace").rstrip("\r") for line in complete.split(b"\n")[:-1]
+        )
+        return LogChunk(lines, offset + len(complete))
+
+    def training_job_status(self, job: str) -> str | None:
+        """Status of one training job (None when unknown); lets `logs --follow` know when to stop."""
+        with self._lock:
+            store = self._read_store()
+            row = store.training_job(job) if store is not None else None
+        if row is None:
+            return None
+        tuning = self._row(row["tuning_job"])
+        if self._runner_dead(tuning):
+            self._handle_dead_runner(tuning)
+            with self._lock:
+                row = self._read_store().training_job(job)
+        return row["status"]
+
+    # -- stop -------------------------------------------------------------------------------------
+
+    def stop(self, name: str) -> None:
+        self._reap_children()
+        row = self._row(name)
+        if row["status"] in TERMINAL_STATUSES:
+            return
+        writer = Store.writer(paths.store_path())
+        try:
+            with writer.write():
+                writer.update_tuning_job(name, stop_requested=1)
+            row = writer.tuning_job(name)
+            if row["status"] in TERMINAL_STATUSES:
+                return
+            if self._runner_dead(row):
+                self._mark_runner_dead(writer, row)
+                return
+            try:
+                os.kill(row["runner_pid"], signal.SIGTERM)
+            except (ProcessLookupError, TypeError):
+                pass
+        finally:
+            writer.close()
+        # Wait briefly for the runner to acknowledge, so the caller sees Stopping (or Stopped).
+        deadline = time.time() + STOP_WAIT
+        while time.time() < deadline:
+            row = self._row(name)
+            if row["status"] != "InProgress" or self._runner_dead(row):
+                break
+            time.sleep(0.05)
+        if self._runner_dead(row):
+            self._handle_dead_runner(row)
+
+    # -- a dead runner ------------------------------------------------------------------------------
+
+    def _runner_dead(self, row: dict[str, Any]) -> bool:
+        if row["status"] not in LIVE_STATUSES:
+            return False
+        if row["runner_pid"] is None:
+            return time.time() - row["created_at"] > UNRECORDED_RUNNER_GRACE and row["ended_at"] is None
+        return not procinfo.is_alive(row["runner_pid"], row["runner_start_time"])
+
+    def _handle_dead_runner(self, row: dict[str, Any]) -> None:
+        writer = Store.writer(paths.store_path())
+        try:
+            self._mark_runner_dead(writer, row)
+        finally:
+            writer.close()
+
+    def _mark_runner_dead(self, writer: Store, seen: dict[str, Any]) -> None:
+        """Record that the runner of a live tuning job is gone; keep every finished result.
+
+        Re-checked inside one IMMEDIATE transaction, so two readers (or a reader and a
+        resume) can't both act, and a runner that has just finished is left alone.
+        """
+        self._reap_children()
+        with writer.write():
+            row = writer.tuning_job(seen["name"])
+            if row is None or row["status"] not in LIVE_STATUSES:
+                return
+            if (row["runner_pid"], row["runner_start_time"]) != (seen["runner_pid"], seen["runner_start_time"]):
+                return  # a new runner took over meanwhile
+            if not self._runner_dead(row):
+                return
+            stopping = bool(row["stop_requested"]) or row["status"] == "Stopping"
+            now = time.time()
+            for job in writer.training_jobs(row["name"]):
+                if job["status"] in TERMINAL_STATUSES:
+                    continue
+                procinfo.kill_group(job["pgid"], signal.SIGKILL, not_before=job["pid_start_time"])
+                objective_status = "Succeeded" if stopping and job["final_objective"] is not None else "Failed"
+                if stopping:
+                    writer.update_training_job(job["name"], status="Stopped", objective_status=objective_status,
+                                               ended_at=now)
+                else:
+                    writer.update_training_job(job["name"], status="Failed", objective_status="Failed",
+                                               failure_reason=RUNNER_DIED, retryable=1, ended_at=now)
+            if stopping:
+                writer.update_tuning_job(row["name"], status="Stopped", ended_at=now)
+            else:
+                writer.update_tuning_job(row["name"], status="Failed", failure_reason=RUNNER_DIED, ended_at=now)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _runner_alive_error(name: str, row: dict[str, Any] | None) -> BackendError:
+    pid = row["runner_pid"] if row else None
+    return BackendError(
+        f"tuning job {name!r} already has a running runner" + (f" (pid {pid})" if pid else "")
+        + f"; watch it with `hpo-tui status {name}` or stop it with `hpo-tui stop {name}`"
+    )
+
+
+def _resolve_source_dir(source_dir: str, base_dir: Path | None) -> Path:
+    """SageMaker's source_dir on this machine: as given, else relative to the spec file,
+    else the packaged training/ folder for the default 'training'."""
+    given = Path(source_dir).expanduser()
+    candidates = [given] if given.is_absolute() else []
+    if not given.is_absolute():
+        if base_dir is not None:
+            candidates.append(Path(base_dir) / given)
+        candidates.append(Path.cwd() / given)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    if source_dir.rstrip("/") == "training":
+        return paths.training_dir()
+    raise BackendError(
+        f"estimator.source_dir: folder {source_dir!r} not found"
+        + (f" (looked in {base_dir})" if base_dir else "")
+        + "; point it at the folder that holds the entry point, or use 'training' for the bundled script"
+    )
+
+
+def _generated_name(spec: TuningSpec, spec_module: Any) -> str:
+    make = getattr(spec_module, "make_tuning_job_name", None)
+    if make is not None:
+        return make(spec)
+    base = re.sub(r"[^a-zA-Z0-9-]", "-", spec.estimator.base_job_name).strip("-")[:14] or "hpo"
+    return f"{base}-{time.strftime('%y%m%d-%H%M%S')}-{os.getpid() % 1000:03d}"
+
+
+def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobView:
+    statuses = [j["status"] for j in jobs]
+    counters = StatusCounters(
+        completed=statuses.count("Completed"),
+        in_progress=statuses.count("InProgress") + statuses.count("Stopping"),
+        retryable_error=sum(1 for j in jobs if j["status"] == "Failed" and j["retryable"]),
+        non_retryable_error=sum(1 for j in jobs if j["status"] == "Failed" and not j["retryable"]),
+        stopped=statuses.count("Stopped"),
+    )
+    objectives = [j["objective_status"] for j in jobs]
+    objective_counters = ObjectiveCounters(
+        succeeded=objectives.count("Succeeded"),
+        pending=objectives.count("Pending"),
+        failed=objectives.count("Failed"),
+    )
+    best_name, best_value = None, None
+    for j in jobs:
+        if j["objective_status"] == "Succeeded" and j["final_objective"] is not None:
+            if is_better(j["final_objective"], best_value, row["objective_type"]):
+                best_name, best_value = j["name"], j["final_objective"]
+    return TuningJobView(
+        name=row["name"], backend="local", status=row["status"], strategy=row["strategy"],
+        objective_name=row["objective_name"], objective_type=row["objective_type"],
+        max_jobs=row["max_jobs"] if row["max_jobs"] is not None else len(jobs),
+        max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
+        objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
+        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
+        tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
+    )
+
+
+def _training_view(j: dict[str, Any]) -> TrainingJobView:
+    return TrainingJobView(
+        name=j["name"], status=j["status"], objective_status=j["objective_status"],
+        hyperparameters=json.loads(j["hyperparameters"]), final_objective=j["final_objective"],
+        best_objective=j["best_objective"], last_epoch=j["last_epoch"], created_at=j["created_at"],
+        started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=j["failure_reason"],
+        launch_index=j["launch_index"],
+    )

@@ -1,0 +1,158 @@
+"""Training-job processes of the local engine: started under SageMaker's container rules
+(argv list, own process group, SM_* environment), their output teed to a log file and
+split into lines for metric extraction.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hpo_tui.engine import procinfo
+
+READ_SIZE = 65536
+# Longest line kept for metric parsing; longer output is still logged in full.
+MAX_LINE = 64 * 1024
+
+
+def thread_budget(parallel: int) -> int:
+    """Threads per job so `parallel` jobs share the cores without thrashing."""
+    return max(1, (os.cpu_count() or 1) // max(1, parallel))
+
+
+def training_env(
+    *,
+    folder: Path,
+    train: str,
+    test: str,
+    hyperparameters: dict[str, str],
+    threads: int,
+) -> dict[str, str]:
+    """The environment SageMaker's MXNet container gives a training script, for one job."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SM_CHANNEL_TRAIN": train,
+            "SM_CHANNEL_TEST": test,
+            "SM_MODEL_DIR": str(folder / "model"),
+            "SM_OUTPUT_DATA_DIR": str(folder / "output"),
+            "SM_HOSTS": '["algo-1"]',
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_NUM_GPUS": "0",
+            "SM_HPS": json.dumps(hyperparameters),
+            "HPO_TUI_FAILURE_FILE": str(folder / "failure"),
+            "OMP_NUM_THREADS": str(threads),
+            "MXNET_CPU_WORKER_NTHREADS": str(threads),
+            # Metric lines must reach the runner as they are printed, not at exit.
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def training_argv(script: Path, hyperparameters: dict[str, str]) -> list[str]:
+    argv = [sys.executable, str(script)]
+    for name, value in hyperparameters.items():
+        argv += [f"--{name}", str(value)]
+    return argv
+
+
+@dataclass
+class TrainingProcess:
+    """One running training job: its process group, output pipe and log file."""
+
+    name: str
+    popen: subprocess.Popen
+    log_file: object  # binary file, append mode
+    pid: int
+    pgid: int
+    start_time: int | None
+    _partial: bytes = b""
+    eof: bool = False
+    exit_status: int | None = None  # os.waitpid status, once reaped
+    tail: list[str] = field(default_factory=list)  # last lines, for a failure reason
+
+    @classmethod
+    def start(cls, name: str, argv: list[str], env: dict[str, str], folder: Path, log_path: Path) -> "TrainingProcess":
+        for sub in ("model", "output"):
+            (folder / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_file = open(log_path, "ab", buffering=0)
+        popen = subprocess.Popen(
+            argv,
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            bufsize=0,
+        )
+        assert popen.stdout is not None
+        fd = popen.stdout.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        return cls(name, popen, log_file, popen.pid, popen.pid, procinfo.start_time(popen.pid))
+
+    @property
+    def fd(self) -> int:
+        assert self.popen.stdout is not None
+        return self.popen.stdout.fileno()
+
+    def read_lines(self) -> list[str]:
+        """Read what the pipe holds now; log it; return the complete lines (all at EOF)."""
+        chunks = []
+        while True:
+            try:
+                data = os.read(self.fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                break
+            chunks.append(data)
+        data = b"".join(chunks)
+        if data:
+            self.log_file.write(data)
+        buf = self._partial + data
+        *complete, self._partial = buf.split(b"\n")
+        if self.eof and self._partial:
+            complete.append(self._partial)
+            self._partial = b""
+        elif len(self._partial) > MAX_LINE:
+            complete.append(self._partial)
+            self._partial = b""
+        lines = [c.decode("utf-8", "replace").rstrip("\r") for c in complete]
+        if lines:
+            self.tail = (self.tail + lines)[-40:]
+        return lines
+
+    def signal_group(self, sig: int) -> None:
+        procinfo.kill_group(self.pgid, sig)
+
+    def close(self) -> None:
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        self.log_file.close()
+
+    @property
+    def returncode(self) -> int | None:
+        if self.exit_status is None:
+            return None
+        return os.waitstatus_to_exitcode(self.exit_status)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

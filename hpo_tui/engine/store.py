@@ -1,0 +1,287 @@
+"""The local engine's SQLite store: tuning jobs, training jobs and metric points.
+
+WAL mode so readers never block the runner; every write is a short IMMEDIATE
+transaction; readers open the file read-only. The file and its folder are owner-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import time
+import typing
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from hpo_tui.errors import UserError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+# Each entry upgrades the schema from version i to i + 1 (index i).
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE tuning_jobs (
+        name TEXT PRIMARY KEY,
+        spec_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        objective_name TEXT NOT NULL,
+        objective_type TEXT NOT NULL,
+        max_jobs INTEGER,
+        max_parallel_jobs INTEGER NOT NULL,
+        max_epochs INTEGER,
+        tuned_parameters TEXT NOT NULL DEFAULT '[]',
+        failure_reason TEXT,
+        completion_reason TEXT,
+        created_at REAL NOT NULL,
+        ended_at REAL,
+        runner_pid INTEGER,
+        runner_start_time INTEGER,
+        runner_pgid INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        folder TEXT NOT NULL
+    );
+    CREATE TABLE training_jobs (
+        name TEXT PRIMARY KEY,
+        tuning_job TEXT NOT NULL REFERENCES tuning_jobs(name),
+        launch_index INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        objective_status TEXT NOT NULL,
+        hyperparameters TEXT NOT NULL,
+        final_objective REAL,
+        best_objective REAL,
+        last_epoch INTEGER,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        failure_reason TEXT,
+        -- 1 = interrupted by a runner that died: retried on resume, not counted in max_jobs
+        retryable INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER,
+        pid INTEGER,
+        pid_start_time INTEGER,
+        pgid INTEGER,
+        log_path TEXT NOT NULL,
+        UNIQUE (tuning_job, launch_index)
+    );
+    CREATE TABLE metric_points (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tuning_job TEXT NOT NULL,
+        job TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        value REAL NOT NULL
+    );
+    CREATE INDEX metric_points_by_tuning_job ON metric_points (tuning_job, id);
+    CREATE INDEX metric_points_by_job ON metric_points (job, id);
+    """,
+]
+
+
+class StoreError(UserError):
+    """The store cannot be opened or is from a newer hpo-tui."""
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the database file owner-only before SQLite touches it (its -wal/-shm copy the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store:
+    """One connection to the store. Use Store.writer() or Store.reader()."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def writer(cls, path: Path) -> "Store":
+        _prepare_file(path)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        store = cls(conn, path, readonly=False)
+        store._migrate()
+        return store
+
+    @classmethod
+    def reader(cls, path: Path) -> "Store | None":
+        """A read-only connection, or None when no store exists yet (nothing launched)."""
+        if not path.exists():
+            return None
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        store = cls(conn, path, readonly=True)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            # Created but not yet initialised by its first writer: treat as empty.
+            conn.close()
+            return None
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"the store {path} was written by a newer hpo-tui (schema {version}, this one "
+                f"reads up to {SCHEMA_VERSION}); upgrade hpo-tui or set HPO_TUI_HOME to another folder"
+            )
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        with self.write():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} was written by a newer hpo-tui (schema {version}); "
+                    "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+            if version != SCHEMA_VERSION:
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: takes the write lock up front, so it never fails half-way
+        with SQLITE_BUSY on upgrade from a read lock."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same snapshot."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def tuning_job(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM tuning_jobs WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def tuning_jobs(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM tuning_jobs ORDER BY created_at DESC, rowid DESC")
+        return [dict(r) for r in rows]
+
+    def training_jobs(self, tuning_job: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM training_jobs WHERE tuning_job = ? ORDER BY launch_index", (tuning_job,)
+        )
+        return [dict(r) for r in rows]
+
+    def training_job(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM training_jobs WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def points_after(self, tuning_job: str, cursor: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM metric_points WHERE tuning_job = ? AND id > ? ORDER BY id",
+            (tuning_job, cursor),
+        )
+        return [dict(r) for r in rows]
+
+    def job_points(self, job: str, metric: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM metric_points WHERE job = ? AND metric = ? ORDER BY id", (job, metric)
+        )
+        return [dict(r) for r in rows]
+
+    # -- writes (call inside write()) ----------------------------------------------------------
+
+    def update_tuning_job(self, name: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE tuning_jobs SET {sets} WHERE name = ?", (*fields.values(), name))
+
+    def update_training_job(self, name: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE training_jobs SET {sets} WHERE name = ?", (*fields.values(), name))
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+
+    def add_points(self, tuning_job: str, job: str, points: list[tuple[str, int, float, float]]) -> None:
+        """points: (metric, epoch, timestamp, value)."""
+        self.conn.executemany(
+            "INSERT INTO metric_points (tuning_job, job, metric, epoch, timestamp, value) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(tuning_job, job, m, e, t, v) for m, e, t, v in points],
+        )
+
+
+def now() -> float:
+    return time.time()
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec, stored as JSON of its dataclasses (rebuilt field by field, so fields added to the
+# dataclasses later round-trip too).
+
+
+def spec_to_json(spec: Any) -> str:
+    return json.dumps(dataclasses.asdict(spec), sort_keys=True)
+
+
+def spec_from_json(text: str) -> Any:
+    from hpo_tui import spec as spec_module
+
+    return _build(spec_module.TuningSpec, json.loads(text), spec_module)
+
+
+def _build(cls: type, data: dict[str, Any], spec_module: Any) -> Any:
+    hints = typing.get_type_hints(cls, vars(spec_module))
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "ranges" and isinstance(value, dict):
+            value = {k: _parameter(v, spec_module) for k, v in value.items()}
+        elif f.name == "metric_definitions" and isinstance(value, list):
+            value = [_build(spec_module.MetricDefinition, v, spec_module) for v in value]
+        else:
+            hint = hints.get(f.name)
+            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+                value = _build(hint, value, spec_module)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _parameter(data: dict[str, Any], spec_module: Any) -> Any:
+    kinds = {
+        "integer": spec_module.IntegerParameter,
+        "continuous": spec_module.ContinuousParameter,
+        "categorical": spec_module.CategoricalParameter,
+    }
+    return _build(kinds[data["kind"]], data, spec_module)
