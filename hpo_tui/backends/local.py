@@ -93,17 +93,25 @@ class LocalBackend:
         """
         from hpo_tui import spec as spec_module
 
-        validate = getattr(spec_module, "validate", None)
-        if validate is not None:
-            issues = validate(spec)
-            if issues:
-                lines = "; ".join(f"{i.path}: {i.message}" for i in issues)
-                raise BackendError(f"the spec has problems: {lines}")
         spec = dataclasses.replace(
             spec,
             estimator=dataclasses.replace(spec.estimator),
             channels=dataclasses.replace(spec.channels),
         )
+        for field_name in ("train", "test"):
+            value = getattr(spec.channels, field_name)
+            if isinstance(value, str) and "://" not in value and base_dir is not None:
+                path = Path(value).expanduser()
+                if not path.is_absolute() and (Path(base_dir) / path).exists():
+                    setattr(spec.channels, field_name, str((Path(base_dir) / path).resolve()))
+        validate = getattr(spec_module, "validate", None)
+        if validate is not None:
+            issues = validate(spec)
+            if issues:
+                spec_error = getattr(spec_module, "SpecError", None)
+                if spec_error is not None:
+                    raise spec_error(issues)
+                raise BackendError("\n".join(str(i) for i in issues))
         spec.estimator.source_dir = str(_resolve_source_dir(spec.estimator.source_dir, base_dir))
         script = Path(spec.estimator.source_dir) / spec.estimator.entry_point
         if not script.is_file():
