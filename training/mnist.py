@@ -345,7 +345,7 @@ def run(hps, env):
         loss_sum = mx.nd.zeros((1,), ctx=contexts[0])
         correct = mx.nd.zeros((1,), ctx=contexts[0])
         for b, start in enumerate(range(0, n, batch)):
-            idx = mx.nd.array(order[start : start + batch], dtype=np.int64)
+            idx = mx.nd.array(order[start : start + batch], dtype=np.int32)
             x = mx.nd.take(all_train_x, idx).astype(np.float32) / 255.0
             y = mx.nd.take(all_train_y, idx)
             xs = gluon.utils.split_and_load(x, contexts, even_split=False)

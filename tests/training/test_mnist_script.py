@@ -1,0 +1,186 @@
+"""training/mnist.py run for real, as SageMaker and the local engine run it: a subprocess with SM_* env."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpo_tui.engine.metrics import MetricExtractor
+from hpo_tui.paths import training_dir
+
+SCRIPT = training_dir() / "mnist.py"
+DEFAULT_REGEX = r"Validation-accuracy=([0-9\.]+)"
+
+# Loads the exported model the way a user would, in a fresh interpreter, and scores it.
+SCORE_MODEL = r"""
+import gzip, json, struct, sys, warnings
+import numpy as np
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for n, t in (("bool", bool), ("int", int), ("float", float), ("object", object)):
+        setattr(np, n, getattr(np, n, t))
+import mxnet as mx
+from mxnet import gluon
+
+model_dir, test_dir = sys.argv[1], sys.argv[2]
+net = gluon.SymbolBlock.imports(model_dir + "/model-symbol.json", ["data"], model_dir + "/model-0000.params")
+with gzip.open(test_dir + "/images.gz") as fh:
+    _, n, rows, cols = struct.unpack(">IIII", fh.read(16))
+    x = np.frombuffer(fh.read(), dtype=np.uint8).reshape(n, 1, rows, cols).astype(np.float32) / 255
+with gzip.open(test_dir + "/labels.gz") as fh:
+    fh.read(8)
+    y = np.frombuffer(fh.read(), dtype=np.uint8)
+probs = net(mx.nd.array(x)).asnumpy()
+print(json.dumps({"accuracy": float((probs.argmax(axis=1) == y).mean()),
+                  "row_sum_error": float(np.abs(probs.sum(axis=1) - 1).max())}))
+"""
+
+
+def sagemaker_env(channels: Path, job_dir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SM_CHANNEL_TRAIN=str(channels / "train"),
+        SM_CHANNEL_TEST=str(channels / "test"),
+        SM_MODEL_DIR=str(job_dir / "model"),
+        SM_OUTPUT_DATA_DIR=str(job_dir / "output" / "data"),
+        SM_HOSTS='["algo-1"]',
+        SM_CURRENT_HOST="algo-1",
+        SM_NUM_GPUS="0",
+        SM_HPS="{}",
+    )
+    env.pop("HPO_TUI_FAILURE_FILE", None)
+    env.update(extra)
+    return env
+
+
+def run_script(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_script_is_python_38_syntax() -> None:
+    source = SCRIPT.read_text()
+    ast.parse(source, filename=str(SCRIPT), feature_version=(3, 8))
+    # The container runs Python 3.8, where this import would not postpone `X | Y` annotations anyway.
+    assert "from __future__ import annotations" not in source
+
+
+def test_trains_reports_each_epoch_and_saves_a_loadable_model(mnist_channels: Path, tmp_path: Path) -> None:
+    env = sagemaker_env(mnist_channels, tmp_path)
+    # Batch 50 on 5,000 images gives 200 SGD steps in 2 epochs: enough for a stable >= 0.85
+    # (100 steps of batch 100 land anywhere between 0.80 and 0.89).
+    args = ["--batch_size", "50", "--num_epoch", "2", "--learning_rate", "0.1", "--optimizer", "sgd",
+            "--max_train_samples", "5000", "--_tuning_objective_metric", "Validation-accuracy"]
+    result = run_script(args, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ignoring unknown hyperparameters: _tuning_objective_metric=Validation-accuracy" in result.stdout
+    assert "on 5000 images" in result.stdout
+
+    extractor = MetricExtractor([("Validation-accuracy", DEFAULT_REGEX)])
+    points = extractor.feed_many(result.stdout.splitlines())
+    assert [p.epoch for p in points] == [0, 1]
+    assert extractor.last_values["Validation-accuracy"] >= 0.85
+    for epoch in (0, 1):
+        assert re.search(rf"^Epoch\[{epoch}\] Train-accuracy=0\.\d{{6}}$", result.stdout, re.M)
+        assert re.search(rf"^Epoch\[{epoch}\] Validation-loss=\d+\.\d{{4}}$", result.stdout, re.M)
+
+    model_dir = tmp_path / "model"
+    assert json.loads((model_dir / "model-shapes.json").read_text())[0]["name"] == "data"
+    scored = subprocess.run(
+        [sys.executable, "-c", SCORE_MODEL, str(model_dir), str(mnist_channels / "test")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert scored.returncode == 0, scored.stderr
+    score = json.loads(scored.stdout.strip().splitlines()[-1])
+    assert score["accuracy"] >= 0.85
+    # The reported figure is the model's own test accuracy.
+    assert score["accuracy"] == pytest.approx(extractor.last_values["Validation-accuracy"], abs=1e-6)
+    assert score["row_sum_error"] < 1e-4  # the saved network outputs probabilities
+
+
+def test_optimizer_name_in_any_case(mnist_channels: Path, tmp_path: Path) -> None:
+    env = sagemaker_env(mnist_channels, tmp_path)
+    args = ["--optimizer", "Adam", "--learning_rate", "0.001", "--num_epoch", "1", "--max_train_samples", "1000"]
+    result = run_script(args, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '"optimizer": "adam"' in result.stdout
+    assert re.search(r"^Epoch\[0\] Validation-accuracy=0\.\d+$", result.stdout, re.M)
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], failure_file: Path, pattern: str) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(pattern, lines[0]), lines[0]
+    assert failure_file.read_text().strip() == lines[0]
+    return lines[0]
+
+
+def test_huge_learning_rate_diverges_with_one_line(mnist_channels: Path, tmp_path: Path) -> None:
+    failure_file = tmp_path / "failure"
+    env = sagemaker_env(mnist_channels, tmp_path, HPO_TUI_FAILURE_FILE=str(failure_file))
+    args = ["--learning_rate", "1e6", "--optimizer", "sgd", "--num_epoch", "3", "--max_train_samples", "1000"]
+    result = run_script(args, env, tmp_path)
+    assert_one_line_failure(
+        result, failure_file, r"training diverged at epoch 0 \(loss=(nan|inf)\); lower learning_rate"
+    )
+    # A diverged epoch reports no metrics (a NaN accuracy would be no objective anyway).
+    assert "Validation-accuracy" not in result.stdout
+    assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["--learning_rate", "-0.1"], r"bad hyperparameter learning_rate=-0\.1: it must be a positive number.*"),
+        (["--batch_size", "0"], r"bad hyperparameter batch_size=0: it must be at least 1"),
+        (["--num_epoch", "ten"], r"bad hyperparameter num_epoch=ten: it must be a whole number.*"),
+        (["--model", "resnet"], r"bad hyperparameter model=resnet: use one of mlp, lenet"),
+    ],
+)
+def test_bad_hyperparameter_is_one_line_exit_1(
+    mnist_channels: Path, tmp_path: Path, args: list[str], pattern: str
+) -> None:
+    failure_file = tmp_path / "failure"
+    env = sagemaker_env(mnist_channels, tmp_path, HPO_TUI_FAILURE_FILE=str(failure_file))
+    result = run_script(args, env, tmp_path)
+    assert result.returncode == 1
+    assert_one_line_failure(result, failure_file, pattern)
+
+
+def test_unknown_optimizer_is_one_line_exit_1(mnist_channels: Path, tmp_path: Path) -> None:
+    failure_file = tmp_path / "failure"
+    env = sagemaker_env(mnist_channels, tmp_path, HPO_TUI_FAILURE_FILE=str(failure_file))
+    result = run_script(["--optimizer", "sgdd", "--max_train_samples", "100"], env, tmp_path)
+    assert result.returncode == 1
+    line = assert_one_line_failure(result, failure_file, r"bad hyperparameter optimizer=sgdd: use sgd, adam .*")
+    assert "adam" in line and "rmsprop" in line
+
+
+def test_missing_channel_directory_is_one_line_exit_1(mnist_channels: Path, tmp_path: Path) -> None:
+    failure_file = tmp_path / "failure"
+    missing = tmp_path / "no-such-channel"
+    env = sagemaker_env(
+        mnist_channels, tmp_path, SM_CHANNEL_TRAIN=str(missing), HPO_TUI_FAILURE_FILE=str(failure_file)
+    )
+    result = run_script([], env, tmp_path)
+    assert result.returncode == 1
+    line = assert_one_line_failure(result, failure_file, r"train channel directory not found: .*")
+    assert str(missing) in line and "SM_CHANNEL_TRAIN" in line
+
+
+def test_failure_without_failure_file_setting_still_reports(mnist_channels: Path, tmp_path: Path) -> None:
+    env = sagemaker_env(mnist_channels, tmp_path)
+    result = run_script(["--batch_size", "0"], env, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "bad hyperparameter batch_size=0: it must be at least 1"
