@@ -1,0 +1,443 @@
+"""Every validation rule: a bad value is reported at its field path, with the fix."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from hpo_tui.spec import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    MetricDefinition,
+    TuningSpec,
+    grid_combinations,
+    make_tuning_job_name,
+    resolved_max_jobs,
+    validate,
+)
+
+from .conftest import issues_at, variant
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+
+def only_issue(spec: TuningSpec, path: str, *words: str) -> str:
+    """The spec has problems at exactly `path` (and nowhere else); return the message."""
+    found = validate(spec)
+    assert [i.path for i in found] and {i.path for i in found} == {path}, found
+    text = " ".join(str(i) for i in found)
+    assert text.startswith(f"{path}: ")
+    for word in words:
+        assert word in text, (word, text)
+    return text
+
+
+def test_reference_spec_is_valid_and_is_the_reference_workflow() -> None:
+    spec = TuningSpec()
+    assert validate(spec) == []
+    assert spec.ranges["optimizer"] == CategoricalParameter(["sgd", "Adam"])
+    assert spec.ranges["learning_rate"] == ContinuousParameter(0.01, 0.2)
+    assert spec.ranges["num_epoch"] == IntegerParameter(10, 50)
+    assert (spec.max_jobs, spec.max_parallel_jobs, spec.strategy) == (9, 3, "Bayesian")
+    assert spec.estimator.hyperparameters == {"batch_size": 100}
+
+
+def test_every_problem_is_collected_not_only_the_first() -> None:
+    def break_everything(s: TuningSpec) -> None:
+        s.ranges["learning_rate"] = ContinuousParameter(0.5, 0.1)
+        s.ranges["num_epoch"] = IntegerParameter(10, 50, "ReverseLogarithmic")
+        s.metric_definitions[0].regex = "Validation-accuracy=[0-9.]+"
+        s.max_parallel_jobs = 20
+        s.random_seed = -1
+        s.estimator.hyperparameters["optimizer"] = "sgd"
+
+    paths = {i.path for i in validate(variant(break_everything))}
+    assert paths == {
+        "ranges.learning_rate.min", "ranges.num_epoch.scaling", "metric_definitions[0].regex",
+        "max_parallel_jobs", "random_seed", "estimator.hyperparameters.optimizer",
+    }
+
+
+# -- names ---------------------------------------------------------------------------------
+
+def test_static_and_tuned_names_collide() -> None:
+    spec = variant(lambda s: s.estimator.hyperparameters.update(num_epoch=10))
+    only_issue(spec, "estimator.hyperparameters.num_epoch", "both static and tuned", "ranges.num_epoch")
+
+
+@pytest.mark.parametrize("name", ["bad name", "-x", "1st", "a=b", ""])
+def test_range_names_must_be_usable_options(name: str) -> None:
+    spec = variant(lambda s: s.ranges.update({name: CategoricalParameter(["a"])}))
+    only_issue(spec, f"ranges.{name}", "start with a letter")
+
+
+def test_static_names_must_be_usable_options() -> None:
+    spec = variant(lambda s: s.estimator.hyperparameters.update({"batch size": 1}))
+    only_issue(spec, "estimator.hyperparameters.batch size", "start with a letter")
+
+
+def test_sdk_reserved_names_are_refused() -> None:
+    spec = variant(lambda s: s.ranges.update(sagemaker_program=CategoricalParameter(["x.py"])))
+    only_issue(spec, "ranges.sagemaker_program", "reserved")
+
+
+def test_static_values_are_strings_or_finite_numbers() -> None:
+    spec = variant(lambda s: s.estimator.hyperparameters.update(momentum=math.inf, flag=True))
+    found = {i.path for i in validate(spec)}
+    assert found == {"estimator.hyperparameters.momentum", "estimator.hyperparameters.flag"}
+
+
+def test_metric_names_must_be_unique() -> None:
+    spec = variant(lambda s: s.metric_definitions.append(
+        MetricDefinition("Validation-accuracy", r"val=([0-9.]+)")))
+    only_issue(spec, "metric_definitions[1].name", "more than once")
+
+
+# -- numeric ranges ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lo,hi", [(0.2, 0.01), (0.1, 0.1)])
+def test_min_below_max(lo: float, hi: float) -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=ContinuousParameter(lo, hi)))
+    only_issue(spec, "ranges.learning_rate.min", "less than max")
+
+
+def test_integer_min_below_max() -> None:
+    spec = variant(lambda s: s.ranges.update(num_epoch=IntegerParameter(50, 10)))
+    only_issue(spec, "ranges.num_epoch.min", "less than max")
+
+
+def test_integer_bounds_are_integers() -> None:
+    spec = variant(lambda s: s.ranges.update(num_epoch=IntegerParameter(10, 50.5)))  # type: ignore[arg-type]
+    only_issue(spec, "ranges.num_epoch.max", "whole-number")
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_bounds_are_finite(bad: float) -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=ContinuousParameter(0.01, bad)))
+    only_issue(spec, "ranges.learning_rate.max", "finite")
+
+
+def test_bounds_are_numbers() -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=ContinuousParameter("0.01", 0.2)))  # type: ignore[arg-type]
+    only_issue(spec, "ranges.learning_rate.min", "number")
+
+
+@pytest.mark.parametrize("p,path", [
+    (ContinuousParameter(0.0, 0.2, "Logarithmic"), "ranges.learning_rate.min"),
+    (ContinuousParameter(-1.0, 0.2, "Logarithmic"), "ranges.learning_rate.min"),
+])
+def test_logarithmic_needs_positive_min(p: ContinuousParameter, path: str) -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=p))
+    only_issue(spec, path, "min > 0")
+
+
+def test_logarithmic_integer_needs_positive_min() -> None:
+    spec = variant(lambda s: s.ranges.update(num_epoch=IntegerParameter(0, 50, "Logarithmic")))
+    only_issue(spec, "ranges.num_epoch.min", "min > 0")
+
+
+def test_logarithmic_with_positive_min_is_fine() -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=ContinuousParameter(1e-4, 0.2, "Logarithmic"),
+                                             num_epoch=IntegerParameter(1, 50, "Logarithmic")))
+    assert validate(spec) == []
+
+
+def test_reverse_logarithmic_is_continuous_only() -> None:
+    spec = variant(lambda s: s.ranges.update(num_epoch=IntegerParameter(10, 50, "ReverseLogarithmic")))
+    only_issue(spec, "ranges.num_epoch.scaling", "continuous ranges only")
+
+
+@pytest.mark.parametrize("lo,hi,path", [
+    (0.5, 1.0, "ranges.momentum.max"),
+    (0.5, 2.0, "ranges.momentum.max"),
+    (-0.1, 0.5, "ranges.momentum.min"),
+])
+def test_reverse_logarithmic_needs_unit_interval(lo: float, hi: float, path: str) -> None:
+    spec = variant(lambda s: s.ranges.update(momentum=ContinuousParameter(lo, hi, "ReverseLogarithmic")))
+    only_issue(spec, path, "0 <= min < max < 1")
+
+
+def test_reverse_logarithmic_inside_unit_interval_is_fine() -> None:
+    spec = variant(lambda s: s.ranges.update(momentum=ContinuousParameter(0.0, 0.999, "ReverseLogarithmic")))
+    assert validate(spec) == []
+
+
+def test_scaling_must_be_known() -> None:
+    spec = variant(lambda s: s.ranges.update(learning_rate=ContinuousParameter(0.01, 0.2, "Log")))
+    only_issue(spec, "ranges.learning_rate.scaling", "Logarithmic")
+
+
+# -- categorical ranges and counts ---------------------------------------------------------
+
+@pytest.mark.parametrize("values,words", [
+    ([], "between 1 and 30"),
+    ([f"v{i}" for i in range(31)], "between 1 and 30"),
+    (["sgd", "Adam", "sgd"], "distinct"),
+    (["sgd", 3], "non-empty string"),
+    (["sgd", ""], "non-empty string"),
+])
+def test_categorical_values(values: list, words: str) -> None:
+    spec = variant(lambda s: s.ranges.update(optimizer=CategoricalParameter(values)))
+    only_issue(spec, "ranges.optimizer.values", words)
+
+
+def test_thirty_values_are_allowed() -> None:
+    spec = variant(lambda s: s.ranges.update(optimizer=CategoricalParameter([f"v{i}" for i in range(30)])))
+    assert validate(spec) == []
+
+
+def test_at_most_30_ranges_per_type() -> None:
+    def many(s: TuningSpec) -> None:
+        s.ranges.update({f"c{i}": ContinuousParameter(0.0, 1.0) for i in range(30)})
+
+    only_issue(variant(many), "ranges", "31 continuous", "at most 30")
+
+
+def test_at_most_100_hyperparameters() -> None:
+    def many(s: TuningSpec) -> None:
+        s.ranges.update({f"a{i}": ContinuousParameter(0.0, 1.0) for i in range(29)})
+        s.ranges.update({f"b{i}": IntegerParameter(0, 1) for i in range(29)})
+        s.ranges.update({f"c{i}": CategoricalParameter(["x"]) for i in range(29)})
+        s.estimator.hyperparameters.update({f"s{i}": i for i in range(9)})
+
+    spec = variant(many)
+    assert len(spec.ranges) + len(spec.estimator.hyperparameters) == 100
+    assert validate(spec) == []
+    spec.estimator.hyperparameters["one_more"] = 1
+    only_issue(spec, "ranges", "90 tuned + 11 static", "100")
+
+
+def test_at_least_one_range() -> None:
+    only_issue(variant(lambda s: s.ranges.clear()), "ranges", "at least one")
+
+
+# -- metrics and objective -----------------------------------------------------------------
+
+@pytest.mark.parametrize("regex,words", [
+    ("Validation-accuracy=([0-9.]+", "does not compile"),
+    ("Validation-accuracy=[0-9.]+", "0 capture groups"),
+    ("(Validation)-accuracy=([0-9.]+)", "2 capture groups"),
+    ("x" * 498 + "(y)", "at most 500"),
+    ("", "non-empty"),
+])
+def test_metric_regex(regex: str, words: str) -> None:
+    spec = variant(lambda s: setattr(s.metric_definitions[0], "regex", regex))
+    only_issue(spec, "metric_definitions[0].regex", words)
+
+
+def test_non_capturing_groups_are_fine() -> None:
+    spec = variant(lambda s: setattr(s.metric_definitions[0], "regex", r"(?:Validation)-accuracy=([0-9.]+)"))
+    assert validate(spec) == []
+
+
+def test_at_most_40_metric_definitions() -> None:
+    spec = variant(lambda s: s.metric_definitions.extend(
+        MetricDefinition(f"m{i}", f"m{i}=([0-9.]+)") for i in range(40)))
+    only_issue(spec, "metric_definitions", "41", "at most 40")
+
+
+def test_objective_must_be_defined() -> None:
+    spec = variant(lambda s: setattr(s.objective, "name", "Validation-loss"))
+    only_issue(spec, "objective.name", "Validation-loss", "not among the metric definitions")
+
+
+def test_objective_type() -> None:
+    spec = variant(lambda s: setattr(s.objective, "type", "Maximise"))
+    only_issue(spec, "objective.type", "Maximize", "Minimize")
+
+
+# -- strategy and limits -------------------------------------------------------------------
+
+@pytest.mark.parametrize("jobs,parallel,path", [(9, 0, "max_parallel_jobs"), (9, 10, "max_parallel_jobs"),
+                                                (0, 1, "max_jobs"), (-3, 1, "max_jobs")])
+def test_parallel_jobs_between_1_and_max_jobs(jobs: int, parallel: int, path: str) -> None:
+    spec = variant(lambda s: (setattr(s, "max_jobs", jobs), setattr(s, "max_parallel_jobs", parallel)))
+    only_issue(spec, path)
+
+
+def test_max_jobs_required_unless_grid() -> None:
+    only_issue(variant(lambda s: setattr(s, "max_jobs", None)), "max_jobs", "only the Grid strategy")
+
+
+def grid_spec(**changes: object) -> TuningSpec:
+    spec = TuningSpec(strategy="Grid", max_jobs=None, max_parallel_jobs=2)
+    spec.ranges = {"optimizer": CategoricalParameter(["sgd", "Adam"]),
+                   "num_epoch": CategoricalParameter(["1", "2", "3"])}
+    for key, value in changes.items():
+        setattr(spec, key, value)
+    return spec
+
+
+def test_grid_max_jobs_is_computed() -> None:
+    spec = grid_spec()
+    assert validate(spec) == []
+    assert resolved_max_jobs(spec) == 6
+    assert grid_combinations(spec) == [
+        {"optimizer": "sgd", "num_epoch": "1"}, {"optimizer": "sgd", "num_epoch": "2"},
+        {"optimizer": "sgd", "num_epoch": "3"}, {"optimizer": "Adam", "num_epoch": "1"},
+        {"optimizer": "Adam", "num_epoch": "2"}, {"optimizer": "Adam", "num_epoch": "3"},
+    ]
+    assert validate(grid_spec(max_jobs=6)) == []
+
+
+def test_grid_max_jobs_must_match_combinations() -> None:
+    only_issue(grid_spec(max_jobs=9), "max_jobs", "all 6 combinations", "max_jobs = 6")
+
+
+def test_grid_parallel_jobs_limited_by_combinations() -> None:
+    only_issue(grid_spec(max_parallel_jobs=7), "max_parallel_jobs", "6 jobs")
+
+
+def test_grid_takes_categorical_ranges_only() -> None:
+    spec = grid_spec()
+    spec.ranges["learning_rate"] = ContinuousParameter(0.01, 0.2)
+    only_issue(spec, "ranges.learning_rate", "categorical ranges only")
+
+
+def test_hyperband_needs_early_stopping_off() -> None:
+    spec = variant(lambda s: (setattr(s, "strategy", "Hyperband"), setattr(s, "early_stopping", "Auto")))
+    only_issue(spec, "early_stopping", "Off")
+    spec.early_stopping = "Off"
+    assert validate(spec) == []
+
+
+def test_hyperband_resources() -> None:
+    spec = variant(lambda s: setattr(s, "strategy", "Hyperband"))
+    spec.hyperband.min_resource, spec.hyperband.max_resource = 5, 2
+    only_issue(spec, "hyperband.min_resource", "must not exceed")
+    spec.hyperband.min_resource = 0
+    only_issue(spec, "hyperband.min_resource", ">= 1")
+    spec.hyperband.min_resource = 1
+    assert validate(spec) == []
+    spec.strategy = "Bayesian"
+    assert {i.path for i in validate(spec)} == {"hyperband.min_resource", "hyperband.max_resource"}
+
+
+@pytest.mark.parametrize("field,value,ok", [
+    ("strategy", "Bayes", False), ("strategy", "Random", True),
+    ("early_stopping", "On", False), ("early_stopping", "Auto", True),
+    ("backend", "aws", False),
+    ("max_runtime_seconds", 119, False), ("max_runtime_seconds", 120, True),
+    ("max_runtime_seconds", 15_768_000, True), ("max_runtime_seconds", 15_768_001, False),
+    ("max_runtime_seconds", 600.0, False),
+    ("random_seed", -1, False), ("random_seed", 0, True), ("random_seed", 2**31, False),
+])
+def test_top_level_values(field: str, value: object, ok: bool) -> None:
+    spec = variant(lambda s: setattr(s, field, value))
+    if ok:
+        assert validate(spec) == []
+    else:
+        only_issue(spec, field, str(value).replace("_", ""))
+
+
+@pytest.mark.parametrize("n,ok", [(2, False), (3, True), (0, False)])
+def test_not_improving_needs_at_least_3_jobs(n: int, ok: bool) -> None:
+    spec = variant(lambda s: setattr(s.completion, "max_jobs_not_improving", n))
+    if ok:
+        assert validate(spec) == []
+    else:
+        only_issue(spec, "completion.max_jobs_not_improving", ">= 3")
+
+
+def test_target_objective_value_is_finite() -> None:
+    spec = variant(lambda s: setattr(s.completion, "target_objective_value", math.nan))
+    only_issue(spec, "completion.target_objective_value", "finite")
+
+
+# -- names of jobs -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,words", [("mnist_hpo", "letters, digits and hyphens"),
+                                        ("-mnist", "letters, digits and hyphens"),
+                                        ("mnist-", "letters, digits and hyphens"),
+                                        ("m" * 33, "33 characters"), ("", "non-empty")])
+def test_base_job_name(name: str, words: str) -> None:
+    spec = variant(lambda s: setattr(s.estimator, "base_job_name", name))
+    only_issue(spec, "estimator.base_job_name", words)
+
+
+@pytest.mark.parametrize("name", ["tuning.1", "a" * 33, "x--"])
+def test_tuning_job_name(name: str) -> None:
+    only_issue(variant(lambda s: setattr(s, "tuning_job_name", name)), "tuning_job_name")
+
+
+@pytest.mark.parametrize("base", ["mnist-hpo", "a" * 32, "a--b"])
+def test_generated_tuning_job_names_fit_sagemaker(base: str) -> None:
+    spec = variant(lambda s: setattr(s.estimator, "base_job_name", base))
+    names = {make_tuning_job_name(spec, now=datetime(2026, 11, 28, 17, 5, 9)) for _ in range(20)}
+    assert len(names) > 1  # a random tag tells apart launches within the same second
+    for name in names:
+        assert len(name) <= 32 and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}", name), name
+        assert "261128-170509" in name and name.startswith(base[:14].rstrip("-"))
+
+
+def test_explicit_tuning_job_name_is_used() -> None:
+    assert make_tuning_job_name(variant(lambda s: setattr(s, "tuning_job_name", "my-run-1"))) == "my-run-1"
+
+
+# -- estimator -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [("instance_count", 0), ("instance_count", 1.5),
+                                         ("instance_type", "m5.xlarge"), ("entry_point", "mnist"),
+                                         ("entry_point", "../mnist.py"), ("framework_version", "1.8.0"),
+                                         ("py_version", "py37"), ("source_dir", "")])
+def test_estimator_fields(field: str, value: object) -> None:
+    only_issue(variant(lambda s: setattr(s.estimator, field, value)), f"estimator.{field}")
+
+
+# -- backend, role, region, channels ------------------------------------------------------
+
+def test_role_required_for_sagemaker_without_env(no_role_env: None) -> None:
+    spec = variant(lambda s: setattr(s, "backend", "sagemaker"))
+    only_issue(spec, "sagemaker.role_arn", "SAGEMAKER_ROLE_ARN")
+
+
+def test_role_from_environment_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
+    assert validate(variant(lambda s: setattr(s, "backend", "sagemaker"))) == []
+
+
+def test_local_backend_needs_no_role(no_role_env: None) -> None:
+    assert validate(TuningSpec()) == []
+
+
+@pytest.mark.parametrize("role", ["arn:aws:iam::12345:role/x", "SageMakerRole",
+                                  "arn:aws:s3:::123456789012:role/x", "arn:aws:iam::123456789012:user/x"])
+def test_role_arn_pattern(role: str) -> None:
+    spec = variant(lambda s: (setattr(s, "backend", "sagemaker"), setattr(s.sagemaker, "role_arn", role)))
+    only_issue(spec, "sagemaker.role_arn", "arn:aws:iam::")
+
+
+@pytest.mark.parametrize("role", [ROLE, "arn:aws-cn:iam::123456789012:role/service-role/AmazonSageMaker-Exec"])
+def test_good_role_arns(role: str) -> None:
+    spec = variant(lambda s: (setattr(s, "backend", "sagemaker"), setattr(s.sagemaker, "role_arn", role)))
+    assert validate(spec) == []
+
+
+def test_region_pattern() -> None:
+    only_issue(variant(lambda s: setattr(s.sagemaker, "region", "Oregon")), "sagemaker.region", "us-west-2")
+    assert validate(variant(lambda s: setattr(s.sagemaker, "region", "us-gov-west-1"))) == []
+
+
+@pytest.mark.parametrize("uri", ["s3://Bad_Bucket/mnist", "s3://ab/x", "s3:/bucket/train", "https://example.com/x",
+                                 "s3://", "s3://bucket-/train"])
+def test_s3_uris_are_well_formed(uri: str) -> None:
+    only_issue(variant(lambda s: setattr(s.channels, "train", uri)), "channels.train", "S3 URI")
+
+
+@pytest.mark.parametrize("uri", ["s3://my-bucket", "s3://my.bucket-1/mnist/train", "s3://abc/"])
+def test_good_s3_uris(uri: str) -> None:
+    assert validate(variant(lambda s: setattr(s.channels, "test", uri))) == []
+
+
+def test_local_channels_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    only_issue(variant(lambda s: setattr(s.channels, "test", str(missing))), "channels.test", "does not exist")
+    a_file = tmp_path / "file.gz"
+    a_file.write_bytes(b"")
+    only_issue(variant(lambda s: setattr(s.channels, "train", str(a_file))), "channels.train", "is a file")
+    assert validate(variant(lambda s: setattr(s.channels, "train", str(tmp_path)))) == []
