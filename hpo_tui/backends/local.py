@@ -210,6 +210,8 @@ class LocalBackend:
         """Start a new runner for a tuning job whose runner is gone; finished jobs are kept."""
         self._reap_children()
         row = self._row(name)
+        if row["status"] == "Completed":
+            raise _completed_error(name)
         folder = Path(row["folder"])
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock_fd = os.open(folder / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -225,9 +227,7 @@ class LocalBackend:
                     self._mark_runner_dead(writer, row)
                     row = writer.tuning_job(name)
                 if row["status"] == "Completed":
-                    raise BackendError(
-                        f"tuning job {name!r} already Completed; nothing to resume (launch a new one)"
-                    )
+                    raise _completed_error(name)
                 with writer.write():
                     writer.update_tuning_job(name, stop_requested=0)
                 self._spawn(
@@ -424,6 +424,10 @@ class LocalBackend:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _completed_error(name: str) -> BackendError:
+    return BackendError(f"tuning job {name!r} already Completed; nothing to resume (launch a new one)")
 
 
 def _runner_alive_error(name: str, row: dict[str, Any] | None) -> BackendError:
