@@ -223,6 +223,11 @@ class SageMakerBackend:
 
     def launch(self, spec: TuningSpec) -> str:
         """Create the tuning job with the SDK's MXNet estimator and HyperparameterTuner."""
+        from hpo_tui.spec import SpecError, validate
+
+        issues = validate(spec)
+        if issues:
+            raise SpecError(issues)  # before any AWS call: nothing is created or uploaded
         self._adopt_spec_settings(spec)
         role = spec.sagemaker.role_arn or os.environ.get("SAGEMAKER_ROLE_ARN")
         if not role:
