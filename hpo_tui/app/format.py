@@ -1,0 +1,232 @@
+"""Plain formatting for the TUI: numbers, durations, sparklines, escape stripping,
+the per-job metric history the dashboard accumulates, and the headless exporter.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Iterable
+
+from hpo_tui.backends.base import MetricPoint, Snapshot, TrainingJobView, TuningJobView
+
+DASH = "—"
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 12
+
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), other two-byte escapes, and C0/C1
+# control characters other than tab: none of them belong in a table cell or a log view.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[@-Z\\-_]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def strip_escapes(text: str) -> str:
+    """Remove terminal escape sequences and control characters (keeps tabs)."""
+    return _ESCAPES.sub("", text)
+
+
+def fmt_number(value: float | None) -> str:
+    """An objective or metric value: 4 significant decimals, dash when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if 1e-3 <= magnitude < 1e5:
+        return f"{value:.4f}".rstrip("0").rstrip(".") if magnitude >= 1 else f"{value:.4f}"
+    return f"{value:.3g}"
+
+
+def fmt_hyperparameter(value: str) -> str:
+    """A hyperparameter value (always a string on the wire), shortened if numeric."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if re.fullmatch(r"[+-]?\d+", value.strip()):
+        return value.strip()
+    if not math.isfinite(number):
+        return value
+    return f"{number:.4g}"
+
+
+def hyperparameter_sort_key(value: str | None) -> tuple:
+    """Numbers sort numerically and before words; missing values sort last."""
+    if value is None:
+        return (2, 0.0, "")
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value.lower())
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """12s, 3m05s, 2h07m."""
+    if seconds is None:
+        return DASH
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def fmt_age(seconds: float) -> str:
+    """How long ago: "just now", "4s ago", "2m10s ago"."""
+    if seconds < 1:
+        return "just now"
+    return f"{fmt_duration(seconds)} ago"
+
+
+def job_duration(job: TrainingJobView, now: float) -> float | None:
+    """Seconds a training job has run (until now while it still runs)."""
+    start = job.started_at or job.created_at
+    if start is None:
+        return None
+    end = job.ended_at if job.ended_at is not None else (now if not job.is_terminal else None)
+    return None if end is None else max(0.0, end - start)
+
+
+def tuning_elapsed(view: TuningJobView, now: float) -> float | None:
+    if view.created_at is None:
+        return None
+    end = view.ended_at if view.ended_at is not None else now
+    return max(0.0, end - view.created_at)
+
+
+def total_epochs(job: TrainingJobView, view: TuningJobView) -> int | None:
+    """The epochs this job will run: its own num_epoch when tuned, else the spec's maximum."""
+    raw = job.hyperparameters.get("num_epoch")
+    if raw is not None:
+        try:
+            return int(float(raw))
+        except ValueError:
+            pass
+    return view.max_epochs
+
+
+def fmt_epochs(job: TrainingJobView, view: TuningJobView) -> str:
+    """Epoch progress "2/10": epochs reported so far over the total, when known."""
+    done = 0 if job.last_epoch is None else job.last_epoch + 1  # epochs are 0-based in logs
+    total = total_epochs(job, view)
+    if job.last_epoch is None and total is None:
+        return DASH
+    return f"{done}/{total}" if total else str(done)
+
+
+def sparkline(values: Iterable[float], width: int = SPARK_WIDTH) -> str:
+    """Unicode block sparkline of the last `width` values, scaled to their own range."""
+    data = [v for v in values if v is not None and math.isfinite(v)][-width:]
+    if not data:
+        return ""
+    low, high = min(data), max(data)
+    if high - low < 1e-12:
+        return SPARK_BLOCKS[3] * len(data)
+    top = len(SPARK_BLOCKS) - 1
+    return "".join(SPARK_BLOCKS[round((v - low) / (high - low) * top)] for v in data)
+
+
+def shorten(text: str | None, width: int = 40) -> str:
+    """One line of at most `width` characters, escapes stripped."""
+    if not text:
+        return ""
+    line = " ".join(strip_escapes(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+class MetricHistory:
+    """Per-job, per-metric values by epoch, accumulated from Snapshot.new_points.
+
+    A later point for the same epoch replaces the earlier one (the log's last word wins,
+    as it does for the objective).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, dict[str, dict[int, float]]] = {}
+
+    def add(self, points: Iterable[MetricPoint]) -> set[str]:
+        """Record points; return the names of the jobs whose history changed."""
+        changed: set[str] = set()
+        for p in points:
+            by_epoch = self._values.setdefault(p.job, {}).setdefault(p.metric, {})
+            if by_epoch.get(p.epoch) != p.value:
+                by_epoch[p.epoch] = p.value
+                changed.add(p.job)
+        return changed
+
+    def curve(self, job: str, metric: str) -> list[tuple[int, float]]:
+        """(epoch, value) pairs in epoch order."""
+        return sorted(self._values.get(job, {}).get(metric, {}).items())
+
+    def metrics(self, job: str) -> list[str]:
+        return sorted(self._values.get(job, {}))
+
+
+# --- export (the same rows as `hpo-tui export`) -------------------------------------
+
+def export_rows(snapshot: Snapshot) -> list[dict[str, object]]:
+    """One row per training job in launch order: hyperparameters as columns."""
+    view = snapshot.tuning_job
+    names = list(view.tuned_parameters)
+    for job in snapshot.training_jobs:
+        names.extend(k for k in job.hyperparameters if k not in names)
+    rows = []
+    for job in sorted(snapshot.training_jobs, key=lambda j: j.launch_index):
+        row: dict[str, object] = {
+            "tuning_job": view.name,
+            "training_job": job.name,
+            "status": job.status,
+            "objective_status": job.objective_status,
+            view.objective_name: job.final_objective,
+            "best_objective": job.best_objective,
+            "epochs": None if job.last_epoch is None else job.last_epoch + 1,
+        }
+        for name in names:
+            row[name] = job.hyperparameters.get(name)
+        row.update(
+            created_at=job.created_at,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+            failure_reason=job.failure_reason,
+            is_best=job.name == view.best_training_job,
+        )
+        rows.append(row)
+    return rows
+
+
+def render_export(snapshot: Snapshot, fmt: str) -> str:
+    rows = export_rows(snapshot)
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    out = io.StringIO()
+    fields = list(rows[0]) if rows else ["tuning_job", "training_job", "status"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def write_export(snapshot: Snapshot, fmt: str, path: Path) -> int:
+    """Write the export file atomically; return the number of training jobs written."""
+    text = render_export(snapshot, fmt)
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return len(snapshot.training_jobs)

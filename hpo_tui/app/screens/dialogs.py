@@ -1,0 +1,226 @@
+"""Modal dialogs that return a value: confirm, error, export, filter, sort, and help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
+
+from hpo_tui.backends.base import TRAINING_STATUSES
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask a yes/no question; dismisses with True when confirmed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, title: str, message: str, *, confirm: str = "Yes", cancel: str = "Cancel",
+                 variant: str = "primary") -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._message = message
+        self._confirm = confirm
+        self._cancel = cancel
+        self._variant = variant
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self._title), classes="dialog-title")
+            yield Static(Text(self._message), classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._confirm, variant=self._variant, id="confirm")
+                yield Button(self._cancel, id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirmed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ErrorDialog(ModalScreen[None]):
+    """Show an error the user can act on (the message names the cause and the fix)."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="dialog.close")]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog error"):
+            yield Label(Text(self._title), classes="dialog-title")
+            yield Static(Text(self._message), classes="dialog-body", id="error-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", variant="error", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ExportDialog(ModalScreen[tuple[str, Path] | None]):
+    """Ask for the export format and file; dismisses with (format, path) or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, tuning_job: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self._tuning_job = tuning_job
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Export training jobs", classes="dialog-title")
+            with RadioSet(id="export-format"):
+                yield RadioButton("CSV", value=True, id="format-csv")
+                yield RadioButton("JSON", id="format-json")
+            yield Label("File")
+            yield Input(value=f"{self._tuning_job}.csv", id="export-path")
+            yield Static("", classes="field-error", id="export-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export", variant="primary", id="export")
+                yield Button("Cancel", id="cancel")
+
+    def _format(self) -> str:
+        return "json" if self.query_one("#format-json", RadioButton).value else "csv"
+
+    @on(RadioSet.Changed)
+    def _format_changed(self) -> None:
+        # Keep the suggested file name's extension in step with the format.
+        path_input = self.query_one("#export-path", Input)
+        path = Path(path_input.value)
+        if path.suffix in (".csv", ".json"):
+            path_input.value = str(path.with_suffix("." + self._format()))
+
+    @on(Button.Pressed, "#export")
+    @on(Input.Submitted, "#export-path")
+    def _submit(self) -> None:
+        raw = self.query_one("#export-path", Input).value.strip()
+        error = self.query_one("#export-error", Static)
+        if not raw:
+            error.update("Enter a file name, e.g. results.csv")
+            return
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            error.update(Text(f"{raw} is a directory: enter a file name inside it"))
+            return
+        self.dismiss((self._format(), path))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilterDialog(ModalScreen[frozenset[str] | None]):
+    """Choose which training job statuses the table shows."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, shown: frozenset[str]) -> None:
+        super().__init__(classes="dialog-screen")
+        self._shown = shown
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Show training jobs with status", classes="dialog-title")
+            for status in TRAINING_STATUSES:
+                yield Checkbox(status, status in self._shown, id=f"filter-{status}")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("All", id="all")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        shown = frozenset(s for s in TRAINING_STATUSES if self.query_one(f"#filter-{s}", Checkbox).value)
+        self.dismiss(shown)
+
+    @on(Button.Pressed, "#all")
+    def _all(self) -> None:
+        self.dismiss(frozenset(TRAINING_STATUSES))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SortDialog(ModalScreen[tuple[str, bool] | None]):
+    """Choose the sort column; choosing the current column again flips the direction.
+
+    Dismisses with (column key, reversed) where reversed flips the column's natural order.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, columns: list[tuple[str, str]], current: str, reverse: bool) -> None:
+        super().__init__(classes="dialog-screen")
+        self._columns = columns
+        self._current = current
+        self._reverse = reverse
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for key, label in self._columns:
+            mark = (" ▼" if self._reverse else " ▲") if key == self._current else ""
+            options.append(Option(Text(label + mark), id=key))
+        with Vertical(classes="dialog"):
+            yield Label("Sort by (again to reverse)", classes="dialog-title")
+            yield OptionList(*options, id="sort-columns")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        option_list.highlighted = option_list.get_option_index(self._current)
+        option_list.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        key = event.option.id or self._current
+        reverse = (not self._reverse) if key == self._current else False
+        self.dismiss((key, reverse))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen below, from its BINDINGS."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="dialog.close")]
+
+    def __init__(self, title: str, keys: list[tuple[str, str]], notes: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._keys = keys
+        self._notes = notes
+
+    def compose(self) -> ComposeResult:
+        body = Text()
+        width = max((len(k) for k, _ in self._keys), default=4) + 2
+        for key, description in self._keys:
+            body.append(key.ljust(width), style="bold")
+            body.append(description + "\n")
+        if self._notes:
+            body.append("\n" + self._notes)
+        with Vertical(classes="dialog help"):
+            yield Label(Text(self._title), classes="dialog-title")
+            yield Static(body, classes="dialog-body")
+            yield Static("ctrl+p: command palette · escape: close", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,45 @@
+"""Handlers of the interactive commands: `hpo-tui [--spec FILE]`, `attach NAME`, `jobs --tui`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _run(app) -> int:
+    app.run()
+    return int(app.return_code or 0)
+
+
+def cmd_configure(args: argparse.Namespace) -> int:
+    """Open the configure screen (with --spec FILE loaded; a bad file is reported, no TUI)."""
+    spec = None
+    spec_path = None
+    if getattr(args, "spec", None):
+        from hpo_tui.spec import load_spec
+
+        spec_path = Path(args.spec)
+        spec = load_spec(spec_path)  # SpecError is a UserError: the CLI prints it, exit 1
+        if args.backend:
+            spec.backend = args.backend
+    backend_name = args.backend or (spec.backend if spec is not None else "local")
+    from hpo_tui.app.app import make_app
+
+    return _run(make_app(backend_name=backend_name, spec=spec, spec_path=spec_path, interval=args.interval,
+                         region=args.region, profile=args.profile))
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    """Open the dashboard of a tuning job."""
+    from hpo_tui.app.app import make_app
+
+    return _run(make_app(backend_name=args.backend or "local", attach=args.name, start="dashboard",
+                         interval=getattr(args, "interval", None), region=args.region, profile=args.profile))
+
+
+def cmd_jobs_tui(args: argparse.Namespace) -> int:
+    """Open the tuning jobs screen."""
+    from hpo_tui.app.app import make_app
+
+    return _run(make_app(backend_name=args.backend or "local", start="jobs",
+                         interval=getattr(args, "interval", None), region=args.region, profile=args.profile))
