@@ -53,15 +53,19 @@ def _oneline(text: str | None) -> str:
 def cmd_launch(args: argparse.Namespace) -> int:
     from hpo_tui.spec import load_spec
 
+    from hpo_tui.spec import validate
+
     spec_path = Path(args.spec_path)
-    spec = load_spec(spec_path)
-    base_dir = spec_path.resolve().parent
+    # Checked after its relative paths are resolved from the spec file's folder, not the cwd.
+    spec = load_spec(spec_path, check=False)
+    _absolutize_local_paths(spec, spec_path.resolve().parent)
+    issues = validate(spec)
+    if issues:
+        from hpo_tui.spec import SpecError
+
+        raise SpecError(issues)
     backend = _backend(args, spec)
-    if backend.name == "local":
-        name = backend.launch(spec, base_dir=base_dir)  # type: ignore[call-arg]
-    else:
-        _absolutize_local_paths(spec, base_dir)
-        name = backend.launch(spec)
+    name = backend.launch(spec)
     print(f"launched tuning job {name} on the {backend.name} backend")
     if not args.wait:
         print(f"watch it with: hpo-tui status {name}   (or hpo-tui attach {name})")
@@ -76,10 +80,16 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def _absolutize_local_paths(spec: Any, base_dir: Path) -> None:
-    """Paths in a spec file are relative to the file (as for the local backend)."""
+    """Relative paths in a spec file mean relative to the file, wherever hpo-tui runs."""
     src = Path(spec.estimator.source_dir).expanduser()
     if not src.is_absolute() and (base_dir / src).is_dir():
         spec.estimator.source_dir = str(base_dir / src)
+    for field_name in ("train", "test"):
+        value = getattr(spec.channels, field_name)
+        if isinstance(value, str) and value and "://" not in value:
+            path = Path(value).expanduser()
+            if not path.is_absolute() and (base_dir / path).exists():
+                setattr(spec.channels, field_name, str(base_dir / path))
 
 
 def wait_and_report(backend: Backend, name: str, out: Any) -> str:
@@ -95,11 +105,11 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
             if before == job.status:
                 continue
             seen[job.name] = job.status
-            if job.status in ("InProgress",) and before is None:
+            if before is None:  # a short job may already have ended when first seen
                 hps = " ".join(f"{k}={v}" for k, v in job.hyperparameters.items())
-                print(f"{_time(time.time())} started  {job.name}  {hps}", file=out, flush=True)
-            elif job.is_terminal:
-                line = f"{_time(time.time())} finished {job.name}  {job.status}/{job.objective_status}"
+                print(f"{_time(job.started_at)} started  {job.name}  {hps}", file=out, flush=True)
+            if job.is_terminal:
+                line = f"{_time(job.ended_at)} finished {job.name}  {job.status}/{job.objective_status}"
                 if job.final_objective is not None:
                     line += f"  {snap.tuning_job.objective_name}={_num(job.final_objective)}"
                 if job.failure_reason:

@@ -90,6 +90,9 @@ class StoreError(UserError):
 def _prepare_file(path: Path) -> None:
     """Create the database file owner-only before SQLite touches it (its -wal/-shm copy the mode)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = path.parent.stat()
+    if folder.st_uid == os.getuid() and folder.st_mode & 0o077:
+        os.chmod(path.parent, 0o700)  # the data folder holds job logs and specs: owner only
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)

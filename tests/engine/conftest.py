@@ -105,6 +105,8 @@ def fake_spec(channels: Channels) -> Callable[..., TuningSpec]:
                 "learning_rate": ContinuousParameter(0.001, 0.5, "Logarithmic"),
                 "optimizer": CategoricalParameter(["sgd", "Adam"]),
             }
+        for tuned in ranges:
+            hps.pop(tuned, None)
         return TuningSpec(
             estimator=Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
                                 hyperparameters=hps, base_job_name="fake"),
