@@ -243,7 +243,7 @@ class SageMakerBackend:
         # The SDK would build its own STS endpoint for this; ask through our session instead.
         account = self._call("sts", "get_caller_identity")["Account"]
 
-        os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+        quiet_sdk_logging()
         import botocore.config
         import sagemaker
         from sagemaker.mxnet import MXNet
@@ -588,6 +588,18 @@ class SageMakerBackend:
 
 
 # ---------------------------------------------------------------------- launch helpers
+
+
+def quiet_sdk_logging() -> None:
+    """Before importing the SDK: no v3 banner, and no INFO/WARNING lines on stdout/stderr that
+    would land on top of a full-screen terminal UI (unless the user configured these loggers)."""
+    import logging
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for name in ("sagemaker", "sagemaker.config"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.ERROR)
 
 
 def resolve_source_dir(spec: TuningSpec) -> Path:
