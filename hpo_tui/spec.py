@@ -446,10 +446,11 @@ def _validate_categorical(path: str, p: CategoricalParameter, add: Callable[[str
         return
     if not 1 <= len(values) <= MAX_CATEGORICAL_VALUES:
         add(f"{path}.values", f"has {len(values)} values; give between 1 and {MAX_CATEGORICAL_VALUES}")
-    bad = [v for v in values if not isinstance(v, str) or not v or len(v) > MAX_PARAMETER_STRING]
+    # The SDK sends a framework's categorical values JSON-encoded, quotes included.
+    bad = [v for v in values if not isinstance(v, str) or not v or len(json.dumps(v)) > MAX_PARAMETER_STRING]
     if bad:
-        add(f"{path}.values", f"{_show(bad[0])} is not a usable value; each value must be a non-empty "
-            f"string of at most {MAX_PARAMETER_STRING} characters")
+        add(f"{path}.values", f"{_show(bad[0])[:40]} is not a usable value; each value must be a non-empty "
+            f"string of at most {MAX_PARAMETER_STRING - 2} characters")
     seen: set[Any] = set()
     dups = [v for v in values if isinstance(v, str) and (v in seen or seen.add(v))]
     if dups:
