@@ -176,48 +176,19 @@ class MetricHistory:
         return sorted(self._values.get(job, {}))
 
 
-# --- export (the same rows as `hpo-tui export`) -------------------------------------
-
-def export_rows(snapshot: Snapshot) -> list[dict[str, object]]:
-    """One row per training job in launch order: hyperparameters as columns."""
-    view = snapshot.tuning_job
-    names = list(view.tuned_parameters)
-    for job in snapshot.training_jobs:
-        names.extend(k for k in job.hyperparameters if k not in names)
-    rows = []
-    for job in sorted(snapshot.training_jobs, key=lambda j: j.launch_index):
-        row: dict[str, object] = {
-            "tuning_job": view.name,
-            "training_job": job.name,
-            "status": job.status,
-            "objective_status": job.objective_status,
-            view.objective_name: job.final_objective,
-            "best_objective": job.best_objective,
-            "epochs": None if job.last_epoch is None else job.last_epoch + 1,
-        }
-        for name in names:
-            row[name] = job.hyperparameters.get(name)
-        row.update(
-            created_at=job.created_at,
-            started_at=job.started_at,
-            ended_at=job.ended_at,
-            failure_reason=job.failure_reason,
-            is_best=job.name == view.best_training_job,
-        )
-        rows.append(row)
-    return rows
-
+# --- export: the same rows and encoding as `hpo-tui export` ------------------------
 
 def render_export(snapshot: Snapshot, fmt: str) -> str:
-    rows = export_rows(snapshot)
+    from hpo_tui.commands.jobs import export_rows
+
+    columns, rows = export_rows(snapshot)
     if fmt == "json":
         return json.dumps(rows, indent=2) + "\n"
     out = io.StringIO()
-    fields = list(rows[0]) if rows else ["tuning_job", "training_job", "status"]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
     return out.getvalue()
 
 
