@@ -336,7 +336,7 @@ class SageMakerBackend:
             # Cannot tell; refuse to risk a duplicate and let the user look.
             raise BackendError(
                 f"The create request for {name!r} timed out and AWS cannot be asked whether it "
-                f"arrived. Check with `hpo-tui list --backend sagemaker` before launching again."
+                f"arrived. Check with `hpo-tui jobs --backend sagemaker` before launching again."
             ) from None
         return True
 
@@ -408,7 +408,7 @@ class SageMakerBackend:
         except TuningJobNotFound:
             raise TuningJobNotFound(
                 f"No SageMaker tuning job named {name!r} in region {self.region}: check the name "
-                "(`hpo-tui list --backend sagemaker`) and --region."
+                "(`hpo-tui jobs --backend sagemaker`) and --region."
             ) from None
         summaries = self._list_training_jobs(name)
         config = desc.get("HyperParameterTuningJobConfig", {})
