@@ -1,0 +1,714 @@
+"""Configure screen: the start screen, where a TuningSpec is edited, checked as you type,
+loaded/saved as TOML, previewed as a SageMaker request, and launched."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+
+from hpo_tui.app.screens.range_editor import RangeEditor, format_number
+from hpo_tui.app.screens.spec_dialogs import MetricEditor, RequestPreview, SpecFileDialog
+from hpo_tui.app.widgets.keyvalue import KeyValueEditor
+from hpo_tui.app.widgets.regex_tester import RegexTester
+from hpo_tui.errors import UserError
+from hpo_tui.spec import (
+    BACKENDS,
+    EARLY_STOPPING,
+    OBJECTIVE_TYPES,
+    STRATEGIES,
+    CategoricalParameter,
+    HyperbandSettings,
+    MetricDefinition,
+    Parameter,
+    TuningSpec,
+    load_spec,
+    render_request,
+    save_spec,
+    validate,
+)
+
+DEFAULT_SPEC_FILE = Path("tuning.toml")
+
+# (path, message) pairs: a SpecIssue's fields, or a number that does not parse.
+Problem = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One Input of the form, bound to one spec attribute path."""
+
+    id: str
+    label: str
+    path: str
+    kind: str  # str | opt-str | int | opt-int | opt-float
+    placeholder: str = ""
+
+
+ESTIMATOR_FIELDS = (
+    FormField("entry-point", "Entry point", "estimator.entry_point", "str", "training script, e.g. mnist.py"),
+    FormField("source-dir", "Source dir", "estimator.source_dir", "str", "directory holding the script"),
+    FormField("framework-version", "Framework", "estimator.framework_version", "str", "MXNet version, e.g. 1.9.0"),
+    FormField("py-version", "Python", "estimator.py_version", "str", "e.g. py38"),
+    FormField("base-job-name", "Base job name", "estimator.base_job_name", "str", "prefix of job names"),
+)
+OBJECTIVE_FIELDS = (
+    FormField("objective-name", "Objective", "objective.name", "str", "a metric definition's name"),
+)
+TUNING_FIELDS = (
+    FormField("max-jobs", "Max jobs", "max_jobs", "opt-int", "all combinations (Grid only)"),
+    FormField("max-parallel-jobs", "Max parallel", "max_parallel_jobs", "int", "jobs at once"),
+    FormField("max-runtime-seconds", "Max runtime (s)", "max_runtime_seconds", "opt-int", "no limit"),
+    FormField("random-seed", "Random seed", "random_seed", "opt-int", "none (different each run)"),
+    FormField("tuning-job-name", "Tuning job name", "tuning_job_name", "opt-str", "generated from the base job name"),
+)
+HYPERBAND_FIELDS = (
+    FormField("hyperband-min-resource", "Min epochs", "hyperband.min_resource", "opt-int", "1 (SageMaker's default)"),
+    FormField("hyperband-max-resource", "Max epochs", "hyperband.max_resource", "opt-int", "the epoch count"),
+)
+COMPLETION_FIELDS = (
+    FormField("target-objective-value", "Target value", "completion.target_objective_value", "opt-float", "none"),
+    FormField("max-jobs-not-improving", "Not improving", "completion.max_jobs_not_improving", "opt-int", "none (jobs in a row)"),
+)
+LOCAL_FIELDS = (
+    FormField("channel-train", "Train channel", "channels.train", "opt-str", "prepared MNIST (default)"),
+    FormField("channel-test", "Test channel", "channels.test", "opt-str", "prepared MNIST (default)"),
+)
+SAGEMAKER_FIELDS = (
+    FormField("role-arn", "Role ARN", "sagemaker.role_arn", "opt-str", "arn:aws:iam::<account>:role/<name>"),
+    FormField("region", "Region", "sagemaker.region", "opt-str", "from the AWS config chain"),
+    FormField("profile", "Profile", "sagemaker.profile", "opt-str", "default profile"),
+    FormField("instance-type", "Instance type", "estimator.instance_type", "str", "e.g. ml.m5.xlarge"),
+    FormField("instance-count", "Instances", "estimator.instance_count", "int", "per training job"),
+    FormField("s3-train", "S3 train", "channels.train", "opt-str", "SageMaker sample data (default)"),
+    FormField("s3-test", "S3 test", "channels.test", "opt-str", "SageMaker sample data (default)"),
+)
+# Fields shown only while a select has a given value: field id -> (select id, value).
+SHOWN_WHEN: dict[str, tuple[str, str]] = (
+    {f.id: ("backend", "local") for f in LOCAL_FIELDS}
+    | {f.id: ("backend", "sagemaker") for f in SAGEMAKER_FIELDS}
+    | {f.id: ("strategy", "Hyperband") for f in HYPERBAND_FIELDS}
+)
+# Of those, the ones that feed the spec only while shown: the channel inputs exist once per
+# backend (local paths, S3 URIs), and Hyperband's settings mean nothing to other strategies.
+FEEDS_ONLY_WHEN_SHOWN = {f.id for f in LOCAL_FIELDS + SAGEMAKER_FIELDS if f.path.startswith("channels.")} | {
+    f.id for f in HYPERBAND_FIELDS
+}
+ALL_FIELDS = ESTIMATOR_FIELDS + OBJECTIVE_FIELDS + TUNING_FIELDS + HYPERBAND_FIELDS + COMPLETION_FIELDS + LOCAL_FIELDS + SAGEMAKER_FIELDS
+
+# Selects: id -> (label, spec path, choices)
+SELECTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "objective-type": ("Type", "objective.type", OBJECTIVE_TYPES),
+    "strategy": ("Strategy", "strategy", STRATEGIES),
+    "early-stopping": ("Early stopping", "early_stopping", EARLY_STOPPING),
+    "backend": ("Backend", "backend", BACKENDS),
+}
+
+# Spec paths whose problems are listed under a whole widget (prefix match).
+GROUP_ERRORS = {
+    "ranges": "ranges-error",
+    "metric_definitions": "metrics-error",
+    "estimator.hyperparameters": "static-hps-error",
+}
+
+
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set_path(obj: Any, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def _parse(field: FormField, text: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, message) when the text is not what the field needs."""
+    text = text.strip()
+    if field.kind == "str":
+        return text, None
+    if field.kind == "opt-str":
+        return (text or None), None
+    if not text and field.kind.startswith("opt-"):
+        return None, None
+    name = field.path.rsplit(".", 1)[-1]
+    if field.kind.endswith("int"):
+        try:
+            return int(text), None
+        except ValueError:
+            shown = repr(text) if text else "empty"
+            return None, f"{name} must be a whole number, got {shown}"
+    try:
+        return float(text), None
+    except ValueError:
+        shown = repr(text) if text else "empty"
+        return None, f"{name} must be a number, got {shown}"
+
+
+def validate_spec(spec: TuningSpec) -> list[Problem]:
+    """The spec's own validation as (path, message) pairs."""
+    return [(issue.path, issue.message) for issue in validate(spec)]
+
+
+def describe_range(parameter: Parameter) -> tuple[str, str]:
+    """(range text, scaling text) for the ranges table."""
+    if isinstance(parameter, CategoricalParameter):
+        return ", ".join(parameter.values), "—"
+    return f"{format_number(parameter.min)} … {format_number(parameter.max)}", parameter.scaling
+
+
+def count_text(n: int) -> str:
+    if n == 0:
+        return "ready to launch"
+    return f"{n} problem" if n == 1 else f"{n} problems"
+
+
+class ConfigureScreen(Screen):
+    """Edit a TuningSpec; Launch hands it to ``app.launch_tuning_job``."""
+
+    CSS_PATH = "configure.tcss"
+    SUB_TITLE = "Configure a tuning job"
+    # The app's command palette offers these (hpo_tui.app.commands.ScreenActions).
+    PALETTE = (
+        ("Launch tuning job", "Start the tuning job on the chosen backend (ctrl+l)", "launch"),
+        ("Save spec", "Write the form to a TOML spec file (ctrl+s)", "save_spec"),
+        ("Load spec", "Fill the form from a TOML spec file (ctrl+o)", "load_spec"),
+        ("Add range", "Add a hyperparameter range (a)", "add_range"),
+        ("Edit range", "Edit the selected hyperparameter range (e)", "edit_range"),
+        ("Delete range", "Delete the selected hyperparameter range (d)", "delete_range"),
+        ("Add metric definition", "Add a metric regex", "add_metric"),
+        ("Preview SageMaker request", "Show the CreateHyperParameterTuningJob JSON (p)", "preview_request"),
+    )
+
+    BINDINGS = [
+        Binding("ctrl+l", "launch", "Launch", id="configure.launch"),
+        Binding("ctrl+s", "save_spec", "Save", id="configure.save"),
+        Binding("ctrl+o", "load_spec", "Load", id="configure.load"),
+        Binding("a", "add_range", "Add range", id="configure.add_range"),
+        Binding("e", "edit_range", "Edit range", id="configure.edit_range"),
+        Binding("d", "delete_range", "Delete range", id="configure.delete_range"),
+        Binding("p", "preview_request", "Preview request", id="configure.preview"),
+    ]
+
+    def __init__(self, spec: TuningSpec | None = None, *, spec_path: Path | None = None,
+                 backend_name: str | None = None) -> None:
+        super().__init__()
+        spec = copy.deepcopy(spec) if spec is not None else TuningSpec()
+        if backend_name is not None:
+            spec.backend = backend_name
+        # Fields the form does not show (future spec fields) survive a round trip from here.
+        self._base = spec
+        self._ranges: dict[str, Parameter] = dict(spec.ranges)
+        self._metrics: list[MetricDefinition] = [copy.copy(m) for m in spec.metric_definitions]
+        self._spec_path = spec_path
+        self._problems: list[Problem] = []
+        self._error_labels: list[Static] | None = None
+        self._shown_messages: dict[str | None, str] = {}
+        self._shown_definitions: list[tuple[str, str]] | None = None
+
+    # ----- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="form"):
+            with VerticalScroll(id="form-left", classes="form-column"):
+                with Vertical(id="section-estimator", classes="section") as s:
+                    s.border_title = "Estimator"
+                    yield from self._inputs(ESTIMATOR_FIELDS)
+                with Vertical(id="section-static", classes="section") as s:
+                    s.border_title = "Static hyperparameters"
+                    s.border_subtitle = "same for every job"
+                    yield KeyValueEditor(self._base.estimator.hyperparameters, prefix="static", id="static-hps")
+                    yield Static(id="static-hps-error", classes="field-error")
+                with Vertical(id="section-objective", classes="section") as s:
+                    s.border_title = "Objective & metrics"
+                    yield from self._inputs(OBJECTIVE_FIELDS)
+                    yield from self._select("objective-type")
+                    metrics: DataTable[Text] = DataTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
+                    metrics.add_column("Metric", key="name")
+                    metrics.add_column("Regex", key="regex")
+                    yield metrics
+                    with Horizontal(classes="table-buttons"):
+                        yield Button("Add", id="add-metric", compact=True)
+                        yield Button("Edit", id="edit-metric", compact=True)
+                        yield Button("Delete", id="delete-metric", compact=True)
+                    yield Static(id="metrics-error", classes="field-error")
+                    yield Label("Regex tester: what each definition captures", classes="subheading")
+                    yield RegexTester(self._definitions(), id="regex-tester")
+            with VerticalScroll(id="form-right", classes="form-column"):
+                with Vertical(id="section-ranges", classes="section") as s:
+                    s.border_title = "Hyperparameter ranges"
+                    s.border_subtitle = "a add · e/enter edit · d delete"
+                    ranges: DataTable[Text] = DataTable(id="ranges-table", cursor_type="row", zebra_stripes=True)
+                    ranges.add_column("Name", key="name")
+                    ranges.add_column("Type", key="type")
+                    ranges.add_column("Range / values", key="range")
+                    ranges.add_column("Scaling", key="scaling")
+                    yield ranges
+                    with Horizontal(classes="table-buttons"):
+                        yield Button("Add", id="add-range", compact=True)
+                        yield Button("Edit", id="edit-range", compact=True)
+                        yield Button("Delete", id="delete-range", compact=True)
+                    yield Static(id="ranges-error", classes="field-error")
+                with Vertical(id="section-tuning", classes="section") as s:
+                    s.border_title = "Tuning"
+                    yield from self._select("strategy")
+                    yield from self._select("early-stopping")
+                    yield from self._inputs(TUNING_FIELDS)
+                    with Vertical(id="hyperband-fields"):
+                        yield from self._inputs(HYPERBAND_FIELDS)
+                with Vertical(id="section-completion", classes="section") as s:
+                    s.border_title = "Completion criteria"
+                    yield from self._inputs(COMPLETION_FIELDS)
+                with Vertical(id="section-backend", classes="section") as s:
+                    s.border_title = "Backend"
+                    yield from self._select("backend")
+                    with Vertical(id="local-fields"):
+                        yield from self._inputs(LOCAL_FIELDS)
+                    with Vertical(id="sagemaker-fields"):
+                        yield from self._inputs(SAGEMAKER_FIELDS)
+        yield Static(id="spec-errors")
+        with Horizontal(id="actions"):
+            yield Static(id="problem-count")
+            yield Button("Load…", id="load-spec")
+            yield Button("Save…", id="save-spec")
+            yield Button("Preview request", id="preview-request")
+            yield Button("Launch", id="launch", variant="success")
+        yield Footer()
+
+    def _inputs(self, fields: Iterable[FormField]) -> ComposeResult:
+        for f in fields:
+            with Vertical(id=f"{f.id}-field", classes="field"):
+                with Horizontal(classes="field-row"):
+                    yield Label(f.label, classes="field-label")
+                    yield Input(
+                        _to_text(self._field_value(f)), placeholder=f.placeholder, id=f.id, compact=True,
+                    )
+                yield Static(id=f"{f.id}-error", classes="field-error")
+
+    def _select(self, select_id: str) -> ComposeResult:
+        label, path, choices = SELECTS[select_id]
+        current = _get_path(self._base, path)
+        with Vertical(id=f"{select_id}-field", classes="field"):
+            with Horizontal(classes="field-row"):
+                yield Label(label, classes="field-label")
+                yield Select(
+                    [(c, c) for c in choices],
+                    value=current if current in choices else choices[0],
+                    allow_blank=False,
+                    id=select_id,
+                    compact=True,
+                )
+            yield Static(id=f"{select_id}-error", classes="field-error")
+
+    def _field_value(self, f: FormField) -> Any:
+        """The spec's value for an Input (blank for a channel input of the other backend)."""
+        if f.id in FEEDS_ONLY_WHEN_SHOWN and f.path.startswith("channels."):
+            select_id, wanted = SHOWN_WHEN[f.id]
+            if _get_path(self._base, SELECTS[select_id][1]) != wanted:
+                return None
+        return _get_path(self._base, f.path)
+
+    def _shown(self, field_id: str) -> bool:
+        condition = SHOWN_WHEN.get(field_id)
+        if condition is None:
+            return True
+        value = self.query_one(f"#{condition[0]}", Select).value
+        return value == condition[1]
+
+    def on_mount(self) -> None:
+        self._fill_tables()
+        self._sync()
+        self.query_one("#ranges-table").focus()
+
+    # ----- spec <-> form ------------------------------------------------------------------
+
+    def _definitions(self) -> list[tuple[str, str]]:
+        return [(m.name, m.regex) for m in self._metrics]
+
+    def _fill_tables(self, select: str | None = None) -> None:
+        ranges = self.query_one("#ranges-table", DataTable)
+        ranges.clear()
+        for name, parameter in self._ranges.items():
+            range_text, scaling = describe_range(parameter)
+            ranges.add_row(Text(name), Text(parameter.kind), Text(range_text), Text(scaling), key=name)
+        if select is not None and select in self._ranges:
+            ranges.move_cursor(row=ranges.get_row_index(select))
+        metrics = self.query_one("#metrics-table", DataTable)
+        cursor = metrics.cursor_row
+        metrics.clear()
+        for i, m in enumerate(self._metrics):
+            metrics.add_row(Text(m.name), Text(m.regex), key=str(i))
+        if self._metrics:
+            metrics.move_cursor(row=min(cursor, len(self._metrics) - 1))
+
+    def _fill_form(self, spec: TuningSpec) -> None:
+        """Show ``spec`` in every widget (after loading a file)."""
+        self._base = copy.deepcopy(spec)
+        self._ranges = dict(self._base.ranges)
+        self._metrics = [copy.copy(m) for m in self._base.metric_definitions]
+        with self.app.batch_update():
+            for f in ALL_FIELDS:
+                self.query_one(f"#{f.id}", Input).value = _to_text(self._field_value(f))
+            for select_id, (_, path, choices) in SELECTS.items():
+                value = _get_path(self._base, path)
+                self.query_one(f"#{select_id}", Select).value = value if value in choices else choices[0]
+            self.query_one(KeyValueEditor).set_items(self._base.estimator.hyperparameters)
+            self._fill_tables()
+        self._sync()
+
+    def _backend(self) -> str:
+        value = self.query_one("#backend", Select).value
+        return value if isinstance(value, str) else "local"
+
+    def _build(self) -> tuple[TuningSpec, list[Problem]]:
+        """The spec the form describes, and the fields whose text does not parse."""
+        spec = copy.deepcopy(self._base)
+        parse_problems: list[Problem] = []
+        for select_id, (_, path, _choices) in SELECTS.items():
+            value = self.query_one(f"#{select_id}", Select).value
+            if isinstance(value, str):
+                _set_path(spec, path, value)
+        for f in ALL_FIELDS:
+            if f.id in FEEDS_ONLY_WHEN_SHOWN and not self._shown(f.id):
+                continue
+            value, problem = _parse(f, self.query_one(f"#{f.id}", Input).value)
+            if problem is not None:
+                parse_problems.append((f.path, problem))
+            else:
+                _set_path(spec, f.path, value)
+        if not self._shown(HYPERBAND_FIELDS[0].id):
+            spec.hyperband = HyperbandSettings()
+        spec.ranges = copy.deepcopy(self._ranges)
+        spec.metric_definitions = [copy.copy(m) for m in self._metrics]
+        spec.estimator.hyperparameters = self.query_one(KeyValueEditor).items
+        return spec, parse_problems
+
+    def current_spec(self) -> TuningSpec:
+        """The spec built from the form as it is now (possibly invalid)."""
+        return self._build()[0]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem on the form as (spec path, message), as shown on screen."""
+        return list(self._problems)
+
+    # ----- validation as you type ---------------------------------------------------------
+
+    def _sync(self) -> None:
+        backend = self._backend()
+        self._set_display("#local-fields", backend == "local")
+        self._set_display("#sagemaker-fields", backend == "sagemaker")
+        self._set_display("#preview-request", backend == "sagemaker")
+        self._set_display("#hyperband-fields", self._shown(HYPERBAND_FIELDS[0].id))
+        definitions = self._definitions()
+        if definitions != self._shown_definitions:
+            self._shown_definitions = definitions
+            self.query_one(RegexTester).set_definitions(definitions)
+
+        spec, parse_problems = self._build()
+        unparsed = {path for path, _ in parse_problems}
+        problems = parse_problems + [(p, m) for p, m in validate_spec(spec) if p not in unparsed]
+        self._problems = problems
+        self._show_problems(problems)
+
+        count = self.query_one("#problem-count", Static)
+        text = count_text(len(problems))
+        if self._shown_messages.get("problem-count") != text:
+            self._shown_messages["problem-count"] = text
+            count.update(text)
+            count.set_class(bool(problems), "-invalid")
+            count.set_class(not problems, "-ready")
+            self.query_one("#launch", Button).disabled = bool(problems)
+            self.refresh_bindings()
+
+    def _set_display(self, selector: str, display: bool) -> None:
+        widget = self.query_one(selector)
+        if widget.display != display:
+            widget.display = display
+
+    def _error_target(self, path: str) -> tuple[str | None, str]:
+        """(error label id, or None for #spec-errors; text prefix) for a spec path."""
+        for prefix, label_id in GROUP_ERRORS.items():
+            if path == prefix:
+                return label_id, ""
+            if path.startswith(prefix + ".") or path.startswith(prefix + "["):
+                return label_id, path[len(prefix):].lstrip(".") + ": "
+        for f in ALL_FIELDS:
+            if f.path == path and self._shown(f.id):
+                return f.id + "-error", ""
+        for select_id, (_, select_path, _) in SELECTS.items():
+            if select_path == path:
+                return select_id + "-error", ""
+        return None, ""
+
+    def _show_problems(self, problems: list[Problem]) -> None:
+        by_label: dict[str, list[str]] = {}
+        loose: list[str] = []
+        for path, message in problems:
+            label_id, prefix = self._error_target(path)
+            if label_id is None:
+                loose.append(f"{path}: {message}")
+            else:
+                by_label.setdefault(label_id, []).append(prefix + message)
+        if self._error_labels is None:
+            self._error_labels = list(self.query(".field-error").results(Static))
+        for label in self._error_labels:
+            self._set_message(label, "\n".join(by_label.get(label.id or "", [])))
+        self._set_message(self.query_one("#spec-errors", Static), "\n".join(loose))
+
+    def _set_message(self, label: Static, text: str) -> None:
+        # Touch only labels whose text changes: each update re-lays out the form.
+        if self._shown_messages.get(label.id) == text:
+            return
+        self._shown_messages[label.id] = text
+        label.update(Content(text))
+        label.display = bool(text)
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        self._sync()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        self._sync()
+
+    @on(KeyValueEditor.Changed)
+    def _static_changed(self, event: KeyValueEditor.Changed) -> None:
+        self._sync()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "launch" and self.is_mounted:
+            # None: the footer shows the key greyed out while the form has problems.
+            return None if self._problems else True
+        return True
+
+    # ----- ranges -------------------------------------------------------------------------
+
+    def _selected_range(self) -> str | None:
+        table = self.query_one("#ranges-table", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        return row_key.value
+
+    def _range_check(self, old_name: str | None) -> Callable[[str, Parameter], list[str]]:
+        def check(name: str, parameter: Parameter) -> list[str]:
+            spec = self.current_spec()
+            ranges = {k: v for k, v in spec.ranges.items() if k != old_name}
+            ranges[name] = parameter
+            spec.ranges = ranges
+            prefix = f"ranges.{name}"
+            return [
+                (path[len(prefix):].lstrip(".") + ": " if path != prefix else "") + message
+                for path, message in validate_spec(spec)
+                if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
+            ]
+
+        return check
+
+    def action_add_range(self) -> None:
+        def done(result: tuple[str, Parameter] | None) -> None:
+            if result is not None:
+                name, parameter = result
+                self._ranges[name] = parameter
+                self._fill_tables(select=name)
+                self._sync()
+
+        self.app.push_screen(
+            RangeEditor(taken_names=set(self._ranges), check=self._range_check(None)), done
+        )
+
+    def action_edit_range(self) -> None:
+        old = self._selected_range()
+        if old is None:
+            self.notify("No range to edit: add one first (a).", severity="warning")
+            return
+
+        def done(result: tuple[str, Parameter] | None) -> None:
+            if result is None:
+                return
+            name, parameter = result
+            # Keep the row where it was, even when renamed.
+            self._ranges = {
+                (name if k == old else k): (parameter if k == old else v) for k, v in self._ranges.items()
+            }
+            self._fill_tables(select=name)
+            self._sync()
+
+        self.app.push_screen(
+            RangeEditor(old, self._ranges[old], taken_names=set(self._ranges), check=self._range_check(old)),
+            done,
+        )
+
+    def action_delete_range(self) -> None:
+        name = self._selected_range()
+        if name is None:
+            return
+        table = self.query_one("#ranges-table", DataTable)
+        row = table.cursor_row
+        del self._ranges[name]
+        self._fill_tables()
+        if self._ranges:
+            table.move_cursor(row=min(row, len(self._ranges) - 1))
+        self._sync()
+        self.notify(Content(f"Deleted range {name}"), timeout=3)
+
+    @on(DataTable.RowSelected, "#ranges-table")
+    def _range_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit_range()
+
+    @on(Button.Pressed, "#add-range")
+    def _add_range_pressed(self) -> None:
+        self.action_add_range()
+
+    @on(Button.Pressed, "#edit-range")
+    def _edit_range_pressed(self) -> None:
+        self.action_edit_range()
+
+    @on(Button.Pressed, "#delete-range")
+    def _delete_range_pressed(self) -> None:
+        self.action_delete_range()
+
+    # ----- metric definitions -------------------------------------------------------------
+
+    def _selected_metric(self) -> int | None:
+        table = self.query_one("#metrics-table", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.cursor_row
+
+    @on(Button.Pressed, "#add-metric")
+    def action_add_metric(self) -> None:
+        def done(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self._metrics.append(MetricDefinition(*result))
+                self._fill_tables()
+                self.query_one("#metrics-table", DataTable).move_cursor(row=len(self._metrics) - 1)
+                self._sync()
+
+        self.app.push_screen(MetricEditor(), done)
+
+    @on(Button.Pressed, "#edit-metric")
+    @on(DataTable.RowSelected, "#metrics-table")
+    def action_edit_metric(self) -> None:
+        index = self._selected_metric()
+        if index is None:
+            return
+
+        def done(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self._metrics[index] = MetricDefinition(*result)
+                self._fill_tables()
+                self._sync()
+
+        m = self._metrics[index]
+        self.app.push_screen(MetricEditor(m.name, m.regex, title="Edit metric definition"), done)
+
+    @on(Button.Pressed, "#delete-metric")
+    def action_delete_metric(self) -> None:
+        index = self._selected_metric()
+        if index is None:
+            return
+        del self._metrics[index]
+        self._fill_tables()
+        self._sync()
+
+    # ----- files, preview, launch ---------------------------------------------------------
+
+    def _default_path(self) -> Path:
+        return self._spec_path or getattr(self.app, "spec_path", None) or DEFAULT_SPEC_FILE
+
+    def action_save_spec(self) -> None:
+        def save(path: Path) -> Path:
+            return save_spec(self.current_spec(), path)
+
+        def done(path: Path | None) -> None:
+            if path is None:
+                return
+            self._spec_path = path
+            note = f" ({count_text(len(self._problems))})" if self._problems else ""
+            self.notify(Content(f"Saved {path}{note}"), title="Spec saved", timeout=4)
+
+        self.app.push_screen(SpecFileDialog("Save spec", self._default_path(), save, verb="Save"), done)
+
+    def action_load_spec(self) -> None:
+        def load(path: Path) -> tuple[Path, TuningSpec]:
+            # check=False: a file that breaks SageMaker's rules still loads, and the form shows
+            # each problem at its field; only unreadable files and unknown keys are refused.
+            return path, load_spec(path, check=False)
+
+        def done(result: tuple[Path, TuningSpec] | None) -> None:
+            if result is None:
+                return
+            path, spec = result
+            self._spec_path = path
+            self._fill_form(spec)
+            self.notify(Content(f"Loaded {path}"), title="Spec loaded", timeout=4)
+
+        self.app.push_screen(SpecFileDialog("Load spec", self._default_path(), load, verb="Load"), done)
+
+    def action_preview_request(self) -> None:
+        spec = self.current_spec()
+        error: str | None = None
+        text = ""
+        try:
+            text = json.dumps(render_request(spec), indent=2, default=str)
+        except UserError as exc:
+            error = str(exc)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # render_request expects a valid spec; an invalid form can trip it.
+            error = f"The request cannot be rendered from this form ({exc}). Fix the problems listed on the form."
+        if error is None and self._problems:
+            error = f"The form has {count_text(len(self._problems))}; SageMaker would reject this request."
+        self.app.push_screen(RequestPreview(text, error=error))
+
+    def action_launch(self) -> None:
+        self._sync()
+        if self._problems:
+            self.app.bell()
+            self.notify(
+                Content(f"Cannot launch: {count_text(len(self._problems))}. Fix the fields marked in red."),
+                severity="error",
+                timeout=4,
+            )
+            return
+        self.app.launch_tuning_job(self.current_spec())  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#launch")
+    def _launch_pressed(self) -> None:
+        self.action_launch()
+
+    @on(Button.Pressed, "#save-spec")
+    def _save_pressed(self) -> None:
+        self.action_save_spec()
+
+    @on(Button.Pressed, "#load-spec")
+    def _load_pressed(self) -> None:
+        self.action_load_spec()
+
+    @on(Button.Pressed, "#preview-request")
+    def _preview_pressed(self) -> None:
+        self.action_preview_request()
