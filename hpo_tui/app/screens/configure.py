@@ -257,6 +257,9 @@ class ConfigureScreen(Screen):
                     yield Static(id="metrics-error", classes="field-error")
                     yield Label("Regex tester: what each definition captures", classes="subheading")
                     yield RegexTester(self._definitions(), id="regex-tester")
+                with Vertical(id="section-completion", classes="section") as s:
+                    s.border_title = "Completion criteria"
+                    yield from self._inputs(COMPLETION_FIELDS)
             with VerticalScroll(id="form-right", classes="form-column"):
                 with Vertical(id="section-ranges", classes="section") as s:
                     s.border_title = "Hyperparameter ranges"
@@ -279,9 +282,6 @@ class ConfigureScreen(Screen):
                     yield from self._inputs(TUNING_FIELDS)
                     with Vertical(id="hyperband-fields"):
                         yield from self._inputs(HYPERBAND_FIELDS)
-                with Vertical(id="section-completion", classes="section") as s:
-                    s.border_title = "Completion criteria"
-                    yield from self._inputs(COMPLETION_FIELDS)
                 with Vertical(id="section-backend", classes="section") as s:
                     s.border_title = "Backend"
                     yield from self._select("backend")

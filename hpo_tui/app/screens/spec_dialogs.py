@@ -138,7 +138,7 @@ class RequestPreview(ModalScreen[None]):
     """The exact CreateHyperParameterTuningJob request, read-only and scrollable."""
 
     DEFAULT_CSS = DIALOG_CSS.format(cls="RequestPreview") + """
-    RequestPreview > .dialog {
+    RequestPreview #request-dialog {
         width: 90%;
         height: 90%;
     }
@@ -159,7 +159,7 @@ class RequestPreview(ModalScreen[None]):
         self._error = error
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
+        with Vertical(classes="dialog", id="request-dialog") as dialog:
             dialog.border_title = "SageMaker request (CreateHyperParameterTuningJob)"
             if self._error:
                 yield Static(Content(self._error), id="request-error", classes="dialog-error")
