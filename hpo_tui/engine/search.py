@@ -4,7 +4,6 @@ ask/tell API, plus SageMaker's early-stopping median rule and completion criteri
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 import warnings
@@ -21,7 +20,13 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from hpo_tui.errors import UserError
-from hpo_tui.spec import CategoricalParameter, ContinuousParameter, IntegerParameter, TuningSpec
+from hpo_tui.spec import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    TuningSpec,
+    grid_combinations,
+)
 
 # The runner logs its own progress; Optuna's per-trial INFO lines would only be noise.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -154,23 +159,10 @@ def _dimension(name: str, p: Any) -> _Dimension:
     raise SearchSpaceError(f"ranges.{name}: unknown range type {type(p).__name__}.")
 
 
-def grid_values(name: str, p: Any) -> list[str]:
-    """The values of one range that the Grid strategy enumerates, as strings."""
-    if isinstance(p, CategoricalParameter):
-        return [str(v) for v in p.values]
-    if isinstance(p, IntegerParameter):
-        # SageMaker's Grid takes categorical ranges only; a small integer range has an
-        # obvious grid too, so accept it rather than refuse.
-        return [str(v) for v in range(int(p.min), int(p.max) + 1)]
-    raise SearchSpaceError(
-        f"ranges.{name}: the Grid strategy needs categorical ranges; "
-        f"list the values of {name} to try, or pick another strategy."
-    )
-
-
 def _grid_combinations(spec: TuningSpec) -> list[tuple[str, ...]]:
-    axes = [grid_values(name, p) for name, p in spec.ranges.items()]
-    return list(itertools.product(*axes))
+    # The spec's own enumeration, so the runner's job count (resolved_max_jobs) and the
+    # combinations asked here always agree.
+    return [tuple(combo[name] for name in spec.ranges) for combo in grid_combinations(spec)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,9 +215,14 @@ class SearchStrategy:
 
         pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
         if self.strategy == "Hyperband":
+            # HyperbandStrategyConfig's MinResource / MaxResource when given, else
+            # SageMaker's defaults: 1 epoch and the most epochs a job can run.
+            settings = getattr(spec, "hyperband", None)
+            min_resource = getattr(settings, "min_resource", None) or 1
+            max_resource = getattr(settings, "max_resource", None) or self.max_epochs or 1
             pruner = optuna.pruners.HyperbandPruner(
-                min_resource=1,
-                max_resource=self.max_epochs or 1,
+                min_resource=min_resource,
+                max_resource=max(min_resource, max_resource),
                 reduction_factor=HYPERBAND_REDUCTION_FACTOR,
             )
         self.study = optuna.create_study(

@@ -18,6 +18,7 @@ from hpo_tui.engine.search import (
     completion_reason,
     max_epochs,
 )
+from hpo_tui.errors import UserError
 from hpo_tui.spec import (
     CategoricalParameter,
     CompletionCriteria,
@@ -270,6 +271,17 @@ def test_hyperband_prunes_poor_curves_never_good_ones() -> None:
     assert all(s < 8 for s in pruned)  # stopped before their last epoch
 
 
+def test_hyperband_min_resource_delays_the_first_prune() -> None:
+    spec = _spec(
+        "Hyperband", {"learning_rate": ContinuousParameter(0.01, 0.2)}, random_seed=3
+    )
+    spec.hyperband.min_resource = 3
+    strategy = SearchStrategy(spec)
+    stops = [_run_curve(strategy, _curve(0.8 if i % 4 == 0 else 0.4)) for i in range(24)]
+    pruned = [s for s in stops if s is not None]
+    assert pruned and min(pruned) >= 2  # epoch index 2 = 3 epochs done
+
+
 def test_hyperband_never_prunes_without_the_strategy() -> None:
     strategy = SearchStrategy(_spec("Bayesian", {"x": ContinuousParameter(0, 1)}))
     stops = [_run_curve(strategy, _curve(0.9 if i == 0 else 0.1)) for i in range(10)]
@@ -358,6 +370,12 @@ def test_max_epochs_from_range_or_static() -> None:
     spec = TuningSpec(ranges={"x": ContinuousParameter(0, 1)})
     spec.estimator.hyperparameters = {}
     assert max_epochs(spec) is None
+
+
+def test_grid_of_a_continuous_range_names_the_field() -> None:
+    spec = _spec("Grid", {"lr": ContinuousParameter(0.01, 0.1)})
+    with pytest.raises(UserError, match=re.escape("ranges.lr")):
+        SearchStrategy(spec)
 
 
 @pytest.mark.parametrize(
