@@ -253,20 +253,20 @@ class LocalBackend:
 
     def list_tuning_jobs(self) -> list[TuningJobView]:
         self._reap_children()
-        with self._lock:
-            store = self._read_store()
-            if store is None:
-                return []
-            with store.read():
-                rows = store.tuning_jobs()
-                jobs = {r["name"]: store.training_jobs(r["name"]) for r in rows}
-        views = []
-        for row in rows:
-            if self._runner_dead(row):
+        for attempt in range(2):
+            with self._lock:
+                store = self._read_store()
+                if store is None:
+                    return []
+                with store.read():
+                    rows = store.tuning_jobs()
+                    jobs = {r["name"]: store.training_jobs(r["name"]) for r in rows}
+            dead = [row for row in rows if self._runner_dead(row)]
+            if not dead or attempt:
+                break
+            for row in dead:
                 self._handle_dead_runner(row)
-                return self.list_tuning_jobs()
-            views.append(_tuning_view(row, jobs[row["name"]]))
-        return views
+        return [_tuning_view(row, jobs[row["name"]]) for row in rows]
 
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
         self._reap_children()

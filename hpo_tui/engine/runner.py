@@ -438,6 +438,7 @@ class Runner:
                 job.kill_at = None
 
     def _finish(self) -> str:
+        self._reap_orphans()
         jobs = self.store.training_jobs(self.name)
         failure = None
         if self.ending == "stopped":
@@ -460,6 +461,20 @@ class Runner:
             )
         log(f"tuning job {status}")
         return status
+
+    def _reap_orphans(self, wait: float = 2.0) -> None:
+        """Reap the killed leftovers of jobs (re-parented to us) before we exit, so none is
+        left as a zombie for init; bounded, in case one escaped its process group."""
+        deadline = time.time() + wait
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                if time.time() >= deadline:
+                    return
+                time.sleep(0.01)
 
     def abort(self, reason: str) -> None:
         """After an unexpected error: kill every job and record why the tuning job failed."""
