@@ -282,8 +282,10 @@ def build_network(name, gluon, prefix=None):
 
 def run(hps, env):
     started = time.time()
-    train_images, train_labels = load_channel(env["train"], "train")
-    test_images, test_labels = load_channel(env["test"], "test")
+    # Cheap checks first, so a mistake is reported before seconds of imports and reading.
+    for channel in ("train", "test"):
+        find_file(env[channel], "images.gz", channel)
+        find_file(env[channel], "labels.gz", channel)
 
     import mxnet as mx
     from mxnet import autograd, gluon
@@ -296,6 +298,8 @@ def run(hps, env):
                 hps["optimizer"], ", ".join(optimizers)
             )
         )
+    train_images, train_labels = load_channel(env["train"], "train")
+    test_images, test_labels = load_channel(env["test"], "test")
     if env["num_gpus"] > 0:
         contexts = [mx.gpu(i) for i in range(env["num_gpus"])]
     else:
@@ -337,6 +341,7 @@ def run(hps, env):
     # Whole channels stay in memory as bytes; batches are gathered and scaled per step.
     all_train_x = mx.nd.array(train_images, dtype=np.uint8)
     all_train_y = mx.nd.array(train_labels, dtype=np.float32)
+    del train_images  # copied into all_train_x; no need to hold it twice
     n = len(train_labels)
     batch = hps["batch_size"]
     for epoch in range(hps["num_epoch"]):

@@ -133,7 +133,7 @@ def test_failed_rename_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytes
     assert not data.mnist_ready(root)
 
 
-def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+def test_killed_run_leftovers_and_damaged_files_are_repaired(tmp_path: Path, mnist_channels: Path) -> None:
     root = tmp_path / "mnist"
     (root / "train").mkdir(parents=True)
     stale = root / "train" / ".images.gz.k1ll3d.partial"
@@ -142,10 +142,6 @@ def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     assert not stale.exists()
     assert data.mnist_ready(root)
 
-
-def test_changed_file_is_prepared_again(tmp_path: Path, mnist_channels: Path) -> None:
-    root = tmp_path / "mnist"
-    data.prepare_mnist(root)
     (root / "test/images.gz").write_bytes(b"damaged")
     assert not data.mnist_ready(root)
     data.prepare_mnist(root)
