@@ -150,6 +150,7 @@ class SageMakerBackend:
         self._region = region
         self._profile = profile
         self._session = boto_session
+        self._session_injected = boto_session is not None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}
@@ -202,7 +203,7 @@ class SageMakerBackend:
             self._region, changed = settings.region, True
         if self._profile is None and settings.profile:
             self._profile, changed = settings.profile, True
-        if changed:
+        if changed and not self._session_injected:
             with self._lock:
                 self._session = None
                 self._clients.clear()
@@ -433,7 +434,7 @@ class SageMakerBackend:
             for index, s in enumerate(ordered)
         )
         return Snapshot(
-            tuning_job=tuning_job_view(desc, order),
+            tuning_job=tuning_job_view(desc, order, job_count=len(summaries)),
             training_jobs=jobs,
             new_points=tuple(points),
             cursor=new_cursor,
@@ -829,7 +830,7 @@ def _max_epochs(desc: dict[str, Any]) -> int | None:
     return hb.get("MaxResource")
 
 
-def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...]) -> TuningJobView:
+def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int = 0) -> TuningJobView:
     config = desc.get("HyperParameterTuningJobConfig", {})
     objective = config.get("HyperParameterTuningJobObjective", {})
     limits = config.get("ResourceLimits", {})
@@ -841,7 +842,8 @@ def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...]) -> TuningJobVi
         strategy=config.get("Strategy", ""),
         objective_name=objective.get("MetricName", ""),
         objective_type=objective.get("Type", "Maximize"),
-        max_jobs=limits.get("MaxNumberOfTrainingJobs", 0),
+        # Grid may leave the limit out (SageMaker computes it): count the jobs, as local does.
+        max_jobs=limits.get("MaxNumberOfTrainingJobs") or job_count,
         max_parallel_jobs=limits.get("MaxParallelTrainingJobs", 0),
         status_counters=_status_counters(desc.get("TrainingJobStatusCounters")),
         objective_counters=_objective_counters(desc.get("ObjectiveStatusCounters")),
