@@ -289,7 +289,7 @@ async def test_regex_tester_shows_captures_live() -> None:
         assert "Validation-accuracy" in str(results.render())
         assert "→ 0.9712" in str(results.render())
         assert "epoch 3" in str(results.render())
-        await type_into(pilot, "#regex-sample", "Epoch[0] Validation-accuracy=0.5", keys=True)
+        await type_into(pilot, "#regex-sample", "Epoch[0] Validation-accuracy=0.5")
         assert "→ 0.5" in str(results.render())
         assert "epoch 0" in str(results.render())
         await type_into(pilot, "#regex-sample", "Epoch[0] Train-accuracy=0.5")
@@ -423,6 +423,21 @@ async def test_launch_passes_the_form_spec_and_keeps_values_on_error() -> None:
         assert pilot.app.screen is screen
         assert screen.query_one("#max-jobs", Input).value == "4"
         assert screen.query_one("#max-parallel-jobs", Input).value == "2"
+
+
+async def test_launch_opens_the_dashboard_of_the_new_job(mid_run_backend) -> None:
+    app = make_app(backend=mid_run_backend)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await type_into(pilot, "#max-jobs", "6")
+        screen.query_one("#ranges-table").focus()
+        await pilot.press("ctrl+l")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(pilot.app.screen).__name__ == "DashboardScreen"
+        assert len(mid_run_backend.launched) == 1
+        assert mid_run_backend.launched[0].max_jobs == 6
+        assert mid_run_backend.launched[0] == screen.current_spec()
 
 
 async def test_palette_offers_the_screen_actions() -> None:

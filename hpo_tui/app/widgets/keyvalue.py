@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,9 +23,11 @@ def coerce_value(text: str) -> HpValue:
     except ValueError:
         pass
     try:
-        return float(stripped)
+        number = float(stripped)
     except ValueError:
         return stripped
+    # "nan" and "inf" stay text: a number that is not finite is no use as a hyperparameter.
+    return number if math.isfinite(number) else stripped
 
 
 class KeyValueEditor(Vertical):
