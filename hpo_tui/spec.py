@@ -942,22 +942,20 @@ def loads_toml(text: str, *, source: str = "spec", check: bool = True) -> Tuning
 
 
 def _describe_toml_error(err: Exception, text: str) -> str:
+    """One line: where the TOML breaks, what tomllib says, and the text of that line."""
     message = str(err)
     m = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if not m:
-        if "end of document" in message:
-            lines = text.splitlines() or [""]
-            return (f"not valid TOML at line {len(lines)}, column {len(lines[-1]) + 1} (end of file): "
-                    f"{message}")
+    lines = text.splitlines() or [""]
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        what = message[: m.start()].strip()
+    elif "end of document" in message:
+        line, col = len(lines), len(lines[-1]) + 1
+        what = message.replace("(at end of document)", "at the end of the file").strip()
+    else:
         return f"not valid TOML: {message}"
-    line, col = int(m.group(1)), int(m.group(2))
-    what = message[: m.start()].strip()
-    lines = text.splitlines()
-    shown = ""
-    if 1 <= line <= len(lines):
-        src = lines[line - 1]
-        shown = f"\n    {src}\n    {' ' * (col - 1)}^"
-    return f"not valid TOML at line {line}, column {col}: {what}{shown}"
+    near = f" (line {line} reads: {lines[line - 1].strip()[:60]!r})" if 1 <= line <= len(lines) else ""
+    return f"not valid TOML at line {line}, column {col}: {what}{near}"
 
 
 def load_spec(path: str | os.PathLike[str], *, check: bool = True) -> TuningSpec:
@@ -1176,6 +1174,9 @@ def _describe_range(p: Parameter) -> tuple[str, str]:
     return p.kind, f"{p.min} .. {p.max}  ({p.scaling})"
 
 
+SUMMARY_MAX_RANGES = 10  # keeps the summary on one screen
+
+
 def summary_text(spec: TuningSpec) -> str:
     """A one-screen description of a valid spec (what `hpo-tui spec validate` prints)."""
     est = spec.estimator
@@ -1188,10 +1189,15 @@ def summary_text(spec: TuningSpec) -> str:
         "Metrics:    " + "; ".join(f"{m.name} = {m.regex}" for m in spec.metric_definitions),
         "Ranges:",
     ]
-    width = max((len(n) for n in spec.ranges), default=0)
-    for name, p in spec.ranges.items():
+    shown = list(spec.ranges.items())[:SUMMARY_MAX_RANGES]
+    width = max((len(n) for n, _ in shown), default=0)
+    for name, p in shown:
         kind, text = _describe_range(p)
-        lines.append(f"  {name:<{width}}  {kind:<11}  {text}")
+        if len(text) > 60:
+            text = text[:59] + "…"
+        lines.append(f"  {name[:30]:<{min(width, 30)}}  {kind:<11}  {text}")
+    if len(spec.ranges) > len(shown):
+        lines.append(f"  ... and {len(spec.ranges) - len(shown)} more")
     static = ", ".join(f"{k}={v}" for k, v in est.hyperparameters.items()) or "none"
     lines.append(f"Static:     {static}")
     lines.append(f"Training:   {est.entry_point} in {est.source_dir}/, MXNet {est.framework_version} "

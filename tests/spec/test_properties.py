@@ -21,7 +21,9 @@ from hpo_tui.spec import (
     TuningSpec,
     dumps_toml,
     loads_toml,
+    SpecError,
     render_request,
+    spec_from_dict,
     validate,
 )
 
@@ -138,15 +140,9 @@ def _no_role_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @SETTINGS
 @given(valid_specs())
-def test_valid_specs_survive_the_toml_round_trip(spec: TuningSpec) -> None:
+def test_valid_specs_round_trip_and_render_requests_botocore_accepts(spec: TuningSpec) -> None:
     assert validate(spec) == []
     assert loads_toml(dumps_toml(spec)) == spec
-
-
-@SETTINGS
-@given(valid_specs())
-def test_valid_specs_render_requests_botocore_accepts(spec: TuningSpec) -> None:
-    assert validate(spec) == []
     request = render_request(spec)
     assert botocore_report(request) == ""
     assert strict_problems(request) == []
@@ -257,3 +253,62 @@ def test_validation_limits_are_sagemakers(limit: str) -> None:
     request = render_request(at_limit)
     assert botocore_report(request) == ""
     assert strict_problems(request) == []
+
+
+# Anything a caller or a file can put in any field: validation answers with issues,
+# never an exception, and loading plain data raises SpecError only.
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
+                 st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
+                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+_FIELDS = [
+    "strategy", "early_stopping", "max_jobs", "max_parallel_jobs", "max_runtime_seconds", "random_seed",
+    "backend", "tuning_job_name", "ranges", "metric_definitions", "estimator", "objective", "completion",
+    "channels", "sagemaker", "hyperband", "estimator.entry_point", "estimator.instance_type",
+    "estimator.instance_count", "estimator.hyperparameters", "estimator.base_job_name", "objective.name",
+    "objective.type", "completion.target_objective_value", "completion.max_jobs_not_improving",
+    "channels.train", "sagemaker.role_arn", "sagemaker.region", "hyperband.min_resource",
+    "ranges.optimizer.values", "ranges.learning_rate.min", "ranges.learning_rate.scaling",
+    "ranges.num_epoch.max", "metric_definitions.0.name", "metric_definitions.0.regex",
+]
+
+
+def _set_path(spec: TuningSpec, path: str, value: object) -> None:
+    obj: object = spec
+    *parents, last = path.split(".")
+    try:
+        for part in parents:
+            obj = obj[int(part)] if part.isdigit() else obj[part] if isinstance(obj, dict) else getattr(obj, part)
+        setattr(obj, last, value)
+    except (AttributeError, KeyError, IndexError, TypeError):
+        pass  # an earlier change replaced the parent with a plain value; nothing to set
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(_FIELDS), _ANY), min_size=1, max_size=3))
+def test_validate_reports_any_wrong_value_without_raising(changes: list) -> None:
+    spec = TuningSpec()
+    for path, value in changes:
+        _set_path(spec, path, value)
+    issues = validate(spec)
+    assert all(i.path and i.message for i in issues)
+    if not issues:
+        assert botocore_report(render_request(spec)) == ""
+
+
+_TOML_VALUES = st.recursive(
+    st.one_of(st.booleans(), st.integers(), st.floats(), st.text(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(
+        st.sampled_from(["type", "min", "max", "values", "name", "regex", "scaling", "ranges", "estimator",
+                         "lr", "hyperparameters", "metric_definitions", "max_jobs", "objective", "channels"]),
+        inner, max_size=4)),
+    max_leaves=12)
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(["ranges", "estimator", "metric_definitions", "max_jobs", "objective",
+                                        "channels", "strategy", "completion", "unknown"]), _TOML_VALUES))
+def test_loading_any_data_raises_only_spec_errors(data: dict) -> None:
+    try:
+        spec_from_dict(data)
+    except SpecError as err:
+        assert err.issues and all(str(i).startswith(i.path + ": ") for i in err.issues)
