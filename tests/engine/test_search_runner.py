@@ -53,7 +53,7 @@ def test_hyperband_stops_poor_curves_and_never_the_best(backend, fake_spec):
     spec = fake_spec(
         strategy="Hyperband",
         ranges={"learning_rate": CategoricalParameter(["0.1", "0.001", "0.0001"])},
-        static={"num_epoch": 3, "sleep": 0.2},
+        static={"num_epoch": 3, "sleep": 0.3},
         max_jobs=10, max_parallel_jobs=2, random_seed=10,
     )
     snap = wait_for(backend, backend.launch(spec))
