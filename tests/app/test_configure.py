@@ -173,6 +173,11 @@ async def test_range_type_changes_the_modal_fields() -> None:
         assert cell_texts(screen.query_one("#ranges-table", DataTable), "batch_norm")[:3] == [
             "batch_norm", "categorical", "on, off"]
         assert screen.current_spec().ranges["batch_norm"].values == ["on", "off"]
+        # d deletes the selected range (the new row is selected).
+        screen.query_one("#ranges-table").focus()
+        await pilot.press("d")
+        await pilot.pause()
+        assert list(screen.current_spec().ranges) == ["optimizer", "learning_rate", "num_epoch"]
 
 
 async def test_min_above_max_disables_launch_until_fixed() -> None:
@@ -296,6 +301,48 @@ async def test_regex_tester_shows_captures_live() -> None:
         assert "no match" in str(results.render())
         # The sample line is not part of the spec and raises no problems.
         assert str(screen.query_one("#problem-count", Static).render()) == "ready to launch"
+
+
+async def test_metric_definitions_add_edit_delete_with_the_tester() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        await pilot.click("#add-metric")
+        await pilot.pause()
+        editor = pilot.app.screen
+        await type_into(pilot, "#metric-name", "Validation-loss")
+        await type_into(pilot, "#metric-regex", "Validation-loss=([0-9.]+")
+        assert "not a valid regular expression" in str(editor.query_one("#metric-error", Static).render())
+        assert editor.query_one("#metric-ok", Button).disabled
+        await type_into(pilot, "#metric-regex", r"Validation-loss=([0-9\.]+)")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert pilot.app.screen is screen
+        assert [(m.name, m.regex) for m in screen.current_spec().metric_definitions][1] == (
+            "Validation-loss", r"Validation-loss=([0-9\.]+)")
+        results = screen.query_one("#regex-results", Static)
+        assert "no match" in str(results.render())  # the sample line has no loss
+        await type_into(pilot, "#regex-sample", "Epoch[1] Validation-accuracy=0.9 Validation-loss=0.25")
+        assert "→ 0.9" in str(results.render()) and "→ 0.25" in str(results.render())
+
+        # Renaming the objective's metric away breaks the objective: reported at the objective.
+        table = screen.query_one("#metrics-table", DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.click("#edit-metric")
+        await pilot.pause()
+        await type_into(pilot, "#metric-name", "accuracy")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "is not among the metric definitions" in error_text(screen, "objective-name-error")
+        assert screen.query_one("#launch", Button).disabled
+        await type_into(pilot, "#objective-name", "accuracy")
+        assert not screen.query_one("#launch", Button).disabled
+
+        table.move_cursor(row=1)
+        await pilot.click("#delete-metric")
+        await pilot.pause()
+        assert [m.name for m in screen.current_spec().metric_definitions] == ["accuracy"]
 
 
 async def test_add_static_hyperparameter() -> None:
