@@ -1,0 +1,170 @@
+"""End to end in a real terminal: the installed `hpo-tui` in a 120x40 tmux pane, driven
+with send-keys and read with capture-pane, launching real local MXNet jobs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+TMUX = shutil.which("tmux")
+HPO_TUI = Path(sys.executable).parent / "hpo-tui"
+WAIT = 180.0  # guards against hangs, not speed assertions
+FORM_WAIT = 30.0
+
+pytestmark = [
+    pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install tmux)"),
+    pytest.mark.skipif(not HPO_TUI.exists(), reason=f"the console script is not installed: pip install -e . ({HPO_TUI})"),
+]
+
+
+class Pane:
+    """One tmux server on a private socket, running one command in a 120x40 pane."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.socket = f"hpo-tui-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.env = env
+        self._tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "e2e", *argv)
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run([TMUX, "-L", self.socket, *args], env=self.env, capture_output=True,
+                                text=True, timeout=30, check=True)
+        return result.stdout
+
+    def keys(self, *keys: str, pause: float = 0.2) -> None:
+        # One key per send-keys with a pause: on a busy machine the app may still be
+        # handling a focus change when the next key arrives.
+        for key in keys:
+            self._tmux("send-keys", "-t", "e2e", key)
+            time.sleep(pause)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "e2e", "-l", text)
+        time.sleep(0.3)
+
+    def replace_input(self, text: str) -> None:
+        """Clear the focused Input and type text into it."""
+        self.keys("End", "C-u", pause=0.3)
+        self.type(text)
+
+    def click(self, col: int, row: int) -> None:
+        """A left click, as the terminal reports it to the app (SGR mouse, 1-based)."""
+        for final in ("M", "m"):
+            self._tmux("send-keys", "-t", "e2e", "-l", f"\x1b[<0;{col + 1};{row + 1}{final}")
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def find(self, pattern: str, screen: str | None = None) -> tuple[int, int]:
+        """(column, row) of the first match of pattern's group 1 (or the whole match)."""
+        screen = screen if screen is not None else self.text()
+        for row, line in enumerate(screen.splitlines()):
+            m = re.search(pattern, line)
+            if m:
+                group = 1 if m.groups() else 0
+                return m.start(group), row
+        raise AssertionError(f"{pattern!r} is not on the pane:\n{screen}")
+
+    def click_text(self, pattern: str, screen: str | None = None) -> None:
+        col, row = self.find(pattern, screen)
+        self.click(col + 1, row)
+
+    def text(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "e2e")
+
+    def wait_for(self, predicate, what: str, timeout: float = WAIT) -> str:
+        deadline = time.monotonic() + timeout
+        screen = self.text()
+        while not predicate(screen):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gave up waiting for {what}; the pane shows:\n{screen}")
+            time.sleep(0.3)
+            screen = self.text()
+        return screen
+
+    def kill(self) -> None:
+        subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def pane_env(hpo_home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["HPO_TUI_HOME"] = str(hpo_home)
+    env["TERM"] = "xterm-256color"
+    env.pop("TMUX", None)
+    return env
+
+
+def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, mnist_channels, hpo_home):
+    from hpo_tui.backends.local import LocalBackend
+
+    pane = Pane([str(HPO_TUI)], pane_env)
+    try:
+        pane.wait_for(lambda s: "Hyperparameter ranges" in s and "ready to launch" in s, "the configure screen",
+                      timeout=FORM_WAIT)
+
+        # Static hyperparameter max_train_samples=3000, through the key/value inputs.
+        screen = pane.text()
+        name_at, value_at, set_at = (pane.find(p, screen) for p in (r"│ (name)\s+value", r"name\s+(value)", r"value\s+(Set)"))
+        pane.click(name_at[0] + 1, name_at[1])
+        pane.type("max_train_samples")
+        pane.click(value_at[0] + 1, value_at[1])
+        pane.type("3000")
+        pane.click(set_at[0] + 1, set_at[1])
+        pane.wait_for(lambda s: re.search(r"max_train_samples\s+3000", s) is not None, "the static hyperparameter",
+                      timeout=FORM_WAIT)
+
+        # num_epoch 10..50 -> 1..2 in the range editor.
+        pane.click_text(r"(num_epoch)\s+integer")
+        pane.keys("e", pause=0.5)
+        pane.wait_for(lambda s: "enter: OK · escape: cancel" in s, "the range editor", timeout=FORM_WAIT)
+        pane.click_text(r"Min\s+\S\s+(10)")
+        pane.replace_input("1")
+        pane.click_text(r"Max\s+\S\s+(50)")
+        pane.replace_input("2")
+        pane.keys("Enter", pause=0.5)
+        pane.wait_for(lambda s: re.search(r"num_epoch\s+integer\s+1 … 2", s) is not None, "num_epoch 1 … 2",
+                      timeout=FORM_WAIT)
+
+        # Max jobs 9 -> 2, two at once, on the session's prepared MNIST channels.
+        pane.click_text(r"Max jobs\s+(9)")
+        pane.replace_input("2")
+        pane.click_text(r"Max parallel\s+(3)")
+        pane.replace_input("2")
+        pane.click_text(r"Train channel\s+(prepared)")
+        pane.type(str(mnist_channels / "train"))
+        pane.click_text(r"Test channel\s+(prepared)")
+        pane.type(str(mnist_channels / "test"))
+        screen = pane.wait_for(lambda s: "ready to launch" in s and re.search(r"Max parallel\s+2\b", s) is not None,
+                               "a valid form", timeout=FORM_WAIT)
+        assert re.search(r"Max jobs\s+2\b", screen), screen
+
+        pane.click_text(r"Save…\s+(Launch)")
+        screen = pane.wait_for(lambda s: "★" in s and "Completed" in s and "2/2 finished" in s,
+                               "a ★ row and Completed jobs")
+        name = re.search(r"(mnist-hpo-[A-Za-z0-9-]+) · local", screen).group(1)
+        starred = [line for line in screen.splitlines() if "★" in line and "Completed" in line]
+        assert starred, screen
+
+        pane.keys("q", pause=0.5)
+        # A finished job quits at once; a running one asks first (answer: Quit).
+        screen = pane.text()
+        if "Quit hpo-tui?" in screen:
+            pane.keys("Enter", pause=0.5)
+        pane.wait_for(lambda s: "Configure a tuning job" not in s and "★" not in s, "hpo-tui to exit")
+    finally:
+        pane.kill()
+        backend = LocalBackend()
+        try:
+            for job in backend.list_tuning_jobs():
+                backend.stop(job.name)
+        finally:
+            backend.close()
+    snapshot = LocalBackend().poll(name)
+    assert snapshot.tuning_job.status_counters.completed >= 1
