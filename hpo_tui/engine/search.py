@@ -235,7 +235,8 @@ class SearchStrategy:
         self._grid: list[tuple[str, ...]] = (
             _grid_combinations(spec) if self.strategy == "Grid" else []
         )
-        self._grid_taken: set[tuple[str, ...]] = set()
+        self._grid_taken: set[tuple[str, ...]] = set()  # asked now or finished before a resume
+        self._grid_next = 0  # everything before this index is taken
         self._running: dict[int, optuna.Trial] = {}
         self._curves: dict[int, dict[int, float]] = {}  # running trial -> epoch -> value
         self._job_epochs: dict[int, int | None] = {}
@@ -254,9 +255,12 @@ class SearchStrategy:
     def ask(self) -> Trial | None:
         """The next trial's hyperparameters; None when the search space is exhausted (Grid)."""
         if self.strategy == "Grid":
-            combo = next((c for c in self._grid if c not in self._grid_taken), None)
-            if combo is None:
+            grid, taken = self._grid, self._grid_taken
+            while self._grid_next < len(grid) and grid[self._grid_next] in taken:
+                self._grid_next += 1
+            if self._grid_next == len(self._grid):
                 return None
+            combo = self._grid[self._grid_next]
             self._grid_taken.add(combo)
             self.study.enqueue_trial(
                 {d.name: d.to_internal(v) for d, v in zip(self._dims, combo)}
@@ -402,7 +406,9 @@ class SearchStrategy:
 # Completion criteria
 
 
-def completion_reason(spec: TuningSpec, objectives_in_finish_order: list[float | None]) -> str | None:
+def completion_reason(
+    spec: TuningSpec, objectives_in_finish_order: list[float | None]
+) -> str | None:
     """Why the tuning job should complete now, by its completion criteria; None = go on.
 
     objectives_in_finish_order: each finished training job's final objective (None when
