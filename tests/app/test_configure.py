@@ -74,7 +74,6 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = Fals
     """Focus a field, clear it and enter ``text``: pasted (one change), or key by key."""
     widget = pilot.app.screen.query_one(selector, Input)
     widget.focus()
-    await pilot.pause()
     widget.clear()
     if keys:
         await pilot.press(*text)

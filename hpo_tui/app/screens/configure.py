@@ -521,11 +521,14 @@ class ConfigureScreen(Screen):
             ranges[name] = parameter
             spec.ranges = ranges
             prefix = f"ranges.{name}"
-            return [
-                (path[len(prefix):].lstrip(".") + ": " if path != prefix else "") + message
-                for path, message in validate_spec(spec)
-                if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
-            ]
+            messages = []
+            for path, message in validate_spec(spec):
+                if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "["):
+                    field = path[len(prefix):].lstrip(".")
+                    # "min (0.5) must be less than max" names its field already.
+                    named = not field or message.split(" ", 1)[0] == field
+                    messages.append(message if named else f"{field}: {message}")
+            return messages
 
         return check
 

@@ -52,6 +52,7 @@ class RangeEditor(ModalScreen[RangeResult | None]):
         width: 64;
         height: auto;
         max-height: 90%;
+        overflow-y: auto;
         border: thick $primary 80%;
         border-title-color: $text-primary;
         border-title-style: bold;
@@ -60,7 +61,9 @@ class RangeEditor(ModalScreen[RangeResult | None]):
     }
     RangeEditor .range-row {
         height: auto;
-        margin-bottom: 1;
+    }
+    RangeEditor .range-group {
+        height: auto;
     }
     RangeEditor .range-row > Label {
         width: 10;
@@ -73,11 +76,10 @@ class RangeEditor(ModalScreen[RangeResult | None]):
     RangeEditor #range-errors {
         height: auto;
         color: $text-error;
-        margin-bottom: 1;
+        margin: 1 0;
     }
     RangeEditor #range-hint {
         color: $text-muted;
-        margin-bottom: 1;
     }
     RangeEditor #range-buttons {
         height: auto;
