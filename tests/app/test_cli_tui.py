@@ -12,7 +12,7 @@ HPO_TUI = Path(sys.executable).parent / "hpo-tui"
 
 def test_bad_spec_file_prints_the_problems_and_exits_1_without_the_tui(tmp_path):
     spec = tmp_path / "bad.toml"
-    spec.write_text('max_jobs = 0\n[ranges.learning_rate]\nkind = "continuous"\nmin = 0.5\nmax = 0.1\n')
+    spec.write_text('max_jobs = 0\n[ranges.learning_rate]\ntype = "continuous"\nmin = 0.5\nmax = 0.1\n')
     result = subprocess.run([str(HPO_TUI), "--spec", str(spec)], capture_output=True, text=True, timeout=60,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 1
