@@ -112,7 +112,9 @@ class LocalBackend:
                 if spec_error is not None:
                     raise spec_error(issues)
                 raise BackendError("\n".join(str(i) for i in issues))
-        spec.estimator.source_dir = str(_resolve_source_dir(spec.estimator.source_dir, base_dir))
+        spec.estimator.source_dir = str(
+            _resolve_source_dir(spec.estimator.source_dir, spec.estimator.entry_point, base_dir)
+        )
         script = Path(spec.estimator.source_dir) / spec.estimator.entry_point
         if not script.is_file():
             raise BackendError(
@@ -438,20 +440,23 @@ def _runner_alive_error(name: str, row: dict[str, Any] | None) -> BackendError:
     )
 
 
-def _resolve_source_dir(source_dir: str, base_dir: Path | None) -> Path:
-    """SageMaker's source_dir on this machine: as given, else relative to the spec file,
-    else the packaged training/ folder for the default 'training'."""
+def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None) -> Path:
+    """SageMaker's source_dir on this machine: as given, else relative to the spec file, else
+    the packaged training/ folder for the default 'training'. A folder holding the entry
+    point wins over one that merely exists."""
     given = Path(source_dir).expanduser()
-    candidates = [given] if given.is_absolute() else []
-    if not given.is_absolute():
-        if base_dir is not None:
-            candidates.append(Path(base_dir) / given)
-        candidates.append(Path.cwd() / given)
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        candidates = ([Path(base_dir) / given] if base_dir is not None else []) + [Path.cwd() / given]
+    if source_dir.rstrip("/") == "training":
+        candidates.append(paths.training_dir())
+    for candidate in candidates:
+        if (candidate / entry_point).is_file():
+            return candidate.resolve()
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()
-    if source_dir.rstrip("/") == "training":
-        return paths.training_dir()
     raise BackendError(
         f"estimator.source_dir: folder {source_dir!r} not found"
         + (f" (looked in {base_dir})" if base_dir else "")

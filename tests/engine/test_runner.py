@@ -188,3 +188,19 @@ def test_list_tuning_jobs_newest_first(backend, fake_spec):
     wait_for(backend, second)
     assert [j.name for j in backend.list_tuning_jobs()] == ["second-job", "first-job"]
     assert all(j.backend == "local" and j.status == "Completed" for j in backend.list_tuning_jobs())
+
+
+def test_default_source_dir_is_the_bundled_script_even_beside_another_training_folder(
+        backend, fake_spec, tmp_path, monkeypatch):
+    (tmp_path / "elsewhere" / "training").mkdir(parents=True)  # unrelated, no mnist.py in it
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    spec = fake_spec(max_jobs=1, max_parallel_jobs=1, static={"num_epoch": 1, "max_train_samples": 100})
+    spec.estimator.source_dir = "training"
+    spec.estimator.entry_point = "mnist.py"
+    name = backend.launch(spec)
+    store = Store.reader(paths.store_path())
+    stored = json.loads(store.tuning_job(name)["spec_json"])
+    store.close()
+    assert stored["estimator"]["source_dir"] == str(paths.training_dir())
+    backend.stop(name)
+    assert wait_for(backend, name).tuning_job.status == "Stopped"
