@@ -233,10 +233,6 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _kind_name(p: Any) -> str:
-    return getattr(p, "kind", type(p).__name__)
-
-
 def _show(x: Any) -> str:
     return repr(x) if not isinstance(x, str) else json.dumps(x)
 
@@ -317,11 +313,13 @@ def role_arn_for(spec: TuningSpec) -> str | None:
 # Validation
 
 
-def validate(spec: TuningSpec) -> list[SpecIssue]:
+def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None) -> list[SpecIssue]:
     """Every problem in the spec (empty when valid); each names its field and the fix.
 
     Covers SageMaker's own rules for CreateHyperParameterTuningJob, so a spec that passes
     is accepted by AWS and by the local engine alike.  Never raises on odd input.
+    A relative local channel directory may be relative to base_dir (the spec file's
+    folder) or to the current directory.
     """
     issues: list[SpecIssue] = []
 
@@ -348,7 +346,7 @@ def validate(spec: TuningSpec) -> list[SpecIssue]:
     metric_names = _validate_metrics(spec, add)
     _validate_objective(spec, metric_names, add)
     _validate_strategy_and_limits(spec, add)
-    _validate_channels(spec, add)
+    _validate_channels(spec, add, base_dir)
     _validate_backend(spec, add)
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
@@ -626,7 +624,8 @@ def _validate_strategy_and_limits(spec: TuningSpec, add: Callable[[str, str], No
             f"({hb.max_resource})")
 
 
-def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None]) -> None:
+def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None],
+                       base_dir: str | os.PathLike[str] | None) -> None:
     ch = spec.channels
     if not isinstance(ch, Channels):
         add("channels", "must be a table with train and test")
@@ -644,6 +643,8 @@ def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None]) -> Non
                     "bucket name (3-63 lowercase letters, digits, '.' or '-')")
         else:
             p = Path(value).expanduser()
+            if base_dir is not None and not p.is_absolute() and (Path(base_dir) / p).exists():
+                p = Path(base_dir) / p
             if not p.exists():
                 add(path, f"local directory {value} does not exist; create it (hpo-tui data prepare) or "
                     "remove the entry to use the default channel")
@@ -875,7 +876,8 @@ def _merge(structural: list[SpecIssue], semantic: list[SpecIssue]) -> list[SpecI
     return structural + [i for i in semantic if not covered(i.path)]
 
 
-def spec_from_dict(data: dict[str, Any], *, check: bool = True) -> TuningSpec:
+def spec_from_dict(data: dict[str, Any], *, check: bool = True,
+                   base_dir: str | os.PathLike[str] | None = None) -> TuningSpec:
     """Build a spec from plain data (parsed TOML); raises SpecError listing every problem.
 
     check=False still rejects unknown keys and misplaced tables, but returns a spec whose
@@ -887,7 +889,7 @@ def spec_from_dict(data: dict[str, Any], *, check: bool = True) -> TuningSpec:
     spec = reader.spec(data)
     issues = reader.issues
     if check:
-        issues = _merge(issues, validate(spec))
+        issues = _merge(issues, validate(spec, base_dir=base_dir))
     if issues:
         raise SpecError(issues)
     return spec
@@ -930,7 +932,8 @@ def dumps_toml(spec: TuningSpec) -> str:
     return _TOML_HEADER + text
 
 
-def loads_toml(text: str, *, source: str = "spec", check: bool = True) -> TuningSpec:
+def loads_toml(text: str, *, source: str = "spec", check: bool = True,
+               base_dir: str | os.PathLike[str] | None = None) -> TuningSpec:
     """Parse TOML text into a spec; malformed TOML is a SpecError naming line and column."""
     import tomllib
 
@@ -938,7 +941,7 @@ def loads_toml(text: str, *, source: str = "spec", check: bool = True) -> Tuning
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(SpecIssue(source, _describe_toml_error(err, text))) from None
-    return spec_from_dict(data, check=check)
+    return spec_from_dict(data, check=check, base_dir=base_dir)
 
 
 def _describe_toml_error(err: Exception, text: str) -> str:
@@ -959,7 +962,11 @@ def _describe_toml_error(err: Exception, text: str) -> str:
 
 
 def load_spec(path: str | os.PathLike[str], *, check: bool = True) -> TuningSpec:
-    """Read a TOML spec file; raises SpecError listing every problem (see spec_from_dict)."""
+    """Read a TOML spec file; raises SpecError listing every problem (see spec_from_dict).
+
+    Relative local channel directories are checked from the file's folder (then the
+    current directory), as `hpo-tui launch` resolves them.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -971,7 +978,7 @@ def load_spec(path: str | os.PathLike[str], *, check: bool = True) -> TuningSpec
         raise SpecError(SpecIssue(str(p), "is not UTF-8 text; a spec file is TOML")) from None
     except OSError as err:
         raise SpecError(SpecIssue(str(p), f"cannot be read ({err.strerror})")) from None
-    return loads_toml(text, source=str(p), check=check)
+    return loads_toml(text, source=str(p), check=check, base_dir=p.parent)
 
 
 def save_spec(spec: TuningSpec, path: str | os.PathLike[str]) -> Path:

@@ -1,4 +1,4 @@
-"""Helpers for the spec tests: build variants of the reference spec and find issues by path."""
+"""Helpers for the spec tests: variants of the reference spec, and no role in the environment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from hpo_tui.spec import SpecIssue, TuningSpec, validate
+from hpo_tui.spec import TuningSpec
 
 
 def variant(change: Callable[[TuningSpec], Any] | None = None) -> TuningSpec:
@@ -15,10 +15,6 @@ def variant(change: Callable[[TuningSpec], Any] | None = None) -> TuningSpec:
     if change is not None:
         change(spec)
     return spec
-
-
-def issues_at(spec: TuningSpec, path: str) -> list[SpecIssue]:
-    return [i for i in validate(spec) if i.path == path]
 
 
 @pytest.fixture

@@ -146,3 +146,16 @@ def test_save_is_atomic_and_reports_unwritable_paths(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(SpecError, match="cannot be written"):
         save_spec(TuningSpec(), tmp_path / "file" / "tuning.toml")
+
+
+def test_relative_channels_are_found_next_to_the_spec_file(tmp_path: Path) -> None:
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    spec = TuningSpec()
+    spec.channels.train = "data/train"
+    path = save_spec(spec, tmp_path / "tuning.toml")
+    assert load_spec(path) == spec  # the value is kept as written
+    spec.channels.train = "data/missing"
+    save_spec(spec, path)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert paths_of(info.value) == ["channels.train"]

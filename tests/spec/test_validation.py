@@ -21,7 +21,7 @@ from hpo_tui.spec import (
     validate,
 )
 
-from .conftest import issues_at, variant
+from .conftest import variant
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
