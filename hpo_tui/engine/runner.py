@@ -26,7 +26,8 @@ from hpo_tui.engine.metrics import MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
 
-DEFAULT_STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL of a job's process group
+# Seconds between SIGTERM and SIGKILL of a job's process group; HPO_TUI_STOP_GRACE overrides.
+DEFAULT_STOP_GRACE = 5.0
 # After a job's main process exits, wait this long for its pipe to close before giving up
 # on the rest of its output (a process that left the group could hold the pipe open).
 PIPE_DRAIN_GRACE = 2.0
