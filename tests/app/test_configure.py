@@ -256,6 +256,7 @@ async def test_sagemaker_backend_shows_its_fields_and_needs_a_role() -> None:
         assert spec.backend == "sagemaker"
         assert spec.sagemaker.role_arn == "arn:aws:iam::123456789012:role/SageMakerRole"
         assert spec.channels.train == "s3://my-bucket/mnist/train"
+        assert str(screen.query_one("#launch", Button).label) == "Launch on SageMaker"
 
         await type_into(pilot, "#s3-test", "not-a-uri")
         assert "local directory not-a-uri does not exist" in error_text(screen, "s3-test-error")
@@ -264,6 +265,27 @@ async def test_sagemaker_backend_shows_its_fields_and_needs_a_role() -> None:
         assert not screen.query_one("#sagemaker-fields").display
         # The S3 URIs do not leak into the local spec.
         assert screen.current_spec().channels.train is None
+
+
+async def test_strategy_rules_are_shown_at_their_fields() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        assert not shown(screen.query_one("#hyperband-min-resource"))
+        await choose(pilot, "#early-stopping", "Auto")
+        await choose(pilot, "#strategy", "Hyperband")
+        assert shown(screen.query_one("#hyperband-min-resource"))
+        assert "Hyperband stops jobs itself" in error_text(screen, "early-stopping-error")
+        await type_into(pilot, "#hyperband-max-resource", "5")
+        assert screen.current_spec().hyperband.max_resource == 5
+
+        await choose(pilot, "#strategy", "Grid")
+        assert not shown(screen.query_one("#hyperband-min-resource"))
+        assert screen.current_spec().hyperband.max_resource is None  # hidden: not part of the spec
+        message = error_text(screen, "ranges-error")
+        assert "learning_rate: the Grid strategy takes categorical ranges only" in message
+        assert "num_epoch: the Grid strategy takes categorical ranges only" in message
+        assert str(screen.query_one("#problem-count", Static).render()) == "2 problems"
 
 
 async def test_preview_shows_the_request_json() -> None:

@@ -422,6 +422,10 @@ class ConfigureScreen(Screen):
         self._set_display("#local-fields", backend == "local")
         self._set_display("#sagemaker-fields", backend == "sagemaker")
         self._set_display("#preview-request", backend == "sagemaker")
+        launch_label = f"Launch on {'SageMaker' if backend == 'sagemaker' else 'local'}"
+        launch = self.query_one("#launch", Button)
+        if str(launch.label) != launch_label:
+            launch.label = launch_label
         self._set_display("#hyperband-fields", self._shown(HYPERBAND_FIELDS[0].id))
         definitions = self._definitions()
         if definitions != self._shown_definitions:
