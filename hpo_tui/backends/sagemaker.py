@@ -512,9 +512,11 @@ class SageMakerBackend:
             for line in str(event.get("message", "")).splitlines():
                 for p in extractor.feed(line):
                     points.append(MetricPoint(job, p.metric, p.epoch, timestamp / 1000.0, p.value))
+                    # Same bookkeeping as the local runner: any metric advances the epoch.
+                    if progress.last_epoch is None or p.epoch > progress.last_epoch:
+                        progress.last_epoch = p.epoch
                     if p.metric == objective_name:
                         progress.last_objective = p.value
-                        progress.last_epoch = p.epoch if progress.last_epoch is None else max(progress.last_epoch, p.epoch)
                         if is_better(p.value, progress.best, objective_type):
                             progress.best = p.value
         start = max(cursor.log_start_ms or 0, newest - LOG_OVERLAP_MS)
@@ -782,6 +784,10 @@ def training_job_view(
     ordered = {k: tuned[k] for k in order if k in tuned}
     ordered.update({k: v for k, v in tuned.items() if k not in ordered})
     final = _objective_value(summary.get("FinalHyperParameterTuningJobObjectiveMetric"))
+    if final is None and progress is not None:
+        # Until SageMaker reports it (and for jobs it never reports it for), the last value
+        # the log emitted, which is what the final objective will be -- as the local engine shows.
+        final = progress.last_objective
     return TrainingJobView(
         name=summary["TrainingJobName"],
         status=summary.get("TrainingJobStatus", "InProgress"),

@@ -82,6 +82,24 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SAGEMAKER_ROLE_ARN", raising=False)
 
 
+_shared_loader: list[Any] = []
+
+
+@pytest.fixture()
+def boto_session(fake_aws: None) -> Any:
+    """A fresh boto3 session (fake credentials) whose parsed service models are shared between
+    tests: parsing SageMaker's model again for every test costs more than the tests themselves."""
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    if not _shared_loader:
+        _shared_loader.append(botocore.loaders.create_loader())
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _shared_loader[0])
+    return boto3.Session(botocore_session=core)
+
+
 @pytest.fixture(scope="session")
 def _moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer

@@ -24,8 +24,8 @@ def count_calls(backend: SageMakerBackend) -> list[str]:
     return calls
 
 
-def test_one_poll_of_500_jobs_costs_at_most_seven_calls(fake_aws: None) -> None:
-    backend = SageMakerBackend()
+def test_one_poll_of_500_jobs_costs_at_most_seven_calls(boto_session: Any, fake_aws: None) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
     calls = count_calls(backend)
     summaries = [
         training_summary(NAME, i, status="Completed" if i < 480 else "InProgress", objective=0.9 if i < 480 else None)
@@ -58,8 +58,8 @@ def test_one_poll_of_500_jobs_costs_at_most_seven_calls(fake_aws: None) -> None:
     assert len(calls) <= 1 + 5 + 1
 
 
-def test_no_log_query_before_any_training_job_exists(fake_aws: None) -> None:
-    backend = SageMakerBackend()
+def test_no_log_query_before_any_training_job_exists(boto_session: Any, fake_aws: None) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
     calls = count_calls(backend)
     with Stubber(backend.client("sagemaker")) as sm:
         sm.add_response("describe_hyper_parameter_tuning_job", describe_response(NAME), {"HyperParameterTuningJobName": NAME})

@@ -34,14 +34,14 @@ def describe(name: str) -> dict[str, Any]:
     return boto3.client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
 
 
-def test_launch_sends_the_sdk_request_and_uploads_the_source(moto_endpoint: str, source_dir: Path) -> None:
+def test_launch_sends_the_sdk_request_and_uploads_the_source(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
     spec = make_spec(source_dir)
     spec.random_seed = 7
     spec.max_runtime_seconds = 7200
     spec.completion.max_jobs_not_improving = 5
     spec.metric_definitions.append(type(spec.metric_definitions[0])("Validation-loss", r"Validation-loss=([0-9\.]+)"))
 
-    name = SageMakerBackend().launch(spec)
+    name = SageMakerBackend(boto_session=boto_session).launch(spec)
 
     assert name == "hpo-moto-1"
     bucket = "sagemaker-us-east-1-123456789012"  # the default bucket of moto's account
@@ -91,17 +91,17 @@ def test_launch_sends_the_sdk_request_and_uploads_the_source(moto_endpoint: str,
     }
 
 
-def test_hyperband_launch_carries_the_resource_bounds(moto_endpoint: str, source_dir: Path) -> None:
+def test_hyperband_launch_carries_the_resource_bounds(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
     spec = make_spec(source_dir, "hpo-moto-hb")
     spec.strategy = "Hyperband"
-    SageMakerBackend().launch(spec)
+    SageMakerBackend(boto_session=boto_session).launch(spec)
     config = describe("hpo-moto-hb")["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == "Hyperband"
     assert config["StrategyConfig"]["HyperbandStrategyConfig"] == {"MinResource": 1, "MaxResource": 50}
 
 
 def test_local_channels_are_uploaded_to_the_default_bucket(
-    moto_endpoint: str, source_dir: Path, tmp_path: Path
+    boto_session: Any, moto_endpoint: str, source_dir: Path, tmp_path: Path
 ) -> None:
     train = tmp_path / "train"
     train.mkdir()
@@ -110,7 +110,7 @@ def test_local_channels_are_uploaded_to_the_default_bucket(
     spec.channels.train = str(train)
     spec.channels.test = "s3://my-bucket/mnist/test"
 
-    name = SageMakerBackend().launch(spec)
+    name = SageMakerBackend(boto_session=boto_session).launch(spec)
 
     bucket = "sagemaker-us-east-1-123456789012"
     key = f"{name}/data/train/images.gz"
@@ -120,22 +120,23 @@ def test_local_channels_are_uploaded_to_the_default_bucket(
     assert channels == {"train": f"s3://{bucket}/{name}/data/train", "test": "s3://my-bucket/mnist/test"}
 
 
-def test_missing_local_channel_names_the_field(moto_endpoint: str, source_dir: Path, tmp_path: Path) -> None:
+def test_missing_local_channel_names_the_field(boto_session: Any, moto_endpoint: str, source_dir: Path, tmp_path: Path) -> None:
     spec = make_spec(source_dir, "hpo-moto-nodata")
     spec.channels.train = str(tmp_path / "nowhere")
     with pytest.raises(UserError, match=r"channels\.train: .*does not exist"):
-        SageMakerBackend().launch(spec)
+        SageMakerBackend(boto_session=boto_session).launch(spec)
     assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
 
 
-def test_launch_without_role_says_where_to_set_it(moto_endpoint: str, source_dir: Path) -> None:
+def test_launch_without_role_says_where_to_set_it(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
     spec = make_spec(source_dir)
     spec.sagemaker.role_arn = None
     with pytest.raises(UserError, match="SAGEMAKER_ROLE_ARN"):
-        SageMakerBackend().launch(spec)
+        SageMakerBackend(boto_session=boto_session).launch(spec)
 
 
 def test_role_from_environment(moto_endpoint: str, source_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also the default path: the backend's own session from the credential chain."""
     spec = make_spec(source_dir, "hpo-moto-envrole")
     spec.sagemaker.role_arn = None
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/FromEnv")
@@ -143,17 +144,17 @@ def test_role_from_environment(moto_endpoint: str, source_dir: Path, monkeypatch
     assert describe("hpo-moto-envrole")["TrainingJobDefinition"]["RoleArn"].endswith("role/FromEnv")
 
 
-def test_same_name_twice_is_a_clear_error(moto_endpoint: str, source_dir: Path) -> None:
-    backend = SageMakerBackend()
+def test_same_name_twice_is_a_clear_error(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
     backend.launch(make_spec(source_dir, "hpo-moto-twice"))
     with pytest.raises(BackendError, match="already exists.*another tuning job name"):
         backend.launch(make_spec(source_dir, "hpo-moto-twice"))
 
 
-def test_quota_error_names_the_quota(moto_endpoint: str, source_dir: Path) -> None:
+def test_quota_error_names_the_quota(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
     from botocore.awsrequest import AWSResponse
 
-    session = boto3.Session()
+    session = boto_session
     quota = (
         "The account-level service limit 'ml.m5.xlarge for training job usage' is 0 Instances, with "
         "current utilization of 0 Instances and a request delta of 1 Instances."
@@ -173,10 +174,12 @@ def test_quota_error_names_the_quota(moto_endpoint: str, source_dir: Path) -> No
     assert "Service Quotas" in text
 
 
-def test_timeout_after_aws_accepted_the_create_makes_no_duplicate(moto_endpoint: str, source_dir: Path) -> None:
+def test_timeout_after_aws_accepted_the_create_makes_no_duplicate(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    session = boto3.Session()
+    session = boto_session
     sent: list[str] = []
     session.events.register(
         "before-send.sagemaker.CreateHyperParameterTuningJob", lambda **_: sent.append("create")
@@ -197,11 +200,11 @@ def test_timeout_after_aws_accepted_the_create_makes_no_duplicate(moto_endpoint:
 
 
 def test_connection_dropped_before_aws_saw_the_create_is_retried_once(
-    moto_endpoint: str, source_dir: Path
+    boto_session: Any, moto_endpoint: str, source_dir: Path
 ) -> None:
     from botocore.exceptions import ConnectionClosedError
 
-    session = boto3.Session()
+    session = boto_session
     attempts: list[int] = []
 
     def drop_first(**_: Any) -> None:
@@ -219,8 +222,8 @@ def test_connection_dropped_before_aws_saw_the_create_is_retried_once(
     assert len(attempts) == 2
 
 
-def test_poll_reads_the_job_back_and_list_finds_it(moto_endpoint: str, source_dir: Path) -> None:
-    backend = SageMakerBackend()
+def test_poll_reads_the_job_back_and_list_finds_it(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
     backend.launch(make_spec(source_dir, "hpo-moto-older"))
     time.sleep(0.01)
     name = backend.launch(make_spec(source_dir, "hpo-moto-newer"))
@@ -246,11 +249,11 @@ def test_poll_reads_the_job_back_and_list_finds_it(moto_endpoint: str, source_di
     assert names[:2] == ["hpo-moto-newer", "hpo-moto-older"]
 
 
-def test_poll_of_unknown_job_says_so(moto_endpoint: str) -> None:
+def test_poll_of_unknown_job_says_so(boto_session: Any, moto_endpoint: str) -> None:
     from hpo_tui.backends.base import TuningJobNotFound
 
     with pytest.raises(TuningJobNotFound, match="No SageMaker tuning job named 'nope'.*--region"):
-        SageMakerBackend().poll("nope")
+        SageMakerBackend(boto_session=boto_session).poll("nope")
 
 
 def _summary(name: str, tuning: str, index: int) -> dict[str, Any]:
@@ -276,8 +279,8 @@ def _put(logs: Any, stream: str, messages: list[str]) -> None:
     )
 
 
-def test_log_events_become_per_epoch_points_exactly_once(moto_endpoint: str, source_dir: Path) -> None:
-    backend = SageMakerBackend()
+def test_log_events_become_per_epoch_points_exactly_once(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
     name = backend.launch(make_spec(source_dir, "hpo-moto-logs"))
     jobs = [f"{name}-00{i}-{i:08x}" for i in (1, 2, 3)]
     answer_locally(
@@ -323,6 +326,9 @@ def test_log_events_become_per_epoch_points_exactly_once(moto_endpoint: str, sou
     by_name = {j.name: j for j in third.training_jobs}
     assert by_name[jobs[2]].best_objective == pytest.approx(0.97)
     assert by_name[jobs[0]].last_epoch == 2
+    # Running jobs: SageMaker has no final objective yet; the log's last value stands in.
+    assert by_name[jobs[1]].final_objective == pytest.approx(0.96)
+    assert by_name[jobs[1]].objective_status == "Pending"
     assert [j.launch_index for j in third.training_jobs] == [0, 1, 2]
     assert by_name[jobs[0]].hyperparameters == {"optimizer": "sgd", "learning_rate": "0.05", "num_epoch": "12"}
 
@@ -331,13 +337,13 @@ def test_log_events_become_per_epoch_points_exactly_once(moto_endpoint: str, sou
     assert sorted(map(key, again.new_points)) == sorted(map(key, second.new_points))
 
 
-def test_log_tail_returns_new_lines_only(moto_endpoint: str) -> None:
+def test_log_tail_returns_new_lines_only(boto_session: Any, moto_endpoint: str) -> None:
     logs = boto3.client("logs")
     logs.create_log_group(logGroupName=LOG_GROUP)
     job = "hpo-tail-001-0000abcd"
     stream = f"{job}/algo-1-1764331200"
     logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
-    backend = SageMakerBackend()
+    backend = SageMakerBackend(boto_session=boto_session)
 
     assert backend.log_tail("hpo-tail-002-ffffffff").lines == ()  # no stream yet
     _put(logs, stream, ["starting", "Epoch[0] Validation-accuracy=0.91"])

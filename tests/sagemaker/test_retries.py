@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,11 +74,11 @@ def proxy(moto_endpoint: str) -> Iterator[ThrottlingProxy]:
 
 
 def test_a_short_throttling_burst_is_retried_by_botocore(
-    proxy: ThrottlingProxy, source_dir: Path, monkeypatch: pytest.MonkeyPatch
+    boto_session: Any, proxy: ThrottlingProxy, source_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = SageMakerBackend().launch(make_spec(source_dir, "hpo-retried"))  # straight to moto
+    name = SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-retried"))  # straight to moto
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{proxy.server_address[1]}")
-    backend = SageMakerBackend()
+    backend = SageMakerBackend(boto_session=boto_session)
     proxy.throttle_left = 2
 
     jobs = backend.list_tuning_jobs()

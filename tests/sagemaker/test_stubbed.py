@@ -33,8 +33,8 @@ LOG_PARAMS = {
 
 
 @pytest.fixture()
-def backend(fake_aws: None) -> SageMakerBackend:
-    return SageMakerBackend()
+def backend(boto_session: Any) -> SageMakerBackend:
+    return SageMakerBackend(boto_session=boto_session)
 
 
 @pytest.fixture()
