@@ -737,9 +737,10 @@ def _literal_prefix(regex: str) -> str:
             break
         out.append(ch)
         i += 1
-    # Filter-pattern terms are quoted; keep to characters that need no escaping.
-    literal = "".join(out)
-    return literal.split('"')[0]
+    # Filter-pattern terms are quoted; keep to characters that need no escaping, and end on
+    # a letter or digit so the term matches however CloudWatch splits words at punctuation.
+    literal = "".join(out).split('"')[0]
+    return re.sub(r"[^A-Za-z0-9]+$", "", literal).strip()
 
 
 def parameter_names(config: dict[str, Any]) -> tuple[str, ...]:

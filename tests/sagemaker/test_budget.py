@@ -35,7 +35,7 @@ def test_one_poll_of_500_jobs_costs_at_most_seven_calls(boto_session: Any, fake_
         "logGroupName": LOG_GROUP,
         "logStreamNamePrefix": NAME,
         "startTime": int(T0.timestamp() * 1000),
-        "filterPattern": '?"Validation-accuracy=" ?"Train-accuracy="',
+        "filterPattern": '?"Validation-accuracy" ?"Train-accuracy"',
     }
     with Stubber(backend.client("sagemaker")) as sm, Stubber(backend.client("logs")) as logs:
         for _ in range(2):  # the first poll and a steady-state poll from its cursor

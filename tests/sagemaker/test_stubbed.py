@@ -28,7 +28,7 @@ LOG_PARAMS = {
     "logGroupName": LOG_GROUP,
     "logStreamNamePrefix": NAME,
     "startTime": T0_MS,
-    "filterPattern": '?"Validation-accuracy=" ?"Train-accuracy="',
+    "filterPattern": '?"Validation-accuracy" ?"Train-accuracy"',
 }
 
 
@@ -331,3 +331,16 @@ def test_listing_never_sorts_by_objective(backend: SageMakerBackend, stubs: Any)
     )
     logs.add_response("filter_log_events", no_log_events(), LOG_PARAMS)
     assert [v.objective_status for v in backend.poll(NAME).training_jobs] == ["Pending"] * 3
+
+
+def test_log_filter_pattern_asks_only_for_metric_lines() -> None:
+    from hpo_tui.backends.sagemaker import filter_pattern
+
+    assert (
+        filter_pattern([("acc", r"Validation-accuracy=([0-9\.]+)"), ("loss", r"Validation-loss=([0-9\.]+)")])
+        == '?"Validation-accuracy" ?"Validation-loss"'
+    )
+    assert filter_pattern([("loss", r"train loss: ([0-9.]+)")]) == '?"train loss"'
+    # A regex without a literal start could match any line: then every line is read.
+    assert filter_pattern([("acc", r"Validation-accuracy=(\S+)"), ("n", r"(\d+) samples/sec")]) is None
+    assert filter_pattern([("x", r"ab?c=(\d+)")]) is None
