@@ -80,6 +80,12 @@ _S3_ACTIONS = {
     "CreateMultipartUpload": "PutObject",
     "UploadPart": "PutObject",
     "CompleteMultipartUpload": "PutObject",
+    "ListBuckets": "ListAllMyBuckets",
+}
+# Operations the SDK makes on other services during a launch (ClientError has no service name).
+_OTHER_SERVICE_OPS = {
+    **{op: "s3" for op in (*_S3_ACTIONS, "CreateBucket", "PutObject", "GetObject", "GetBucketLocation")},
+    "GetCallerIdentity": "sts",
 }
 _INTERNAL_HP = re.compile(r"^(_|sagemaker_)")
 _ALREADY_DONE = re.compile(
@@ -922,6 +928,7 @@ def translate_error(exc: BaseException, service: str, operation: str) -> Excepti
     if isinstance(exc, (BackendError, _Transient)):
         return exc
     api = getattr(exc, "operation_name", None) or _api_name(operation)
+    service = _OTHER_SERVICE_OPS.get(api, service)
     if isinstance(exc, (bexc.NoCredentialsError, bexc.PartialCredentialsError)):
         return BackendError(
             "No AWS credentials found. Configure them with `aws configure` (or `aws sso login`), "

@@ -174,6 +174,21 @@ def test_quota_error_names_the_quota(boto_session: Any, moto_endpoint: str, sour
     assert "Service Quotas" in text
 
 
+def test_denied_bucket_creation_names_the_s3_action(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    def deny(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return AWSResponse(None, 403, {}, None), {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+
+    boto_session.events.register("before-call.s3.CreateBucket", deny)
+    with pytest.raises(BackendError, match=r"may not call s3:CreateBucket\."):
+        SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-moto-denied"))
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
+
+
 def test_timeout_after_aws_accepted_the_create_makes_no_duplicate(
     boto_session: Any, moto_endpoint: str, source_dir: Path
 ) -> None:
