@@ -787,7 +787,7 @@ class _Reader:
             return None
         kind = table.get("type")
         kind = kind.lower() if isinstance(kind, str) else kind
-        if kind not in _RANGE_KEYS:
+        if not isinstance(kind, str) or kind not in _RANGE_KEYS:
             what = "missing" if kind is None else f"{_show(table.get('type'))} is not a range type"
             self.add(f"{path}.type", f"{what}; add type = \"integer\", \"continuous\" or \"categorical\"")
             return None

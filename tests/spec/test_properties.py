@@ -31,7 +31,7 @@ from .aws_shapes import botocore_report, strict_problems
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-hp_names = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(lambda n: not n.startswith("sagemaker_"))
+hp_names = st.from_regex(r"[a-zA-Z][a-zA-Z0-9_.-]{0,10}", fullmatch=True).filter(lambda n: not n.startswith("sagemaker_"))
 job_names = st.from_regex(r"[a-zA-Z0-9](-?[a-zA-Z0-9]){0,15}", fullmatch=True)
 value_text = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=8)
 ROLES = ["arn:aws:iam::123456789012:role/SageMakerRole",
