@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.configure import ConfigureScreen
+from hpo_tui.app.screens.dialogs import ErrorDialog
 from hpo_tui.app.screens.range_editor import RangeEditor
 from hpo_tui.app.screens.spec_dialogs import RequestPreview, SpecFileDialog
 from hpo_tui.backends.base import BackendError
@@ -26,9 +28,12 @@ class RefusingBackend:
 
     def __init__(self) -> None:
         self.launched: list[TuningSpec] = []
+        # The launch call blocks until the test opens the gate, as a slow AWS call would.
+        self.gate = threading.Event()
 
     def launch(self, spec: TuningSpec) -> str:
         self.launched.append(spec)
+        self.gate.wait(30)
         raise BackendError("The security token included in the request is invalid. Check your credentials.")
 
     def list_tuning_jobs(self) -> list[Any]:
@@ -478,19 +483,29 @@ async def test_launch_passes_the_form_spec_and_keeps_values_on_error() -> None:
         await type_into(pilot, "#max-jobs", "4")
         await type_into(pilot, "#max-parallel-jobs", "2")
         await pilot.click("#launch")
-        await app.workers.wait_for_complete()
         await pilot.pause()
+        assert screen.query_one("#launch", Button).disabled  # while the launch is under way
+        await pilot.press("ctrl+l")  # a second press starts nothing more
+        await pilot.click("#launch")
+        await pilot.pause()
+        backend.gate.set()
+        for _ in range(200):  # a guard against a hang, not a timing assertion
+            if isinstance(pilot.app.screen, ErrorDialog):
+                break
+            await pilot.pause(0.05)
         assert len(backend.launched) == 1
         assert backend.launched[0].max_jobs == 4 and backend.launched[0].max_parallel_jobs == 2
         assert backend.launched[0] == screen.current_spec()
         # The error dialog shows the backend's words; closing it returns to the intact form.
         error = pilot.app.screen
+        assert isinstance(error, ErrorDialog)
         assert "security token" in str(error.query_one("#error-message", Static).render())
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen is screen
         assert screen.query_one("#max-jobs", Input).value == "4"
         assert screen.query_one("#max-parallel-jobs", Input).value == "2"
+        assert not screen.query_one("#launch", Button).disabled
 
 
 async def test_launch_opens_the_dashboard_of_the_new_job(mid_run_backend) -> None:

@@ -227,6 +227,7 @@ class ConfigureScreen(Screen):
         self._error_labels: list[Static] | None = None
         self._shown_messages: dict[str | None, str] = {}
         self._shown_definitions: list[tuple[str, str]] | None = None
+        self._launching = False
 
     # ----- layout -------------------------------------------------------------------------
 
@@ -445,7 +446,7 @@ class ConfigureScreen(Screen):
             count.update(text)
             count.set_class(bool(problems), "-invalid")
             count.set_class(not problems, "-ready")
-            self.query_one("#launch", Button).disabled = bool(problems)
+            self.query_one("#launch", Button).disabled = bool(problems) or self._launching
             self.refresh_bindings()
 
     def _set_display(self, selector: str, display: bool) -> None:
@@ -506,7 +507,7 @@ class ConfigureScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch" and self.is_mounted:
             # None: the footer shows the key greyed out while the form has problems.
-            return None if self._problems else True
+            return None if self._problems or self._launching else True
         return True
 
     # ----- ranges -------------------------------------------------------------------------
@@ -693,6 +694,8 @@ class ConfigureScreen(Screen):
         self.app.push_screen(RequestPreview(text, error=error))
 
     def action_launch(self) -> None:
+        if self._launching:
+            return  # one launch at a time: a second press must not start a second tuning job
         self._sync()
         if self._problems:
             self.app.bell()
@@ -702,7 +705,17 @@ class ConfigureScreen(Screen):
                 timeout=4,
             )
             return
+        self._launching = True
+        self.query_one("#launch", Button).disabled = True
+        self.refresh_bindings()
         self.app.launch_tuning_job(self.current_spec())  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        # Back from the dashboard or from a launch error dialog: ready to launch again.
+        if self._launching:
+            self._launching = False
+            self.query_one("#launch", Button).disabled = bool(self._problems)
+            self.refresh_bindings()
 
     @on(Button.Pressed, "#launch")
     def _launch_pressed(self) -> None:
