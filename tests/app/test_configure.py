@@ -293,6 +293,21 @@ async def test_strategy_rules_are_shown_at_their_fields() -> None:
         assert str(screen.query_one("#problem-count", Static).render()) == "2 problems"
 
 
+async def test_problems_of_hidden_fields_are_listed_with_where_to_fix_them() -> None:
+    spec = TuningSpec()
+    spec.estimator.instance_type = "m5.big"  # a SageMaker field, hidden on the local backend
+    app = make_app(spec=spec)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(pilot)
+        listed = error_text(screen, "spec-errors")
+        assert listed.startswith('estimator.instance_type: "m5.big" is not a SageMaker training instance type')
+        assert "(edit it with Backend = sagemaker)" in listed
+        assert screen.query_one("#launch", Button).disabled
+        await choose(pilot, "#backend", "sagemaker")
+        assert error_text(screen, "spec-errors") == ""
+        assert "is not a SageMaker training instance type" in error_text(screen, "instance-type-error")
+
+
 async def test_preview_shows_the_request_json() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -475,7 +475,7 @@ class ConfigureScreen(Screen):
         for path, message in problems:
             label_id, prefix = self._error_target(path)
             if label_id is None:
-                loose.append(f"{path}: {message}")
+                loose.append(f"{path}: {message}{self._hidden_hint(path)}")
             else:
                 by_label.setdefault(label_id, []).append(prefix + message)
         if self._error_labels is None:
@@ -483,6 +483,14 @@ class ConfigureScreen(Screen):
         for label in self._error_labels:
             self._set_message(label, "\n".join(by_label.get(label.id or "", [])))
         self._set_message(self.query_one("#spec-errors", Static), "\n".join(loose))
+
+    def _hidden_hint(self, path: str) -> str:
+        """Where a hidden field with this path appears, e.g. " (shown when Backend is sagemaker)"."""
+        for f in ALL_FIELDS:
+            if f.path == path and f.id in SHOWN_WHEN:
+                select_id, value = SHOWN_WHEN[f.id]
+                return f" (edit it with {SELECTS[select_id][0]} = {value})"
+        return ""
 
     def _set_message(self, label: Static, text: str) -> None:
         # Touch only labels whose text changes: each update re-lays out the form.
