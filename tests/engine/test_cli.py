@@ -128,3 +128,12 @@ def test_export_to_an_unwritable_place(project, tmp_path, capsys):
     wait_for(LocalBackend(), "cli-job")
     assert main(["export", "cli-job", "-o", str(tmp_path / "no" / "such" / "dir.csv")]) == 1
     assert "choose another --output" in capsys.readouterr().err
+
+
+def test_launch_wait_exits_1_when_the_tuning_job_fails(tmp_path, fake_spec, capsys):
+    spec = fake_spec(max_jobs=1, max_parallel_jobs=1, static={"fail_exit": 3}, tuning_job_name="bad-job")
+    save_spec(spec, tmp_path / "bad.toml")
+    assert main(["launch", str(tmp_path / "bad.toml"), "--wait"]) == 1
+    out = capsys.readouterr().out
+    assert "finished bad-job-001  Failed/Failed  reason: AlgorithmError: exit code 3" in out
+    assert "status       Failed" in out
