@@ -104,6 +104,8 @@ class DashboardScreen(Screen):
         self._poll_timer = None
         self._poll_due_on_resume = False
         self._chart_signature: tuple | None = None
+        self._row_inputs: dict[str, tuple[TrainingJobView, bool]] = {}
+        self._row_order: list[str] = []  # row keys in table order (DataTable.ordered_rows rebuilds a list)
         self._styles: dict[str, Style] = {}
 
     # --- layout --------------------------------------------------------------------
@@ -214,7 +216,7 @@ class DashboardScreen(Screen):
         """Diff the table against a snapshot: add new rows, update only changed cells."""
         self.snapshot = snapshot
         self.cursor = snapshot.cursor
-        self.history.add(snapshot.new_points)
+        history_changed = self.history.add(snapshot.new_points)
         table = self.query_one("#jobs-table", DataTable)
         view = snapshot.tuning_job
         now = self.clock()
@@ -227,9 +229,18 @@ class DashboardScreen(Screen):
             for name in [n for n in self._cells if n not in visible_names]:
                 table.remove_row(name)
                 del self._cells[name], self._signatures[name]
+                self._row_inputs.pop(name, None)
+                self._row_order.remove(name)
             rows_before = table.row_count
             for job in visible:
+                is_best = job.name == view.best_training_job
+                # A finished job whose view, best mark and curve did not change cannot have
+                # a different row: skip building its cells (most of a large tuning job).
+                if (job.is_terminal and job.name not in history_changed
+                        and self._row_inputs.get(job.name) == (job, is_best)):
+                    continue
                 self._write_row(table, job, view, now)
+                self._row_inputs[job.name] = (job, is_best)
             if table.row_count != rows_before:
                 # Textual 8.2 can keep the cursor row rendered with pre-measurement widths.
                 self.call_after_refresh(getattr(table, "_clear_caches", lambda: None))
@@ -293,6 +304,7 @@ class DashboardScreen(Screen):
         old = self._signatures.get(job.name)
         if old is None:
             table.add_row(*(cells[key] for key in self._column_keys), key=job.name)
+            self._row_order.append(job.name)
         else:
             for key in self._column_keys:
                 if signatures[key] != old[key]:
@@ -335,17 +347,20 @@ class DashboardScreen(Screen):
                     first_load: bool = False) -> None:
         """Order rows by the sort column; first_load (the table was empty) puts the cursor on top."""
         wanted = self.ordered_names(jobs, view)
-        current = [row.key.value for row in table.ordered_rows]
+        current = self._row_order
         if wanted == current:
             return
         # Later sorts keep the cursor on its row, wherever that row moves.
         selected = None if first_load else self._cursor_row_key(table)
         rank = {self._cells[name][COL_JOB].plain: i for i, name in enumerate(wanted)}  # plain = "★ <short>"
         table.sort(COL_JOB, key=lambda cell: rank.get(cell.plain, len(rank)))
+        self._row_order = list(wanted)
         if selected is not None and selected in self._cells:
             table.move_cursor(row=table.get_row_index(selected))
         elif first_load:
             table.move_cursor(row=0)
+        # Moving to the same index posts no RowHighlighted, yet the row under it changed.
+        self._selected = self._cursor_row_key(table)
 
     @staticmethod
     def _cursor_row_key(table: DataTable) -> str | None:
@@ -471,7 +486,7 @@ class DashboardScreen(Screen):
         objective_name, objective_type, objective, curves, selected = data
         plot = self.query_one("#objective-chart", PlotextPlot)
         plt = plot.plt
-        plt.clear_figure()
+        plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} of finished jobs (launch order)")
         if objective:
             xs = [x for x, _ in objective]
@@ -482,11 +497,10 @@ class DashboardScreen(Screen):
                 best.append(running)
             plt.plot(xs, best, marker="braille", label="best so far")
             plt.scatter(xs, ys, marker="●", label="objective")
-            plt.xticks(xs) if len(xs) <= 20 else None
         plot.refresh()
         plot = self.query_one("#curves-chart", PlotextPlot)
         plt = plot.plt
-        plt.clear_figure()
+        plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")
         for name, curve in curves:
             if not curve:
@@ -499,7 +513,8 @@ class DashboardScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#jobs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._selected = event.row_key.value if event.row_key is not None else None
+        # The row under the cursor now: the event may predate a re-sort.
+        self._selected = self.selected_job()
         self._update_charts()
 
     @on(DataTable.RowSelected, "#jobs-table")

@@ -1,0 +1,206 @@
+"""TUI figures: time to the first painted frame of `hpo-tui` (tmux), main-thread time to
+apply a 500-job snapshot with 20 changed jobs, and idle CPU while watching a finished job.
+
+Prints the figures recorded in bench/RESULTS.md. Uses a temporary HPO_TUI_HOME; needs tmux.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HPO_TUI = Path(sys.executable).parent / "hpo-tui"
+TMUX = shutil.which("tmux")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class TmuxPane:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.socket = f"hpo-tui-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.env = env
+        self.run("new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", *argv)
+
+    def run(self, *args: str) -> str:
+        return subprocess.run([TMUX, "-L", self.socket, *args], env=self.env, capture_output=True, text=True,
+                              check=True, timeout=30).stdout
+
+    def text(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "bench")
+
+    def pid(self) -> int:
+        return int(self.run("list-panes", "-t", "bench", "-F", "#{pane_pid}").split()[0])
+
+    def kill(self) -> None:
+        subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
+
+
+def first_frame(env: dict[str, str], runs: int = 7) -> list[float]:
+    """Seconds from starting `hpo-tui` in a fresh tmux pane to the configure screen's text."""
+    times = []
+    for _ in range(runs + 1):  # the first run warms the file cache
+        start = time.perf_counter()
+        pane = TmuxPane([str(HPO_TUI)], env)
+        try:
+            while "Hyperparameter ranges" not in pane.text():
+                if time.perf_counter() - start > 30:
+                    raise RuntimeError("hpo-tui did not paint its configure screen within 30 s")
+                time.sleep(0.005)
+            times.append(time.perf_counter() - start)
+        finally:
+            pane.kill()
+    return times[1:]
+
+
+def synthetic_snapshot(count: int, changed: int = 0, generation: int = 0):
+    from hpo_tui.backends.base import MetricPoint, Snapshot, StatusCounters, TrainingJobView, TuningJobView
+
+    t0 = 1_764_000_000.0
+    jobs, points = [], []
+    for i in range(count):
+        epochs = 3 + (generation if i < changed else 0)
+        curve = [0.90 + 0.01 * e + (i % 17) * 0.001 for e in range(epochs)]
+        name = f"bench-{i + 1:03d}-abcd"
+        jobs.append(TrainingJobView(
+            name=name, status="InProgress" if i < changed else "Completed",
+            objective_status="Pending" if i < changed else "Succeeded",
+            hyperparameters={"optimizer": "sgd" if i % 2 else "adam", "learning_rate": repr(0.01 + i * 0.0003),
+                             "num_epoch": str(10 + i % 40)},
+            final_objective=curve[-1], best_objective=max(curve), last_epoch=epochs - 1,
+            created_at=t0 + i, started_at=t0 + i + 1, ended_at=None if i < changed else t0 + i + 90,
+            launch_index=i))
+        if generation == 0 or i < changed:
+            points += [MetricPoint(name, "Validation-accuracy", e, t0 + i + 10 * e, v) for e, v in enumerate(curve)]
+    best = max(jobs, key=lambda j: j.final_objective)
+    view = TuningJobView(
+        name="bench", backend="local", status="InProgress", strategy="Random", objective_name="Validation-accuracy",
+        objective_type="Maximize", max_jobs=count, max_parallel_jobs=changed or 1,
+        status_counters=StatusCounters(completed=count - changed, in_progress=changed),
+        best_training_job=best.name, best_objective=best.final_objective, created_at=t0,
+        tuned_parameters=("optimizer", "learning_rate", "num_epoch"), max_epochs=50)
+    return Snapshot(view, tuple(jobs), tuple(points), cursor=generation, fetched_at=t0 + 1000)
+
+
+class ScriptedBackend:
+    """Serves one snapshot; the bench applies the others itself, timed, on the main thread."""
+
+    name = "local"
+    default_interval = 3600.0
+
+    def __init__(self, snapshot) -> None:
+        self.snapshot = snapshot
+
+    def poll(self, name, cursor=None):
+        return self.snapshot
+
+
+async def apply_times(count: int = 500, changed: int = 20, rounds: int = 15) -> list[float]:
+    from hpo_tui.app.app import make_app
+
+    first = synthetic_snapshot(count)
+    app = make_app(backend=ScriptedBackend(first), attach="bench", start="dashboard", interval=3600.0,
+                   clock=lambda: 1_764_000_000.0 + 2000)
+    times = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert screen.query_one("#jobs-table").row_count == count
+        for generation in range(1, rounds + 1):
+            snap = synthetic_snapshot(count, changed, generation)
+            snap = replace(snap, training_jobs=tuple(
+                replace(j, final_objective=j.final_objective + generation * 1e-4) if j.launch_index < changed else j
+                for j in snap.training_jobs))
+            start = time.perf_counter()
+            screen.apply_snapshot(snap)
+            times.append(time.perf_counter() - start)
+            await pilot.pause(0.05)  # let it paint between polls, as a real poll would
+    return times
+
+
+def finished_local_job(env: dict[str, str]) -> str:
+    """Run one tiny real tuning job to the end on the local backend; return its name."""
+    from hpo_tui.backends.local import LocalBackend
+    from hpo_tui.data import prepare_mnist
+    from hpo_tui.spec import CategoricalParameter, ContinuousParameter, TuningSpec
+
+    channels = prepare_mnist(Path(env["HPO_TUI_HOME"]) / "mnist-bench")
+    spec = TuningSpec()
+    spec.ranges = {"optimizer": CategoricalParameter(["sgd"]), "learning_rate": ContinuousParameter(0.05, 0.2)}
+    spec.estimator.hyperparameters = {"batch_size": 100, "num_epoch": 1, "max_train_samples": 3000}
+    spec.max_jobs, spec.max_parallel_jobs, spec.strategy = 2, 2, "Random"
+    spec.channels.train, spec.channels.test = str(channels / "train"), str(channels / "test")
+    backend = LocalBackend()
+    try:
+        name = backend.launch(spec)
+        deadline = time.monotonic() + 300
+        while not backend.poll(name).tuning_job.is_terminal:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bench tuning job did not finish within 300 s")
+            time.sleep(0.5)
+        return name
+    finally:
+        backend.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def idle_cpu(env: dict[str, str], name: str, seconds: float = 10.0) -> float:
+    """Share of one core `hpo-tui attach NAME` uses while showing a finished tuning job."""
+    pane = TmuxPane([str(HPO_TUI), "attach", name], env)
+    try:
+        deadline = time.monotonic() + 60
+        while "finished" not in pane.text():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard did not show {name}:\n{pane.text()}")
+            time.sleep(0.2)
+        time.sleep(3.0)  # past the first paint and chart drawing
+        pid = pane.pid()
+        before, start = cpu_seconds(pid), time.monotonic()
+        time.sleep(seconds)
+        return (cpu_seconds(pid) - before) / (time.monotonic() - start)
+    finally:
+        pane.kill()
+
+
+def main() -> int:
+    if TMUX is None:
+        print("tmux is not installed: apt-get install tmux", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="hpo-tui-bench-") as home:
+        os.environ["HPO_TUI_HOME"] = home
+        env = dict(os.environ, TERM="xterm-256color")
+        env.pop("TMUX", None)
+
+        frames = first_frame(env)
+        print(f"first painted frame of `hpo-tui` (tmux, {len(frames)} runs): median {statistics.median(frames):.3f} s "
+              f"(min {min(frames):.3f}, max {max(frames):.3f})  target < 1.0 s")
+
+        applies = asyncio.run(apply_times())
+        print(f"apply a 500-job snapshot with 20 changed ({len(applies)} rounds): median "
+              f"{statistics.median(applies) * 1000:.1f} ms (min {min(applies) * 1000:.1f}, "
+              f"max {max(applies) * 1000:.1f})  target < 30 ms")
+
+        name = finished_local_job(env)
+        share = idle_cpu(env, name)
+        print(f"idle CPU watching finished tuning job {name} (10 s): {share * 100:.2f}% of one core  target < 3%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
