@@ -1105,8 +1105,8 @@ def render_request(
     What only AWS knows is filled in from the spec and environment, else with stand-ins:
     the role (spec, SAGEMAKER_ROLE_ARN, else PLACEHOLDER_ROLE_ARN), the default bucket
     sagemaker-<region>-<account of the role>, the code upload
-    s3://<bucket>/<job>/source/sourcedir.tar.gz and, for local channel directories, the
-    upload prefix s3://<bucket>/<job>/data/<channel>.  Default channels are SageMaker's
+    s3://<bucket>/<job>/source/sourcedir.tar.gz (unless source_dir is an s3:// URI) and,
+    for local channel directories, the upload prefix s3://<bucket>/<job>/data/<channel>.  Default channels are SageMaker's
     public MNIST sample data.  Pass the real values to override them.
     """
     name = job_name or make_tuning_job_name(spec)
@@ -1116,7 +1116,10 @@ def render_request(
     account = m.group(1) if m else "000000000000"
     bucket = f"sagemaker-{region}-{account}"
     output = output_path or f"s3://{bucket}/"
-    code = code_uri or f"s3://{bucket}/{name}/source/sourcedir.tar.gz"
+    source_dir = spec.estimator.source_dir
+    # The SDK uses an s3:// source_dir as is; a local one is uploaded as sourcedir.tar.gz.
+    code = code_uri or (source_dir if source_dir.startswith("s3://")
+                        else f"s3://{bucket}/{name}/source/sourcedir.tar.gz")
 
     # Framework estimators JSON-encode every hyperparameter; the SDK then adds its own.
     static = {str(k): json.dumps(v) for k, v in spec.estimator.hyperparameters.items() if k not in spec.ranges}
@@ -1153,16 +1156,14 @@ def render_request(
         "RoleArn": role,
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": output},
-        "ResourceConfig": {
+        # Where the SDK (2.257) puts the instances of a tuning job's training jobs.
+        "HyperParameterTuningResourceConfig": {
             "InstanceType": spec.estimator.instance_type,
             "InstanceCount": spec.estimator.instance_count,
             "VolumeSizeInGB": 30,
         },
         # The SDK's default per-training-job limit (1 day).
         "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-        "EnableNetworkIsolation": False,
-        "EnableInterContainerTrafficEncryption": False,
-        "EnableManagedSpotTraining": False,
     }
     return {
         "HyperParameterTuningJobName": name,

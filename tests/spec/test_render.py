@@ -62,10 +62,12 @@ def test_training_image_matches_the_sdk_in_every_region() -> None:
     from sagemaker import image_uris
 
     config_path = Path(sagemaker.__path__[0]) / "image_uri_config" / "mxnet.json"
-    config = json.loads(config_path.read_text())
-    regions = sorted(config["training"]["versions"]["1.9.0"]["registries"])
-    assert len(regions) > 30
-    for region in regions:
+    registries = json.loads(config_path.read_text())["training"]["versions"]["1.9.0"]["registries"]
+    assert len(registries) > 30
+    for region, account in registries.items():
+        assert training_image_uri(TuningSpec(), region).startswith(f"{account}.dkr.ecr.{region}."), region
+    # The whole URI (domain, repository, tag) from the SDK itself, one region per partition.
+    for region in ("us-west-2", "af-south-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1"):
         expected = image_uris.retrieve("mxnet", region=region, version="1.9.0", py_version="py38",
                                        instance_type="ml.m5.xlarge", image_scope="training")
         assert training_image_uri(TuningSpec(), region) == expected, region
@@ -133,8 +135,8 @@ def test_full_request_for_sagemaker(monkeypatch: pytest.MonkeyPatch) -> None:
     assert uris == {"train": "s3://my-data/mnist/train",
                     "test": "s3://sagemaker-sample-data-eu-west-1/mxnet/mnist/test"}
     assert definition["OutputDataConfig"] == {"S3OutputPath": "s3://sagemaker-eu-west-1-123456789012/"}
-    assert definition["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"
-    assert definition["ResourceConfig"]["InstanceCount"] == 1
+    assert definition["HyperParameterTuningResourceConfig"] == {
+        "InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
 
 
 def test_role_from_environment_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
