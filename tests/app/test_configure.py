@@ -380,10 +380,12 @@ async def test_metric_definitions_add_edit_delete_with_the_tester() -> None:
         await type_into(pilot, "#objective-name", "accuracy")
         assert not screen.query_one("#launch", Button).disabled
 
+        table.focus()
         table.move_cursor(row=1)
-        await pilot.click("#delete-metric")
+        await pilot.press("d")  # over the metrics table, d deletes the metric, not a range
         await pilot.pause()
         assert [m.name for m in screen.current_spec().metric_definitions] == ["accuracy"]
+        assert len(screen.current_spec().ranges) == 3
 
 
 async def test_add_static_hyperparameter() -> None:
@@ -406,9 +408,10 @@ async def test_add_static_hyperparameter() -> None:
         assert screen.query_one("#launch", Button).disabled
         table.focus()
         table.move_cursor(row=table.get_row_index("num_epoch"))
-        await pilot.click("#static-delete")
+        await pilot.press("d")  # over the static table, d removes the static value
         await pilot.pause()
         assert "num_epoch" not in screen.current_spec().estimator.hyperparameters
+        assert "num_epoch" in screen.current_spec().ranges
         assert not screen.query_one("#launch", Button).disabled
 
 

@@ -179,6 +179,16 @@ def describe_range(parameter: Parameter) -> tuple[str, str]:
     return f"{format_number(parameter.min)} … {format_number(parameter.max)}", parameter.scaling
 
 
+class MetricsTable(DataTable):
+    """The metric definitions table; its keys act on metrics while it has focus."""
+
+    BINDINGS = [
+        Binding("a", "screen.add_metric", "Add metric", id="configure.add_metric"),
+        Binding("e", "screen.edit_metric", "Edit metric", id="configure.edit_metric"),
+        Binding("d,delete", "screen.delete_metric", "Delete metric", id="configure.delete_metric"),
+    ]
+
+
 def count_text(n: int) -> str:
     if n == 0:
         return "ready to launch"
@@ -208,7 +218,7 @@ class ConfigureScreen(Screen):
         Binding("ctrl+o", "load_spec", "Load", id="configure.load"),
         Binding("a", "add_range", "Add range", id="configure.add_range"),
         Binding("e", "edit_range", "Edit range", id="configure.edit_range"),
-        Binding("d", "delete_range", "Delete range", id="configure.delete_range"),
+        Binding("d,delete", "delete_range", "Delete range", id="configure.delete_range"),
         Binding("p", "preview_request", "Preview request", id="configure.preview"),
     ]
 
@@ -247,7 +257,7 @@ class ConfigureScreen(Screen):
                     s.border_title = "Objective & metrics"
                     yield from self._inputs(OBJECTIVE_FIELDS)
                     yield from self._select("objective-type")
-                    metrics: DataTable[Text] = DataTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
+                    metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
                     metrics.add_column("Metric", key="name")
                     metrics.add_column("Regex", key="regex")
                     yield metrics

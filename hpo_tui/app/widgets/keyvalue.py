@@ -57,8 +57,10 @@ class KeyValueEditor(Vertical):
     }
     """
 
+    # Over the table these win over the screen's own keys (a/d there act on ranges).
     BINDINGS = [
-        Binding("delete", "remove_selected", "Remove", id="keyvalue.remove", show=False),
+        Binding("a", "focus_inputs", "Add", id="keyvalue.add"),
+        Binding("d,delete", "remove_selected", "Remove", id="keyvalue.remove"),
     ]
 
     class Changed(Message):
@@ -179,6 +181,9 @@ class KeyValueEditor(Vertical):
         self.query_one(f"#{self._prefix}-key", Input).value = key
         self.query_one(f"#{self._prefix}-value", Input).value = str(self._items[key])
         self.query_one(f"#{self._prefix}-value", Input).focus()
+
+    def action_focus_inputs(self) -> None:
+        self.query_one(f"#{self._prefix}-key", Input).focus()
 
     def action_remove_selected(self) -> None:
         key = self._selected_key()
