@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static
 
@@ -546,7 +547,11 @@ async def test_palette_offers_the_screen_actions() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"add range")
-        await pilot.pause(0.3)
+        results = pilot.app.screen.query_one(CommandList)
+        for _ in range(100):  # the palette searches in a worker: wait for its first hit
+            if results.option_count and "Add range" in str(results.get_option_at_index(0).prompt):
+                break
+            await pilot.pause(0.05)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(pilot.app.screen, RangeEditor)
