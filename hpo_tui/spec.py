@@ -180,6 +180,11 @@ INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+")
 # Hyperparameter names become `--name value` on the training script's command line.
 HYPERPARAMETER_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 RESERVED_PREFIX = "sagemaker_"  # the SDK's own static hyperparameters use this prefix
+# What the SDK adds to a framework estimator's static hyperparameters (render_request too).
+SDK_STATIC_HYPERPARAMETERS = (
+    "sagemaker_submit_directory", "sagemaker_program", "sagemaker_container_log_level", "sagemaker_job_name",
+    "sagemaker_region", "sagemaker_estimator_class_name", "sagemaker_estimator_module",
+)
 
 MAX_RANGES_PER_TYPE = 30
 MAX_CATEGORICAL_VALUES = 30
@@ -340,6 +345,10 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
         add("ranges", "must be a table of hyperparameter ranges, one sub-table per hyperparameter")
     else:
         _validate_ranges(spec, add)
+    if len(static) + len(SDK_STATIC_HYPERPARAMETERS) > MAX_HYPERPARAMETERS:
+        add("estimator.hyperparameters", f"{len(static)} static hyperparameters plus the SDK's "
+            f"{len(SDK_STATIC_HYPERPARAMETERS)} is more than SageMaker's {MAX_HYPERPARAMETERS}; keep at most "
+            f"{MAX_HYPERPARAMETERS - len(SDK_STATIC_HYPERPARAMETERS)}")
     if len(tuned) + len(static) > MAX_HYPERPARAMETERS:
         add("ranges", f"{len(tuned)} tuned + {len(static)} static hyperparameters is more than "
             f"SageMaker's {MAX_HYPERPARAMETERS}; remove some")

@@ -241,6 +241,8 @@ LIMITS = {
     "base_job_name": (32, _at(lambda s, n: setattr(s.estimator, "base_job_name", "b" * n))),
     "tuning_job_name": (32, _at(lambda s, n: setattr(s, "tuning_job_name", "t" * n))),
     "instance_count": (-1, _at(lambda s, n: setattr(s.estimator, "instance_count", -n))),
+    "static_hyperparameters": (93, _at(lambda s, n: s.estimator.hyperparameters.update(
+        {f"s{i}": i for i in range(n - 1)}))),
 }
 
 
