@@ -629,12 +629,9 @@ def resolve_source_dir(spec: TuningSpec) -> Path:
 
 
 def make_job_name(spec: TuningSpec) -> str:
-    """The spec module's name generator when present, else base name + timestamp (<= 32 chars)."""
-    try:
-        from hpo_tui.spec import make_tuning_job_name  # type: ignore[attr-defined]
-    except ImportError:
-        base = re.sub(r"[^a-zA-Z0-9-]+", "-", spec.estimator.base_job_name).strip("-")[:18] or "hpo"
-        return f"{base}-{time.strftime('%y%m%d-%H%M%S', time.gmtime())}"
+    """A SageMaker-valid tuning job name (<= 32 chars) from the spec's base job name."""
+    from hpo_tui.spec import make_tuning_job_name
+
     return make_tuning_job_name(spec)
 
 
@@ -648,6 +645,8 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
         StrategyConfig,
         TuningJobCompletionCriteriaConfig,
     )
+
+    from hpo_tui.spec import resolved_max_jobs
 
     ranges: dict[str, Any] = {}
     for name, param in spec.ranges.items():
@@ -663,8 +662,9 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
         "metric_definitions": [{"Name": m.name, "Regex": m.regex} for m in spec.metric_definitions],
         "strategy": spec.strategy,
         "objective_type": spec.objective.type,
-        # Grid computes its own count; the SDK expects None there.
-        "max_jobs": None if spec.strategy == "Grid" else spec.max_jobs,
+        # Grid: the number of combinations. SDK 2.257 would send MaxNumberOfTrainingJobs=None
+        # for max_jobs=None, which botocore rejects before the request leaves.
+        "max_jobs": resolved_max_jobs(spec),
         "max_parallel_jobs": spec.max_parallel_jobs,
         "early_stopping_type": spec.early_stopping,
         "base_tuning_job_name": spec.estimator.base_job_name,

@@ -16,7 +16,7 @@ import pytest
 from hpo_tui.backends.base import BackendError, MetricPoint
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
 from hpo_tui.errors import UserError
-from hpo_tui.spec import TuningSpec
+from hpo_tui.spec import CategoricalParameter, TuningSpec
 from tests.sagemaker.conftest import answer_locally
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerTuning"
@@ -98,6 +98,20 @@ def test_hyperband_launch_carries_the_resource_bounds(boto_session: Any, moto_en
     config = describe("hpo-moto-hb")["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == "Hyperband"
     assert config["StrategyConfig"]["HyperbandStrategyConfig"] == {"MinResource": 1, "MaxResource": 50}
+
+
+def test_grid_launch_sends_the_number_of_combinations(boto_session: Any, moto_endpoint: str, source_dir: Path) -> None:
+    # A Grid spec without max_jobs: AWS needs the combination count, never a null.
+    spec = make_spec(source_dir, "hpo-moto-grid")
+    spec.strategy = "Grid"
+    spec.max_jobs = None
+    spec.ranges = {"optimizer": CategoricalParameter(["sgd", "Adam"]), "batch_size": CategoricalParameter(["50", "100", "200"])}
+    spec.estimator.hyperparameters = {}
+    spec.max_parallel_jobs = 2
+    SageMakerBackend(boto_session=boto_session).launch(spec)
+    config = describe("hpo-moto-grid")["HyperParameterTuningJobConfig"]
+    assert config["Strategy"] == "Grid"
+    assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 6
 
 
 def test_local_channels_are_uploaded_to_the_default_bucket(
