@@ -32,6 +32,8 @@ class Pane:
         self.socket = f"hpo-tui-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.env = env
         self._tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "e2e", *argv)
+        # Keep the pane after the app exits, to read its exit status and last words.
+        self._tmux("set-option", "-t", "e2e", "remain-on-exit", "on")
 
     def _tmux(self, *args: str) -> str:
         result = subprocess.run([TMUX, "-L", self.socket, *args], env=self.env, capture_output=True,
@@ -87,6 +89,11 @@ class Pane:
             time.sleep(0.3)
             screen = self.text()
         return screen
+
+    def exit_status(self) -> int | None:
+        """None while the command runs, else its exit status."""
+        parts = self._tmux("list-panes", "-t", "e2e", "-F", "#{pane_dead} #{pane_dead_status}").split()
+        return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else None
 
     def kill(self) -> None:
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
@@ -157,7 +164,11 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         screen = pane.text()
         if "Quit hpo-tui?" in screen:
             pane.keys("Enter", pause=0.5)
-        pane.wait_for(lambda s: "Configure a tuning job" not in s and "★" not in s, "hpo-tui to exit")
+        deadline = time.monotonic() + FORM_WAIT
+        while pane.exit_status() is None:
+            assert time.monotonic() < deadline, f"hpo-tui did not exit after q:\n{pane.text()}"
+            time.sleep(0.3)
+        assert pane.exit_status() == 0, pane.text()
     finally:
         pane.kill()
         backend = LocalBackend()
