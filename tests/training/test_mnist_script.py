@@ -194,3 +194,16 @@ def test_failure_without_failure_file_setting_still_reports(mnist_channels: Path
     result = run_script(["--batch_size", "0"], env, tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == "bad hyperparameter batch_size=0: it must be at least 1"
+
+
+def test_truncated_channel_file_is_one_line_exit_1(mnist_channels: Path, tmp_path: Path) -> None:
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "labels.gz").write_bytes((mnist_channels / "train/labels.gz").read_bytes())
+    # An upload that stopped part-way: a valid gzip start without its end.
+    (train / "images.gz").write_bytes((mnist_channels / "train/images.gz").read_bytes()[:100_000])
+    failure_file = tmp_path / "failure"
+    env = sagemaker_env(mnist_channels, tmp_path, SM_CHANNEL_TRAIN=str(train), HPO_TUI_FAILURE_FILE=str(failure_file))
+    result = run_script(["--num_epoch", "1"], env, tmp_path)
+    assert result.returncode == 1
+    assert_one_line_failure(result, failure_file, r"cannot read the train channel: .*")
