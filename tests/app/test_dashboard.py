@@ -307,3 +307,26 @@ async def test_unknown_tuning_job_is_reported_in_the_status_bar():
         await settle(pilot)
         bar = str(app.screen.query_one("#status-bar").render())
         assert "no tuning job named 'no-such-job'" in bar
+
+
+async def test_tuning_jobs_screen_lists_newest_first_and_enter_attaches():
+    from dataclasses import replace as dc_replace
+
+    from hpo_tui.app.app import make_app
+    from tests.app.fake_backend import NOW, T0, tuning_view
+
+    jobs = mid_run_jobs()
+    older = dc_replace(tuning_view(jobs[:2], "Completed", ended=T0 - 10), name="mnist-hpo-older", created_at=T0 - 7200)
+    backend = FakeBackend([snapshot_of(jobs)], jobs=jobs, others=[older])
+    app = make_app(backend=backend, start="jobs", interval=3600.0, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#tuning-jobs-table", DataTable)
+        assert _row_order(table) == [TUNING_JOB, "mnist-hpo-older"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen) and app.screen.tuning_job == TUNING_JOB
+        assert app.screen.query_one("#jobs-table", DataTable).row_count == 6
+        await pilot.press("escape")  # back to the list
+        await pilot.pause()
+        assert app.screen.query_one("#tuning-jobs-table", DataTable).row_count == 2

@@ -58,3 +58,21 @@ def test_tuning_jobs_screen(snap_compare):
     backend = FakeBackend([snapshot_of(jobs, "Completed", ended=NOW - 60.0)], jobs=jobs, others=[failed, older])
     app = make_app(backend=backend, start="jobs", interval=3600.0, clock=lambda: NOW)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_quit_confirm_while_running(snap_compare, mid_run_backend):
+    async def press_q(pilot):
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+
+    assert snap_compare(dashboard_app(mid_run_backend), terminal_size=SIZE, run_before=press_q)
+
+
+def test_help_screen(snap_compare, finished_backend):
+    async def press_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(dashboard_app(finished_backend), terminal_size=SIZE, run_before=press_help)

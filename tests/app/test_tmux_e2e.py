@@ -175,7 +175,13 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         try:
             for job in backend.list_tuning_jobs():
                 backend.stop(job.name)
+                deadline = time.monotonic() + 60
+                while not backend.poll(job.name).tuning_job.is_terminal and time.monotonic() < deadline:
+                    time.sleep(0.2)
         finally:
             backend.close()
-    snapshot = LocalBackend().poll(name)
-    assert snapshot.tuning_job.status_counters.completed >= 1
+    backend = LocalBackend()
+    try:
+        assert backend.poll(name).tuning_job.status_counters.completed == 2
+    finally:
+        backend.close()
