@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ class HpoApp(App[None]):
         self.clock: Callable[[], float] = clock or time.time
         self._injected = backend
         self._backends: dict[str, Backend] = {}
+        self._sagemaker_target: tuple[str | None, str | None] = (None, None)
         self._backend_lock = threading.Lock()
         self.exit_hint: str | None = None
 
@@ -95,8 +97,6 @@ class HpoApp(App[None]):
                     self._sagemaker_target = (region, profile)
             return backend
 
-    _sagemaker_target: tuple[str | None, str | None] = (None, None)
-
     # --- launch ---------------------------------------------------------------------
 
     def launch_tuning_job(self, spec: TuningSpec) -> None:
@@ -132,6 +132,9 @@ class HpoApp(App[None]):
     # --- quit -----------------------------------------------------------------------
 
     def watched_dashboard(self):
+        """The topmost dashboard on the screen stack, if any."""
+        if "hpo_tui.app.screens.dashboard" not in sys.modules:
+            return None  # never opened one: don't import the charts just to quit
         from hpo_tui.app.screens.dashboard import DashboardScreen
 
         for screen in reversed(self.screen_stack):
@@ -142,7 +145,7 @@ class HpoApp(App[None]):
     async def action_quit(self) -> None:
         from hpo_tui.app.screens.dialogs import ConfirmDialog
 
-        dashboard = self.watched_dashboard() if "hpo_tui.app.screens.dashboard" in __import__("sys").modules else None
+        dashboard = self.watched_dashboard()
         if dashboard is None or not dashboard.watched_is_running or isinstance(self.screen, ConfirmDialog):
             self.exit(message=Text(self.exit_hint) if self.exit_hint else None)
             return

@@ -23,6 +23,7 @@ class DetailPolled(Message):
 
     snapshot: Snapshot | None
     log: LogChunk | None
+    interval: float  # seconds until the next poll
 
 
 @dataclass

@@ -6,7 +6,7 @@ posts a SnapshotPolled message; the screen diffs the table on the main thread.
 
 from __future__ import annotations
 
-import math
+import time
 from typing import Any, Callable
 
 from rich.style import Style
@@ -98,6 +98,7 @@ class DashboardScreen(Screen):
         self._cells: dict[str, dict[str, Text]] = {}
         self._signatures: dict[str, dict[str, tuple]] = {}
         self._column_keys: list[str] = []
+        self._column_labels: dict[str, str] = {}
         self._hp_names: list[str] = []
         self._selected: str | None = None
         self._suspended = False
@@ -136,7 +137,7 @@ class DashboardScreen(Screen):
 
     @property
     def clock(self) -> Callable[[], float]:
-        return getattr(self.app, "clock", None) or __import__("time").time
+        return getattr(self.app, "clock", None) or time.time
 
     # --- polling -------------------------------------------------------------------
 
@@ -427,7 +428,7 @@ class DashboardScreen(Screen):
             text.append(f"refreshed {fmt.fmt_age(age)}")
         if self.interval:
             text.append(f"  ·  polling every {self.interval:g}s")
-        label = self._column_labels.get(self.sort_key, self.sort_key) if self._column_keys else "objective"
+        label = self._column_labels.get(self.sort_key, "objective")
         text.append(f"  ·  sort: {label}{' (reversed)' if self.sort_reverse else ''}")
         if snapshot is not None and snapshot.throttle_count:
             text.append(f"  ·  throttled {snapshot.throttle_count}×", style=self._styles.get("warning", ""))
@@ -442,10 +443,11 @@ class DashboardScreen(Screen):
         bar.update(text)
 
     def _tick_clock(self) -> None:
-        if self._suspended or self.snapshot is None:
-            self._update_status_bar()
+        if self._suspended:
             return
         self._update_status_bar()
+        if self.snapshot is None:
+            return
         view = self.snapshot.tuning_job
         if view.is_terminal and all(j.is_terminal for j in self.snapshot.training_jobs):
             return  # nothing moves any more: no durations to tick

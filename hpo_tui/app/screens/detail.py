@@ -91,7 +91,11 @@ class DetailScreen(Screen):
         backend = self.app.backend_for(self.backend_name)
         snapshot = backend.poll(self.tuning_job, cursor)
         chunk = backend.log_tail(self.job, log_cursor)
-        self.post_message(DetailPolled(snapshot, chunk))
+        interval = self.app.interval or backend.default_interval
+        job = next((j for j in snapshot.training_jobs if j.name == self.job), None)
+        if job is not None and job.is_terminal and not chunk.lines:
+            interval = max(interval, FINISHED_INTERVAL)  # nothing more will come
+        self.post_message(DetailPolled(snapshot, chunk, interval))
 
     @on(DetailPolled)
     def _polled(self, message: DetailPolled) -> None:
@@ -108,11 +112,7 @@ class DetailScreen(Screen):
                 log.write(Text(fmt.strip_escapes(line.rstrip("\n"))))
             self.log_lines += len(message.log.lines)
         self._show()
-        job = self.job_view
-        interval = self.app.interval or self.app.backend_for(self.backend_name).default_interval
-        if job is not None and job.is_terminal and message.log is not None and not message.log.lines:
-            interval = max(interval, FINISHED_INTERVAL)
-        self._schedule(interval)
+        self._schedule(message.interval)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
