@@ -131,9 +131,9 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         pane.click_text(r"(num_epoch)\s+integer")
         pane.keys("e", pause=0.5)
         pane.wait_for(lambda s: "enter: OK · escape: cancel" in s, "the range editor", timeout=FORM_WAIT)
-        pane.click_text(r"Min\s+\S\s+(10)")
+        pane.click_text(r"\bMin\s.*?\b(10)\b")
         pane.replace_input("1")
-        pane.click_text(r"Max\s+\S\s+(50)")
+        pane.click_text(r"\bMax\s.*?\b(50)\b")
         pane.replace_input("2")
         pane.keys("Enter", pause=0.5)
         pane.wait_for(lambda s: re.search(r"num_epoch\s+integer\s+1 … 2", s) is not None, "num_epoch 1 … 2",
