@@ -330,3 +330,17 @@ async def test_tuning_jobs_screen_lists_newest_first_and_enter_attaches():
         await pilot.press("escape")  # back to the list
         await pilot.pause()
         assert app.screen.query_one("#tuning-jobs-table", DataTable).row_count == 2
+
+
+async def test_changing_the_theme_recolours_the_best_row(finished_backend):
+    app = dashboard_app(finished_backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#jobs-table", DataTable)
+        best = app.screen.snapshot.tuning_job.best_training_job
+        before = table.get_cell(best, ":objective").style
+        app.theme = "nord"  # its success colour differs from the default theme's
+        await settle(pilot)
+        after = table.get_cell(best, ":objective").style
+        assert str(after) != str(before)
+        assert str(after.color.name).lower() == app.theme_variables["success"].lower()

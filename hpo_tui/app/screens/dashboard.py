@@ -128,12 +128,24 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        theme = self.app.theme_variables
-        self._styles = {name: Style(color=theme[name]) for name in ("accent", "warning", "success", "error")}
-        self._styles["best"] = Style(color=theme["success"], bold=True)
+        self._set_styles()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         self.query_one("#jobs-table", DataTable).focus()
         self.set_interval(1.0, self._tick_clock)
         self._schedule_poll(0)
+
+    def _set_styles(self) -> None:
+        # Table cells are rich Text, styled with the theme's colours (no CSS reaches them).
+        theme = self.app.theme_variables
+        self._styles = {name: Style(color=theme[name]) for name in ("accent", "warning", "success", "error")}
+        self._styles["best"] = Style(color=theme["success"], bold=True)
+
+    def _restyle(self) -> None:
+        """A new theme: recolour every row (a user action, so rewriting all cells is fine)."""
+        self._set_styles()
+        self._row_inputs.clear()
+        if self.snapshot is not None:
+            self.apply_snapshot(self.snapshot)
 
     @property
     def clock(self) -> Callable[[], float]:
