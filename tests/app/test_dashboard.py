@@ -344,3 +344,24 @@ async def test_changing_the_theme_recolours_the_best_row(finished_backend):
         after = table.get_cell(best, ":objective").style
         assert str(after) != str(before)
         assert str(after.color.name).lower() == app.theme_variables["success"].lower()
+
+
+async def test_tuning_jobs_screen_updates_changed_cells_in_place():
+    from hpo_tui.app.app import make_app
+    from tests.app.fake_backend import NOW, finished_jobs
+
+    jobs = mid_run_jobs()
+    backend = FakeBackend([snapshot_of(jobs), snapshot_of(finished_jobs(), "Completed", ended=NOW - 5)], jobs=jobs)
+    app = make_app(backend=backend, start="jobs", interval=3600.0, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#tuning-jobs-table", DataTable)
+        assert table.get_cell(TUNING_JOB, "status").plain == "InProgress"
+        counter = WriteCounter(table)
+        backend.frame = 1
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.get_cell(TUNING_JOB, "status").plain == "Completed"
+        assert table.get_cell(TUNING_JOB, "progress").plain == "9/9"
+        assert counter.adds == [] and counter.removes == []
+        assert {col for _, col in counter.updates} == {"status", "progress", "best", "best_job"}

@@ -17,6 +17,7 @@ from hpo_tui.backends.base import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
                   "Stopped": "warning", "Failed": "error"}
+LIST_INTERVAL = 5.0
 COLUMNS = (("name", "tuning job"), ("status", "status"), ("strategy", "strategy"), ("progress", "finished"),
            ("best", "best objective"), ("best_job", "best training job"),
            ("created", "created"))
@@ -38,6 +39,11 @@ class TuningJobsScreen(Screen):
         super().__init__()
         self.backend_name = backend_name
         self.jobs: list[TuningJobView] = []
+        self._shown: dict[str, list[Text]] = {}  # the cells on screen, by tuning job name
+        self._seen_rows = False
+        self._timer = None
+        self._suspended = False
+        self._due_on_resume = False
 
     def compose(self) -> ComposeResult:
         yield Static("Tuning jobs", id="jobs-title")
@@ -51,8 +57,26 @@ class TuningJobsScreen(Screen):
         self.query_one(DataTable).focus()
         self.list_jobs()
 
+    def _schedule(self) -> None:
+        # Re-armed after each listing, never overlapping; statuses move slowly, so at most every 5 s.
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(max(self.app.interval or 0.0, LIST_INTERVAL), self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._suspended:
+            self._due_on_resume = True
+        else:
+            self.list_jobs()
+
+    def on_screen_suspend(self) -> None:
+        self._suspended = True
+
     def on_screen_resume(self) -> None:
-        if self.jobs:
+        self._suspended = False
+        if self._due_on_resume:
+            self._due_on_resume = False
             self.list_jobs()
 
     @work(thread=True, exclusive=True, group="list", exit_on_error=False)
@@ -60,48 +84,67 @@ class TuningJobsScreen(Screen):
         backend = self.app.backend_for(self.backend_name)
         self.post_message(TuningJobsListed(backend.list_tuning_jobs()))
 
+    def _cells(self, job: TuningJobView, now: float) -> list[Text]:
+        colour = STATUS_COLOURS.get(job.status)
+        return [
+            Text(job.name),
+            Text(job.status, style=Style(color=self.app.theme_variables[colour]) if colour else ""),
+            Text(job.strategy),
+            Text(f"{job.status_counters.finished}/{job.max_jobs}", justify="right"),
+            Text(f"{fmt.fmt_number(job.best_objective)} {job.objective_name}"
+                 if job.best_objective is not None else fmt.DASH),
+            Text(job.best_training_job or fmt.DASH),
+            Text(fmt.fmt_age(now - job.created_at) if job.created_at else fmt.DASH),
+        ]
+
     @on(TuningJobsListed)
     def _listed(self, message: TuningJobsListed) -> None:
+        """Diff the table against the listing: new rows, changed cells, newest first."""
         self.jobs = sorted(message.jobs, key=lambda j: j.created_at or 0.0, reverse=True)
         table = self.query_one(DataTable)
-        theme = self.app.theme_variables
         now = self.app.clock()
-        selected = None
-        if table.row_count:
-            selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        keys = [key for key, _ in COLUMNS]
+        listed = {job.name for job in self.jobs}
         with self.app.batch_update():
-            # A user action (open, r), not a tick: rebuilding keeps the row under the cursor.
-            if table.row_count:
-                table.clear()
             if not table.columns:
                 # Added with the first rows: columns added before any row keep their
                 # label widths in the rendering (seen with Textual 8.2).
                 for key, label in COLUMNS:
                     table.add_column(label, key=key)
+            for name in [n for n in self._shown if n not in listed]:
+                table.remove_row(name)
+                del self._shown[name]
+            added = False
             for job in self.jobs:
-                colour = STATUS_COLOURS.get(job.status)
-                table.add_row(
-                    Text(job.name),
-                    Text(job.status, style=Style(color=theme[colour]) if colour else ""),
-                    Text(job.strategy),
-                    Text(f"{job.status_counters.finished}/{job.max_jobs}", justify="right"),
-                    Text(f"{fmt.fmt_number(job.best_objective)} {job.objective_name}"
-                         if job.best_objective is not None else fmt.DASH),
-                    Text(job.best_training_job or fmt.DASH),
-                    Text(fmt.fmt_age(now - job.created_at) if job.created_at else fmt.DASH),
-                    key=job.name,
-                )
-            if selected is not None and selected in {j.name for j in self.jobs}:
-                table.move_cursor(row=table.get_row_index(selected))
-        # Textual 8.2 can keep the cursor row rendered with the widths it had before the
-        # new rows were measured; drop its render caches once the sizes are known.
-        self.call_after_refresh(getattr(table, "_clear_caches", lambda: None))
-        self.call_after_refresh(table.refresh)
+                cells = self._cells(job, now)
+                old = self._shown.get(job.name)
+                if old is None:
+                    table.add_row(*cells, key=job.name)
+                    added = True
+                else:
+                    for key, cell, before in zip(keys, cells, old):
+                        if (cell.plain, str(cell.style)) != (before.plain, str(before.style)):
+                            table.update_cell(job.name, key, cell, update_width=True)
+                self._shown[job.name] = cells
+            if added:
+                selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+                rank = {job.name: i for i, job in enumerate(self.jobs)}
+                table.sort("name", key=lambda cell: rank.get(cell.plain, len(rank)))
+                if self._seen_rows:  # keep the cursor on its job; the first listing starts on top
+                    table.move_cursor(row=table.get_row_index(selected))
+                else:
+                    table.move_cursor(row=0)
+                self._seen_rows = True
+                # Textual 8.2 can keep the cursor row rendered with the widths it had before
+                # the new rows were measured; drop its render caches once the sizes are known.
+                self.call_after_refresh(getattr(table, "_clear_caches", lambda: None))
+                self.call_after_refresh(table.refresh)
         backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
         count = len(self.jobs)
         self.query_one("#jobs-status", Static).update(
             Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  r: refresh")
             if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
+        self._schedule()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -109,6 +152,7 @@ class TuningJobsScreen(Screen):
             self.query_one("#jobs-status", Static).update(
                 Text(f"⚠ could not list tuning jobs: {fmt.shorten(str(event.worker.error), 150)}",
                      style=Style(color=self.app.theme_variables["error"])))
+            self._schedule()
 
     @on(DataTable.RowSelected, "#tuning-jobs-table")
     def _selected(self) -> None:
@@ -124,7 +168,8 @@ class TuningJobsScreen(Screen):
         self.app.push_screen(DashboardScreen(name, backend_name=self.backend_name))
 
     def action_refresh(self) -> None:
-        self.list_jobs()
+        if not any(w.group == "list" and w.is_running for w in self.workers):
+            self.list_jobs()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
