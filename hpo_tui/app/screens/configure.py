@@ -13,8 +13,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
@@ -247,7 +248,7 @@ class ConfigureScreen(Screen):
             with VerticalScroll(id="form-left", classes="form-column"):
                 with Vertical(id="section-estimator", classes="section") as s:
                     s.border_title = "Estimator"
-                    yield from self._inputs(ESTIMATOR_FIELDS)
+                    yield from self._fields(ESTIMATOR_FIELDS)
                 with Vertical(id="section-static", classes="section") as s:
                     s.border_title = "Static hyperparameters"
                     s.border_subtitle = "same for every job"
@@ -255,8 +256,7 @@ class ConfigureScreen(Screen):
                     yield Static(id="static-hps-error", classes="field-error")
                 with Vertical(id="section-objective", classes="section") as s:
                     s.border_title = "Objective & metrics"
-                    yield from self._inputs(OBJECTIVE_FIELDS)
-                    yield from self._select("objective-type")
+                    yield from self._fields((*OBJECTIVE_FIELDS, "objective-type"))
                     metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
                     metrics.add_column("Metric", key="name")
                     metrics.add_column("Regex", key="regex")
@@ -270,7 +270,7 @@ class ConfigureScreen(Screen):
                     yield RegexTester(self._definitions(), id="regex-tester")
                 with Vertical(id="section-completion", classes="section") as s:
                     s.border_title = "Completion criteria"
-                    yield from self._inputs(COMPLETION_FIELDS)
+                    yield from self._fields(COMPLETION_FIELDS)
             with VerticalScroll(id="form-right", classes="form-column"):
                 with Vertical(id="section-ranges", classes="section") as s:
                     s.border_title = "Hyperparameter ranges"
@@ -288,18 +288,13 @@ class ConfigureScreen(Screen):
                     yield Static(id="ranges-error", classes="field-error")
                 with Vertical(id="section-tuning", classes="section") as s:
                     s.border_title = "Tuning"
-                    yield from self._select("strategy")
-                    yield from self._select("early-stopping")
-                    yield from self._inputs(TUNING_FIELDS)
-                    with Vertical(id="hyperband-fields"):
-                        yield from self._inputs(HYPERBAND_FIELDS)
+                    yield from self._fields(("strategy", "early-stopping", *TUNING_FIELDS))
+                    yield from self._fields(HYPERBAND_FIELDS, id="hyperband-fields")
                 with Vertical(id="section-backend", classes="section") as s:
                     s.border_title = "Backend"
-                    yield from self._select("backend")
-                    with Vertical(id="local-fields"):
-                        yield from self._inputs(LOCAL_FIELDS)
-                    with Vertical(id="sagemaker-fields"):
-                        yield from self._inputs(SAGEMAKER_FIELDS)
+                    yield from self._fields(("backend",))
+                    yield from self._fields(LOCAL_FIELDS, id="local-fields")
+                    yield from self._fields(SAGEMAKER_FIELDS, id="sagemaker-fields")
         yield Static(id="spec-errors")
         with Horizontal(id="actions"):
             yield Static(id="problem-count")
@@ -309,30 +304,34 @@ class ConfigureScreen(Screen):
             yield Button("Launch", id="launch", variant="success")
         yield Footer()
 
-    def _inputs(self, fields: Iterable[FormField]) -> ComposeResult:
-        for f in fields:
-            with Vertical(id=f"{f.id}-field", classes="field"):
-                with Horizontal(classes="field-row"):
-                    yield Label(f.label, classes="field-label")
-                    yield Input(
-                        _to_text(self._field_value(f)), placeholder=f.placeholder, id=f.id, compact=True,
-                    )
-                yield Static(id=f"{f.id}-error", classes="field-error")
+    def _fields(self, items: Iterable[FormField | str], *, id: str | None = None) -> ComposeResult:
+        """A grid of label | control rows, each with its error line below the control.
 
-    def _select(self, select_id: str) -> ComposeResult:
-        label, path, choices = SELECTS[select_id]
-        current = _get_path(self._base, path)
-        with Vertical(id=f"{select_id}-field", classes="field"):
-            with Horizontal(classes="field-row"):
-                yield Label(label, classes="field-label")
-                yield Select(
-                    [(c, c) for c in choices],
-                    value=current if current in choices else choices[0],
-                    allow_blank=False,
-                    id=select_id,
-                    compact=True,
-                )
-            yield Static(id=f"{select_id}-error", classes="field-error")
+        One grid per group rather than containers per field: the form has ~30 fields, and
+        fewer widgets make the first frame (styles, layout) cheaper. A shown error takes the
+        next row's second cell, and the label then spans both rows (see _set_message).
+        """
+        with Grid(classes="fields", id=id):
+            for item in items:
+                if isinstance(item, FormField):
+                    yield Label(item.label, classes="field-label", id=f"{item.id}-label")
+                    yield Input(
+                        _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True
+                    )
+                    error_id = f"{item.id}-error"
+                else:
+                    label, path, choices = SELECTS[item]
+                    current = _get_path(self._base, path)
+                    yield Label(label, classes="field-label", id=f"{item}-label")
+                    yield Select(
+                        [(c, c) for c in choices],
+                        value=current if current in choices else choices[0],
+                        allow_blank=False,
+                        id=item,
+                        compact=True,
+                    )
+                    error_id = f"{item}-error"
+                yield Static(id=error_id, classes="field-error")
 
     def _field_value(self, f: FormField) -> Any:
         """The spec's value for an Input (blank for a channel input of the other backend)."""
@@ -509,6 +508,13 @@ class ConfigureScreen(Screen):
         self._shown_messages[label.id] = text
         label.update(Content(text))
         label.display = bool(text)
+        field_id = (label.id or "").removesuffix("-error")
+        try:
+            field_label = self.query_one(f"#{field_id}-label", Label)
+        except NoMatches:
+            return  # an error line of a table, not of a grid field
+        # In the grid, the label spans its field's error row, which sits under the control.
+        field_label.styles.row_span = 2 if text else 1
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
