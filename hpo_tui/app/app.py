@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
@@ -147,7 +146,7 @@ class HpoApp(App[None]):
 
         dashboard = self.watched_dashboard()
         if dashboard is None or not dashboard.watched_is_running or isinstance(self.screen, ConfirmDialog):
-            self.exit(message=Text(self.exit_hint) if self.exit_hint else None)
+            self.exit()
             return
         backend = dashboard.snapshot.tuning_job.backend if dashboard.snapshot else (
             dashboard.backend_name or self.backend_name)
@@ -155,8 +154,8 @@ class HpoApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.exit_hint = hint
-                self.exit(message=Text(hint))
+                self.exit_hint = hint  # the CLI prints it once the terminal is restored
+                self.exit()
 
         self.push_screen(ConfirmDialog("Quit hpo-tui?", hint + "\nStop it first with s to end it now.",
                                        confirm="Quit", variant="warning"), answered)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 def _run(app) -> int:
     app.run()
+    if app.exit_hint:
+        print(app.exit_hint)  # e.g. how to reattach to the tuning job that keeps running
     return int(app.return_code or 0)
 
 

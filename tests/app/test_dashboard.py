@@ -307,6 +307,10 @@ async def test_unknown_tuning_job_is_reported_in_the_status_bar():
         await settle(pilot)
         bar = str(app.screen.query_one("#status-bar").render())
         assert "no tuning job named 'no-such-job'" in bar
+        await pilot.press("q")  # nothing known to be running: no "keeps running" question
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
+    assert app.exit_hint is None
 
 
 async def test_tuning_jobs_screen_lists_newest_first_and_enter_attaches():

@@ -18,6 +18,8 @@ TMUX = shutil.which("tmux")
 HPO_TUI = Path(sys.executable).parent / "hpo-tui"
 WAIT = 180.0  # guards against hangs, not speed assertions
 FORM_WAIT = 30.0
+AFTER_EXIT = ("import subprocess, sys, time; rc = subprocess.run(sys.argv[1:]).returncode; "
+              "print(f'[hpo-tui exited {rc}]', flush=True); time.sleep(120)")
 
 pytestmark = [
     pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install tmux)"),
@@ -185,3 +187,38 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         assert backend.poll(name).tuning_job.status_counters.completed == 2
     finally:
         backend.close()
+
+
+def test_attach_then_quit_while_running_prints_how_to_reattach(pane_env, mnist_channels, tmp_path):
+    from hpo_tui.backends.local import LocalBackend
+    from hpo_tui.spec import CategoricalParameter, ContinuousParameter, TuningSpec
+
+    spec = TuningSpec()
+    spec.ranges = {"optimizer": CategoricalParameter(["sgd"]), "learning_rate": ContinuousParameter(0.05, 0.2)}
+    spec.estimator.hyperparameters = {"batch_size": 100, "num_epoch": 2, "max_train_samples": 3000}
+    spec.max_jobs, spec.max_parallel_jobs = 3, 1
+    spec.channels.train, spec.channels.test = str(mnist_channels / "train"), str(mnist_channels / "test")
+    backend = LocalBackend()
+    name = backend.launch(spec)
+    # A wrapper keeps the pane alive after hpo-tui exits: tmux may drop the last output of
+    # a pane whose process has just ended, and the hint is printed right at the end.
+    pane = Pane([sys.executable, "-c", AFTER_EXIT, str(HPO_TUI), "attach", name], pane_env)
+    try:
+        pane.wait_for(lambda s: name in s and "InProgress" in s, "the dashboard of the running job")
+        pane.keys("q", pause=0.5)
+        pane.wait_for(lambda s: "Quit hpo-tui?" in s, "the quit question", timeout=FORM_WAIT)
+        pane.keys("Enter", pause=0.5)
+        screen = pane.wait_for(lambda s: "[hpo-tui exited" in s, "hpo-tui to exit", timeout=FORM_WAIT)
+        assert "[hpo-tui exited 0]" in screen, screen
+        assert f"Reattach with: hpo-tui attach {name}" in screen, screen
+        # Quitting never stops the tuning job.
+        assert not backend.poll(name).tuning_job.is_terminal
+    finally:
+        pane.kill()
+        try:
+            backend.stop(name)
+            deadline = time.monotonic() + 60
+            while not backend.poll(name).tuning_job.is_terminal and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            backend.close()

@@ -657,4 +657,7 @@ class DashboardScreen(Screen):
 
     @property
     def watched_is_running(self) -> bool:
-        return self.snapshot is None or not self.snapshot.tuning_job.is_terminal
+        """Running as far as we know: not ended, or not polled yet without an error."""
+        if self.snapshot is None:
+            return self.last_error is None
+        return not self.snapshot.tuning_job.is_terminal
