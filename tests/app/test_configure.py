@@ -12,9 +12,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from hpo_tui.app.app import make_app
-from hpo_tui.app.screens.configure import ConfigureScreen
+from hpo_tui.app.screens.configure import SELECTS, ConfigureScreen
 from hpo_tui.app.screens.dialogs import ErrorDialog
-from hpo_tui.app.screens.range_editor import RangeEditor
+from hpo_tui.app.screens.range_editor import KINDS, RangeEditor
 from hpo_tui.app.screens.spec_dialogs import RequestPreview, SpecFileDialog
 from hpo_tui.backends.base import BackendError
 from hpo_tui.spec import ContinuousParameter, TuningSpec, load_spec
@@ -88,10 +88,17 @@ async def type_into(pilot: Pilot, selector: str, text: str, *, keys: bool = Fals
     await pilot.pause()
 
 
+def choices_of(selector: str) -> tuple[str, ...]:
+    """The options of a Select of the configure screen or the range editor, in screen order."""
+    if selector == "#range-type":
+        return KINDS
+    return SELECTS[selector.lstrip("#")][2]
+
+
 async def choose(pilot: Pilot, selector: str, value: str) -> None:
     """Open a Select and pick ``value`` with the keyboard."""
     select = pilot.app.screen.query_one(selector, Select)
-    options = [v for _, v in select._options]
+    options = list(choices_of(selector))
     select.focus()
     await pilot.pause()
     await pilot.press("enter")
