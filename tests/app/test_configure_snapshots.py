@@ -36,3 +36,17 @@ def test_configure_with_errors(snap_compare) -> None:
         await _settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=break_the_form)
+
+
+def test_range_editor_with_min_above_max(snap_compare) -> None:
+    async def open_editor(pilot: Pilot) -> None:
+        table = pilot.app.screen.query_one("#ranges-table")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("learning_rate"))
+        await pilot.press("e")
+        await pilot.pause()
+        pilot.app.screen.query_one("#range-min", Input).value = "0.5"
+        pilot.app.screen.query_one("#range-ok").focus()
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_editor)
