@@ -283,3 +283,18 @@ def test_spec_paths_are_checked_at_launch(backend, fake_spec, tmp_path: Path):
     with pytest.raises(BackendError, match="channels.train"):
         backend.launch(spec)
     assert backend.list_tuning_jobs() == []
+
+
+def test_dead_runner_is_noticed_by_the_job_list_too(backend, fake_spec, capsys):
+    name = backend.launch(fake_spec(static={"num_epoch": 1, "hang": 1}, max_jobs=1, max_parallel_jobs=1))
+    wait_for(backend, name, lambda s: len(s.training_jobs) == 1)
+    row, jobs = store_rows(name)
+    os.kill(row["runner_pid"], signal.SIGKILL)
+    while procinfo.is_alive(row["runner_pid"], row["runner_start_time"]):
+        time.sleep(0.01)
+    assert main(["jobs"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith(name))
+    assert " Failed " in line
+    assert_group_gone(jobs[0]["pgid"])  # its hanging training job was not left behind
+    job = backend.poll(name).training_jobs[0]
+    assert (job.status, job.failure_reason) == ("Failed", "runner exited unexpectedly")
