@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 
+def processes_with_home(home: Path) -> list[int]:
+    """Pids of live processes started with HPO_TUI_HOME=home (runners, jobs, their children)."""
+    marker = f"HPO_TUI_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            stat = (entry / "stat").read_bytes()
+        except OSError:
+            continue
+        if stat[stat.rfind(b")") + 2 :].startswith(b"Z"):
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture(autouse=True)
-def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Point HPO_TUI_HOME (inherited by runner and training processes) at a temp dir."""
     home = tmp_path / "hpo-home"
     home.mkdir()
@@ -17,7 +39,27 @@ def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    return home
+    yield home
+    # Tuning jobs outlive their launcher by design; a test must not leave its runners and
+    # training jobs behind, whichever area it is in.
+    for _ in range(3):
+        pids = processes_with_home(home)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+    # Reap runners this test process started (they are its children).
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
 
 
 @pytest.fixture(scope="session")

@@ -97,9 +97,14 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
     seen: dict[str, str] = {}
     cursor = None
     interval = backend.default_interval
+    last_warning: str | None = None
     while True:
         snap = backend.poll(name, cursor)
         cursor = snap.cursor
+        if snap.warning and snap.warning != last_warning:
+            # Throttling or a passing backend error: the data shown may be stale, say so once.
+            print(f"warning: {snap.warning}", file=sys.stderr, flush=True)
+        last_warning = snap.warning
         for job in snap.training_jobs:
             before = seen.get(job.name)
             if before == job.status:

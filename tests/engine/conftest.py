@@ -3,8 +3,6 @@ and training jobs are all killed at teardown, and a wait-for-the-end helper."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -25,48 +23,10 @@ from hpo_tui.spec import (
 FAKE_TRAIN = Path(__file__).with_name("fake_train.py")
 
 
-def processes_with_home(home: Path) -> list[int]:
-    """Pids of live processes started with HPO_TUI_HOME=home (runners, jobs, their children)."""
-    marker = f"HPO_TUI_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            stat = (entry / "stat").read_bytes()
-        except OSError:
-            continue
-        if stat[stat.rfind(b")") + 2 :].startswith(b"Z"):
-            continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture(autouse=True)
-def engine_teardown(hpo_home: Path, monkeypatch: pytest.MonkeyPatch):
-    """Short stop grace for tests; at teardown, kill whatever this test started."""
+def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 s SIGTERM-to-SIGKILL grace, so stop tests don't wait the default 5 s."""
     monkeypatch.setenv("HPO_TUI_STOP_GRACE", "1")
-    yield
-    for _ in range(3):
-        pids = processes_with_home(hpo_home)
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.2)
-    # Reap runners this test process started (they are its children).
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ from hpo_tui.backends.base import Snapshot, TrainingJobView
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend, filter_pattern
 from hpo_tui.spec import CategoricalParameter, Channels, Estimator, MetricDefinition, TuningSpec
-from tests.engine.conftest import FAKE_TRAIN, processes_with_home
+from tests.conftest import processes_with_home
+from tests.engine.conftest import FAKE_TRAIN
 
 NAME = "parity-grid"
 
