@@ -93,6 +93,8 @@ class TuningJobView:
     created_at: float | None = None
     ended_at: float | None = None
     failure_reason: str | None = None
+    # Why a tuning job ended before max_jobs: a completion criterion or the runtime limit.
+    completion_reason: str | None = None
     tuned_parameters: tuple[str, ...] = ()  # hyperparameter names, in spec order
     max_epochs: int | None = None  # when known (largest num_epoch the spec allows)
 

@@ -843,6 +843,28 @@ def _max_epochs(desc: dict[str, Any]) -> int | None:
     return hb.get("MaxResource")
 
 
+def _completion_reason(desc: dict[str, Any]) -> str | None:
+    """Why SageMaker completed the tuning job early, in the local engine's words."""
+    if desc.get("HyperParameterTuningJobStatus") != "Completed":
+        return None
+    config = desc.get("HyperParameterTuningJobConfig", {})
+    criteria = config.get("TuningJobCompletionCriteria") or {}
+    details = desc.get("TuningJobCompletionDetails") or {}
+    target = criteria.get("TargetObjectiveMetricValue")
+    best = _objective_value((desc.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric"))
+    if target is not None and best is not None:
+        maximize = config.get("HyperParameterTuningJobObjective", {}).get("Type", "Maximize") == "Maximize"
+        if (best >= target) if maximize else (best <= target):
+            return "target objective value reached"
+    patience = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
+    not_improving = details.get("NumberOfTrainingJobsObjectiveNotImproving")
+    if patience and not_improving is not None and not_improving >= patience:
+        return f"{patience} jobs did not improve the best by 1%"
+    if details.get("ConvergenceDetectedTime"):
+        return "convergence detected"
+    return None
+
+
 def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int = 0) -> TuningJobView:
     config = desc.get("HyperParameterTuningJobConfig", {})
     objective = config.get("HyperParameterTuningJobObjective", {})
@@ -865,6 +887,7 @@ def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int
         created_at=_ts(desc.get("CreationTime")),
         ended_at=_ts(desc.get("HyperParameterTuningEndTime")),
         failure_reason=clip_reason(desc.get("FailureReason") or None),
+        completion_reason=_completion_reason(desc),
         tuned_parameters=order,
         max_epochs=_max_epochs(desc),
     )

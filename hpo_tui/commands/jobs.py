@@ -155,7 +155,8 @@ def render_status(snap: Snapshot) -> str:
     o = t.objective_counters
     out = [
         f"tuning job   {t.name}  ({t.backend})",
-        f"status       {t.status}" + (f"  reason: {_oneline(t.failure_reason)}" if t.failure_reason else ""),
+        f"status       {t.status}" + (f"  reason: {_oneline(t.failure_reason)}" if t.failure_reason else "")
+        + (f"  ({t.completion_reason})" if t.completion_reason else ""),
         f"strategy     {t.strategy}, {t.objective_type} {t.objective_name}, "
         f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel",
         f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "

@@ -369,3 +369,17 @@ async def test_tuning_jobs_screen_updates_changed_cells_in_place():
         assert table.get_cell(TUNING_JOB, "progress").plain == "9/9"
         assert counter.adds == [] and counter.removes == []
         assert {col for _, col in counter.updates} == {"status", "progress", "best", "best_job"}
+
+
+async def test_a_tuning_job_completed_early_says_why_in_the_header():
+    from textual.widgets import Static
+
+    from tests.app.fake_backend import finished_jobs
+
+    done = snapshot_of(finished_jobs(), "Completed", ended=None)
+    early = replace(done, tuning_job=replace(done.tuning_job, completion_reason="target objective value reached"))
+    app = dashboard_app(FakeBackend([early]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        title = str(app.screen.query_one("#dash-title", Static).render())
+        assert "Completed" in title and "(target objective value reached)" in title

@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 
-from hpo_tui import paths
-from hpo_tui.engine.store import Store
 from hpo_tui.spec import CategoricalParameter, CompletionCriteria, ContinuousParameter
 
 from .conftest import FAKE_TRAIN, wait_for
@@ -20,14 +18,6 @@ from .conftest import FAKE_TRAIN, wait_for
 _spec = importlib.util.spec_from_file_location("fake_train", FAKE_TRAIN)
 fake_train = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fake_train)
-
-
-def _completion_reason(name: str) -> str | None:
-    store = Store.reader(paths.store_path())
-    try:
-        return store.tuning_job(name)["completion_reason"]
-    finally:
-        store.close()
 
 
 def test_grid_runs_every_combination_exactly_once_across_three_slots(backend, fake_spec):
@@ -113,7 +103,7 @@ def test_target_objective_value_ends_the_tuning_job_early(backend, fake_spec):
     assert reached
     # Every job after the one that hit the target was already running at that moment.
     assert len(snap.training_jobs) <= max(j.launch_index for j in reached) + 2
-    assert _completion_reason(name) == "target objective value reached"
+    assert t.completion_reason == "target objective value reached"
 
 
 def test_jobs_not_improving_ends_the_tuning_job_early(backend, fake_spec):
@@ -130,4 +120,4 @@ def test_jobs_not_improving_ends_the_tuning_job_early(backend, fake_spec):
     snap = wait_for(backend, name)
     assert snap.tuning_job.status == "Completed"
     assert [j.hyperparameters["learning_rate"] for j in snap.training_jobs] == rates[:4]
-    assert _completion_reason(name) == "3 jobs did not improve the best by 1%"
+    assert snap.tuning_job.completion_reason == "3 jobs did not improve the best by 1%"

@@ -344,3 +344,40 @@ def test_log_filter_pattern_asks_only_for_metric_lines() -> None:
     # A regex without a literal start could match any line: then every line is read.
     assert filter_pattern([("acc", r"Validation-accuracy=(\S+)"), ("n", r"(\d+) samples/sec")]) is None
     assert filter_pattern([("x", r"ab?c=(\d+)")]) is None
+
+
+@pytest.mark.parametrize(
+    ("criteria", "details", "best_value", "reason"),
+    [
+        ({"TargetObjectiveMetricValue": 0.97}, {}, 0.981, "target objective value reached"),
+        (
+            {"BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 5}},
+            {"NumberOfTrainingJobsObjectiveNotImproving": 5},
+            0.95,
+            "5 jobs did not improve the best by 1%",
+        ),
+        ({"TargetObjectiveMetricValue": 0.99}, {}, 0.981, None),  # ran to max_jobs
+    ],
+)
+def test_early_completion_says_why(
+    backend: SageMakerBackend, stubs: Any, criteria: dict[str, Any], details: dict[str, Any],
+    best_value: float, reason: str | None,
+) -> None:
+    sm, logs = stubs
+    best = {
+        "TrainingJobName": f"{NAME}-001-00000000",
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{NAME}-001-00000000",
+        "CreationTime": T0,
+        "TrainingJobStatus": "Completed",
+        "TunedHyperParameters": {"learning_rate": "0.1"},
+        "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "Validation-accuracy", "Value": best_value},
+        "ObjectiveStatus": "Succeeded",
+    }
+    desc = describe_response(NAME, status="Completed", best=best, max_jobs=20)
+    desc["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] = criteria
+    if details:
+        desc["TuningJobCompletionDetails"] = details
+    sm.add_response("describe_hyper_parameter_tuning_job", desc, describe_params())
+    add_pages(sm, _three_jobs())
+    logs.add_response("filter_log_events", {"events": []}, LOG_PARAMS)
+    assert backend.poll(NAME).tuning_job.completion_reason == reason

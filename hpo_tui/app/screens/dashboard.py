@@ -403,6 +403,8 @@ class DashboardScreen(Screen):
         title.append(f" · {view.strategy} · elapsed {fmt.fmt_duration(fmt.tuning_elapsed(view, now))}")
         if view.failure_reason:
             title.append(f"  {fmt.shorten(view.failure_reason, 50)}", style=self._styles.get("error", ""))
+        elif view.completion_reason:
+            title.append(f"  ({fmt.shorten(view.completion_reason, 50)})")
         self.query_one("#dash-title", Static).update(title)
         counters = view.status_counters
         progress = self.query_one("#dash-progress", ProgressBar)
