@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
@@ -122,8 +123,13 @@ class DashboardScreen(Screen):
                                      cursor_foreground_priority="renderable")
         yield table
         with Horizontal(id="charts"):
-            yield PlotextPlot(id="objective-chart")
-            yield PlotextPlot(id="curves-chart")
+            # Legends live under the plots: plotext draws its own over the data.
+            with Vertical(classes="chart"):
+                yield PlotextPlot(id="objective-chart")
+                yield Static("", id="objective-legend", classes="chart-legend")
+            with Vertical(classes="chart"):
+                yield PlotextPlot(id="curves-chart")
+                yield Static("", id="curves-legend", classes="chart-legend")
         yield Static("connecting…", id="status-bar")
         yield Footer()
 
@@ -139,6 +145,11 @@ class DashboardScreen(Screen):
         theme = self.app.theme_variables
         self._styles = {name: Style(color=theme[name]) for name in ("accent", "warning", "success", "error")}
         self._styles["best"] = Style(color=theme["success"], bold=True)
+        # Chart series colours, as RGB for plotext and as Rich colours for the legends.
+        self._series_colours = [
+            Color.parse(theme[name]).rgb for name in ("primary", "warning", "success", "error", "foreground", "secondary")
+        ]
+        self._chart_signature = None  # redraw the charts in the new colours
 
     def _restyle(self) -> None:
         """A new theme: recolour every row (a user action, so rewriting all cells is fine)."""
@@ -511,20 +522,40 @@ class DashboardScreen(Screen):
             for y in ys:
                 running = y if running is None or (y > running if objective_type == "Maximize" else y < running) else running
                 best.append(running)
-            plt.plot(xs, best, marker="braille", label="best so far")
-            plt.scatter(xs, ys, marker="●", label="objective")
+            best_colour, point_colour = self._series_colours[2], self._series_colours[0]
+            plt.plot(xs, best, marker="braille", color=best_colour)
+            plt.scatter(xs, ys, marker="●", color=point_colour)
+            legend = Text()
+            legend.append("● ", style=_rich(point_colour))
+            legend.append("objective   ")
+            legend.append("━ ", style=_rich(best_colour))
+            legend.append("best so far")
+        else:
+            legend = Text("no finished job yet", style="dim")
+        self.query_one("#objective-legend", Static).update(legend)
         plot.refresh()
         plot = self.query_one("#curves-chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")
-        for name, curve in curves:
-            if not curve:
-                continue
+        legend = Text()
+        drawn = [(name, curve) for name, curve in curves if curve]
+        for index, (name, curve) in enumerate(drawn):
+            colour = self._series_colours[index % len(self._series_colours)]
             xs = [epoch + 1 for epoch, _ in curve]
             ys = [value for _, value in curve]
-            label = self._short_name(name) + (" (selected)" if name == selected else "")
-            plt.plot(xs, ys, marker="braille", label=label)
+            if len(xs) == 1:  # one epoch: a line needs two points, so show the point
+                plt.scatter(xs, ys, marker="●", color=colour)
+            else:
+                plt.plot(xs, ys, marker="braille", color=colour)
+            legend.append("━ ", style=_rich(colour))
+            legend.append(self._short_name(name), style="bold" if name == selected else "")
+            legend.append("* " if name == selected else "  ")
+        if not drawn:
+            legend = Text("no epoch reported yet", style="dim")
+        elif selected in dict(drawn):
+            legend.append("(* selected)", style="dim")
+        self.query_one("#curves-legend", Static).update(legend)
         plot.refresh()
 
     @on(DataTable.RowHighlighted, "#jobs-table")
@@ -663,3 +694,7 @@ class DashboardScreen(Screen):
         if self.snapshot is None:
             return self.last_error is None
         return not self.snapshot.tuning_job.is_terminal
+
+
+def _rich(rgb: tuple[int, int, int]) -> Style:
+    return Style(color=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})")
