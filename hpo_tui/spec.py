@@ -261,6 +261,39 @@ def grid_size(spec: TuningSpec) -> int | None:
     return total
 
 
+def _as_epochs(value: Any) -> int | None:
+    """A hyperparameter value as a whole number of epochs (>= 1), or None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 1:
+        return None
+    return int(number)
+
+
+def max_epochs(spec: TuningSpec) -> int | None:
+    """The largest num_epoch any training job of this spec can run, when known."""
+    p = spec.ranges.get("num_epoch")
+    if isinstance(p, (IntegerParameter, ContinuousParameter)):
+        return _as_epochs(math.floor(p.max))
+    if isinstance(p, CategoricalParameter):
+        counts = [c for c in (_as_epochs(v) for v in p.values) if c is not None]
+        return max(counts) if counts else None
+    return _as_epochs(spec.estimator.hyperparameters.get("num_epoch"))
+
+
+def hyperband_resources(spec: TuningSpec) -> tuple[int, int] | None:
+    """Hyperband's (MinResource, MaxResource) in epochs: the [hyperband] settings, else 1 and
+    the most epochs a job can run. Always sent explicitly: SageMaker infers MaxResource only
+    from static hyperparameters named epochs/num_epochs/..., never from num_epoch."""
+    low = spec.hyperband.min_resource or 1
+    high = spec.hyperband.max_resource or max_epochs(spec)
+    if high is None:
+        return None
+    return low, max(low, high)
+
+
 def resolved_max_jobs(spec: TuningSpec) -> int:
     """MaxNumberOfTrainingJobs: the number of combinations for Grid when not given.
 
@@ -631,6 +664,9 @@ def _validate_strategy_and_limits(spec: TuningSpec, add: Callable[[str, str], No
     if ok and hb.min_resource is not None and hb.max_resource is not None and hb.min_resource > hb.max_resource:
         add("hyperband.min_resource", f"min_resource ({hb.min_resource}) must not exceed max_resource "
             f"({hb.max_resource})")
+    if ok and spec.strategy == "Hyperband" and hb.max_resource is None and max_epochs(spec) is None:
+        add("hyperband.max_resource", "Hyperband needs the most epochs a job can run: set "
+            "hyperband.max_resource, or a num_epoch range or static hyperparameter")
 
 
 def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None],
@@ -1057,14 +1093,10 @@ def to_tuning_job_config(spec: TuningSpec, *, framework: bool = True) -> dict[st
         "ParameterRanges": to_parameter_ranges(spec, framework=framework),
         "TrainingJobEarlyStoppingType": spec.early_stopping,
     }
-    if spec.strategy == "Hyperband":
-        hb: dict[str, int] = {}
-        if spec.hyperband.min_resource is not None:
-            hb["MinResource"] = spec.hyperband.min_resource
-        if spec.hyperband.max_resource is not None:
-            hb["MaxResource"] = spec.hyperband.max_resource
-        if hb:
-            config["StrategyConfig"] = {"HyperbandStrategyConfig": hb}
+    resources = hyperband_resources(spec) if spec.strategy == "Hyperband" else None
+    if resources is not None:
+        config["StrategyConfig"] = {
+            "HyperbandStrategyConfig": {"MinResource": resources[0], "MaxResource": resources[1]}}
     criteria: dict[str, Any] = {}
     if spec.completion.target_objective_value is not None:
         criteria["TargetObjectiveMetricValue"] = float(spec.completion.target_objective_value)

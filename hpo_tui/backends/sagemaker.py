@@ -646,7 +646,7 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
         TuningJobCompletionCriteriaConfig,
     )
 
-    from hpo_tui.spec import resolved_max_jobs
+    from hpo_tui.spec import hyperband_resources, resolved_max_jobs
 
     ranges: dict[str, Any] = {}
     for name, param in spec.ranges.items():
@@ -673,8 +673,9 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
         args["max_runtime_in_seconds"] = spec.max_runtime_seconds
     if spec.random_seed is not None:
         args["random_seed"] = spec.random_seed
-    if spec.strategy == "Hyperband":
-        low, high = hyperband_resources(spec)
+    resources = hyperband_resources(spec) if spec.strategy == "Hyperband" else None
+    if resources is not None:
+        low, high = resources
         args["strategy_config"] = StrategyConfig(HyperbandStrategyConfig(max_resource=high, min_resource=low))
     crit = spec.completion
     if crit.target_objective_value is not None or crit.max_jobs_not_improving is not None:
@@ -683,21 +684,6 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
             target_objective_metric_value=crit.target_objective_value,
         )
     return args
-
-
-def hyperband_resources(spec: TuningSpec) -> tuple[int, int]:
-    """(min_resource, max_resource) in epochs: the spec's hyperband settings when it has them,
-    else 1 and the largest num_epoch the spec allows."""
-    hb = getattr(spec, "hyperband", None)
-    low = getattr(hb, "min_resource", None)
-    high = getattr(hb, "max_resource", None)
-    if high is None:
-        epochs = spec.ranges.get("num_epoch")
-        if epochs is not None and epochs.kind == "integer":
-            high = int(epochs.max)
-        else:
-            high = int(spec.estimator.hyperparameters.get("num_epoch", 10))
-    return int(low or 1), int(high)
 
 
 # ---------------------------------------------------------------------- poll helpers

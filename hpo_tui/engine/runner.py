@@ -105,7 +105,7 @@ class Runner:
     def start(self) -> None:
         from hpo_tui.engine import search
 
-        max_epochs = search.max_epochs(self.spec) if hasattr(search, "max_epochs") else None
+        max_epochs = search.max_epochs(self.spec)
         pid = os.getpid()
         with self.store.write():
             # Jobs a previous runner left behind (it died before any reader noticed).

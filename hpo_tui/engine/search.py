@@ -20,12 +20,15 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from hpo_tui.errors import UserError
-from hpo_tui.spec import (
+from hpo_tui.spec import (  # noqa: F401 -- max_epochs is part of this module's API
     CategoricalParameter,
     ContinuousParameter,
     IntegerParameter,
     TuningSpec,
+    _as_epochs,
     grid_combinations,
+    hyperband_resources,
+    max_epochs,
 )
 
 # The runner logs its own progress; Optuna's per-trial INFO lines would only be noise.
@@ -169,27 +172,6 @@ def _grid_combinations(spec: TuningSpec) -> list[tuple[str, ...]]:
 # Epoch counts
 
 
-def _as_epochs(value: Any) -> int | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(number) or number < 1:
-        return None
-    return int(number)
-
-
-def max_epochs(spec: TuningSpec) -> int | None:
-    """The largest num_epoch any training job of this spec can run, when known."""
-    p = spec.ranges.get("num_epoch")
-    if isinstance(p, (IntegerParameter, ContinuousParameter)):
-        return _as_epochs(math.floor(p.max))
-    if isinstance(p, CategoricalParameter):
-        counts = [c for c in (_as_epochs(v) for v in p.values) if c is not None]
-        return max(counts) if counts else None
-    return _as_epochs(spec.estimator.hyperparameters.get("num_epoch"))
-
-
 # ---------------------------------------------------------------------------------------
 # The strategy
 
@@ -215,11 +197,8 @@ class SearchStrategy:
 
         pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
         if self.strategy == "Hyperband":
-            # HyperbandStrategyConfig's MinResource / MaxResource when given, else
-            # SageMaker's defaults: 1 epoch and the most epochs a job can run.
-            settings = getattr(spec, "hyperband", None)
-            min_resource = getattr(settings, "min_resource", None) or 1
-            max_resource = getattr(settings, "max_resource", None) or self.max_epochs or 1
+            # The same MinResource / MaxResource the SageMaker request carries.
+            min_resource, max_resource = hyperband_resources(spec) or (1, 1)
             pruner = optuna.pruners.HyperbandPruner(
                 min_resource=min_resource,
                 max_resource=max(min_resource, max_resource),

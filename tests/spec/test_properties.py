@@ -21,6 +21,7 @@ from hpo_tui.spec import (
     TuningSpec,
     dumps_toml,
     loads_toml,
+    max_epochs,
     SpecError,
     render_request,
     spec_from_dict,
@@ -124,6 +125,9 @@ def valid_specs(draw: st.DrawFn) -> TuningSpec:
         lo = draw(st.none() | st.integers(1, 10))
         spec.hyperband.min_resource = lo
         spec.hyperband.max_resource = draw(st.none() | st.integers(lo or 1, 100))
+        if spec.hyperband.max_resource is None and max_epochs(spec) is None:
+            # Without a num_epoch to infer it from, Hyperband needs its epoch budget spelled out.
+            spec.hyperband.max_resource = draw(st.integers(lo or 1, 100))
     spec.channels.train = draw(st.none() | st.sampled_from(S3_URIS))
     spec.channels.test = draw(st.none() | st.sampled_from(S3_URIS))
     if spec.backend == "sagemaker" or draw(st.booleans()):

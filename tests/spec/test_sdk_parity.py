@@ -1,4 +1,5 @@
-"""render_request() is the request the SageMaker SDK itself sends for the same spec.
+"""render_request() is the request the SageMaker SDK itself sends when the SageMaker backend
+launches the same spec (its estimator and its HyperparameterTuner arguments).
 
 The SDK's MXNet estimator and HyperparameterTuner run for real; botocore's Stubber answers
 CreateHyperParameterTuningJob (after botocore validated the parameters) and a
@@ -19,7 +20,6 @@ from hpo_tui.spec import (
     MetricDefinition,
     TuningSpec,
     render_request,
-    resolved_max_jobs,
 )
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -44,6 +44,8 @@ def sdk_request(spec: TuningSpec, job_name: str) -> dict[str, Any]:
     from sagemaker import tuner as t
     from sagemaker.mxnet import MXNet
 
+    from hpo_tui.backends.sagemaker import tuner_arguments
+
     boto_session = boto3.Session(region_name=REGION)
     client = boto_session.client("sagemaker")
     sent: dict[str, Any] = {}
@@ -61,31 +63,8 @@ def sdk_request(spec: TuningSpec, job_name: str) -> dict[str, Any]:
                       instance_type=est.instance_type, instance_count=est.instance_count,
                       hyperparameters=dict(est.hyperparameters), base_job_name=est.base_job_name,
                       sagemaker_session=session, output_path=OUTPUT)
-    ranges: dict[str, Any] = {}
-    for name, p in spec.ranges.items():
-        if isinstance(p, CategoricalParameter):
-            ranges[name] = t.CategoricalParameter(p.values)
-        elif isinstance(p, IntegerParameter):
-            ranges[name] = t.IntegerParameter(p.min, p.max, scaling_type=p.scaling)
-        else:
-            ranges[name] = t.ContinuousParameter(p.min, p.max, scaling_type=p.scaling)
-    kwargs: dict[str, Any] = {}
-    if spec.strategy == "Hyperband" and (spec.hyperband.min_resource or spec.hyperband.max_resource):
-        kwargs["strategy_config"] = t.StrategyConfig(t.HyperbandStrategyConfig(
-            min_resource=spec.hyperband.min_resource, max_resource=spec.hyperband.max_resource))
-    crit = spec.completion
-    if crit.target_objective_value is not None or crit.max_jobs_not_improving is not None:
-        kwargs["completion_criteria_config"] = t.TuningJobCompletionCriteriaConfig(
-            max_number_of_training_jobs_not_improving=crit.max_jobs_not_improving,
-            target_objective_metric_value=crit.target_objective_value)
-    tuner = t.HyperparameterTuner(
-        estimator, spec.objective.name, ranges,
-        [{"Name": m.name, "Regex": m.regex} for m in spec.metric_definitions],
-        strategy=spec.strategy, objective_type=spec.objective.type,
-        # The SDK sends None for a Grid without max_jobs, which botocore refuses: pass the count.
-        max_jobs=resolved_max_jobs(spec), max_parallel_jobs=spec.max_parallel_jobs,
-        early_stopping_type=spec.early_stopping, random_seed=spec.random_seed,
-        max_runtime_in_seconds=spec.max_runtime_seconds, **kwargs)
+    # Exactly the tuner the SageMaker backend builds at launch.
+    tuner = t.HyperparameterTuner(estimator, **tuner_arguments(spec))
     tuner.fit({"train": spec.channels.train, "test": spec.channels.test}, job_name=job_name, wait=False)
     stubber.assert_no_pending_responses()
     return sent
@@ -115,6 +94,14 @@ def hyperband() -> TuningSpec:
     return spec
 
 
+def hyperband_inferred() -> TuningSpec:
+    # No [hyperband] settings: MaxResource comes from the num_epoch range (SageMaker itself
+    # would not infer it from a hyperparameter named num_epoch).
+    spec = reference()
+    spec.strategy = "Hyperband"
+    return spec
+
+
 def grid() -> TuningSpec:
     spec = reference()
     spec.strategy, spec.max_jobs, spec.max_parallel_jobs = "Grid", None, 2
@@ -131,8 +118,14 @@ def random_early_stopping() -> TuningSpec:
     return spec
 
 
-@pytest.mark.parametrize("build", [reference, hyperband, grid, random_early_stopping])
+@pytest.mark.parametrize("build", [reference, hyperband, hyperband_inferred, grid, random_early_stopping])
 def test_render_request_is_what_the_sdk_sends(build: Any) -> None:
     spec = build()
     ours = render_request(spec, job_name="run-1", region=REGION, role_arn=ROLE, output_path=OUTPUT)
     assert ours == sdk_request(spec, "run-1")
+
+
+def test_hyperband_request_always_names_its_epoch_budget() -> None:
+    spec = hyperband_inferred()
+    config = render_request(spec, job_name="run-1", region=REGION, role_arn=ROLE)["HyperParameterTuningJobConfig"]
+    assert config["StrategyConfig"] == {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 50}}

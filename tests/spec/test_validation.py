@@ -318,6 +318,14 @@ def test_hyperband_resources() -> None:
     assert {i.path for i in validate(spec)} == {"hyperband.min_resource", "hyperband.max_resource"}
 
 
+def test_hyperband_needs_to_know_the_epoch_budget() -> None:
+    spec = variant(lambda s: setattr(s, "strategy", "Hyperband"))
+    del spec.ranges["num_epoch"]
+    only_issue(spec, "hyperband.max_resource", "num_epoch")
+    spec.estimator.hyperparameters["num_epoch"] = 12
+    assert validate(spec) == []
+
+
 @pytest.mark.parametrize("field,value,ok", [
     ("strategy", "Bayes", False), ("strategy", "Random", True),
     ("early_stopping", "On", False), ("early_stopping", "Auto", True),
