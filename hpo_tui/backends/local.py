@@ -91,7 +91,7 @@ class LocalBackend:
 
         base_dir: the spec file's folder; relative paths in the spec are resolved from it.
         """
-        from hpo_tui import spec as spec_module
+        from hpo_tui.spec import SpecError, make_tuning_job_name, resolved_max_jobs, validate
 
         spec = dataclasses.replace(
             spec,
@@ -104,14 +104,9 @@ class LocalBackend:
                 path = Path(value).expanduser()
                 if not path.is_absolute() and (Path(base_dir) / path).exists():
                     setattr(spec.channels, field_name, str((Path(base_dir) / path).resolve()))
-        validate = getattr(spec_module, "validate", None)
-        if validate is not None:
-            issues = validate(spec)
-            if issues:
-                spec_error = getattr(spec_module, "SpecError", None)
-                if spec_error is not None:
-                    raise spec_error(issues)
-                raise BackendError("\n".join(str(i) for i in issues))
+        issues = validate(spec)
+        if issues:
+            raise SpecError(issues)
         spec.estimator.source_dir = str(
             _resolve_source_dir(spec.estimator.source_dir, spec.estimator.entry_point, base_dir)
         )
@@ -140,16 +135,13 @@ class LocalBackend:
                 )
             setattr(spec.channels, field_name, str(path.resolve()))
 
-        name = spec.tuning_job_name or _generated_name(spec, spec_module)
+        name = spec.tuning_job_name or make_tuning_job_name(spec)
         if not NAME_PATTERN.match(name):
             raise BackendError(
                 f"tuning_job_name: {name!r} is not a valid tuning job name; use 1-32 letters, digits "
                 "and hyphens, starting and ending with a letter or digit"
             )
-        max_jobs = spec.max_jobs
-        if max_jobs is None:
-            resolved = getattr(spec_module, "resolved_max_jobs", None)
-            max_jobs = resolved(spec) if resolved is not None else None
+        max_jobs = resolved_max_jobs(spec)
 
         folder = paths.jobs_dir() / name
         writer = Store.writer(paths.store_path())
@@ -462,14 +454,6 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
         + (f" (looked in {base_dir})" if base_dir else "")
         + "; point it at the folder that holds the entry point, or use 'training' for the bundled script"
     )
-
-
-def _generated_name(spec: TuningSpec, spec_module: Any) -> str:
-    make = getattr(spec_module, "make_tuning_job_name", None)
-    if make is not None:
-        return make(spec)
-    base = re.sub(r"[^a-zA-Z0-9-]", "-", spec.estimator.base_job_name).strip("-")[:14] or "hpo"
-    return f"{base}-{time.strftime('%y%m%d-%H%M%S')}-{os.getpid() % 1000:03d}"
 
 
 def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobView:
