@@ -522,6 +522,7 @@ class DashboardScreen(Screen):
             for y in ys:
                 running = y if running is None or (y > running if objective_type == "Maximize" else y < running) else running
                 best.append(running)
+            plt.xticks(_whole_ticks(xs[0], xs[-1]))  # job numbers, not 2.2 or 3.5
             best_colour, point_colour = self._series_colours[2], self._series_colours[0]
             plt.plot(xs, best, marker="braille", color=best_colour)
             plt.scatter(xs, ys, marker="●", color=point_colour)
@@ -551,10 +552,13 @@ class DashboardScreen(Screen):
             legend.append("━ ", style=_rich(colour))
             legend.append(self._short_name(name), style="bold" if name == selected else "")
             legend.append("* " if name == selected else "  ")
-        if not drawn:
+        if drawn:
+            epochs = [epoch + 1 for _, curve in drawn for epoch, _ in curve]
+            plt.xticks(_whole_ticks(min(epochs), max(epochs)))
+            if selected in dict(drawn):
+                legend.append("(* selected)", style="dim")
+        else:
             legend = Text("no epoch reported yet", style="dim")
-        elif selected in dict(drawn):
-            legend.append("(* selected)", style="dim")
         self.query_one("#curves-legend", Static).update(legend)
         plot.refresh()
 
@@ -698,3 +702,11 @@ class DashboardScreen(Screen):
 
 def _rich(rgb: tuple[int, int, int]) -> Style:
     return Style(color=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})")
+
+
+def _whole_ticks(low: int, high: int, most: int = 8) -> list[int]:
+    """At most `most` evenly spread whole numbers from low to high (chart ticks for counts)."""
+    if high <= low:
+        return [low]
+    step = max(1, -(-(high - low) // (most - 1)))
+    return list(range(low, high + 1, step))
