@@ -428,7 +428,10 @@ def save_model(net, model_name, model_dir, contexts, mx, gluon):
     # The shapes file lets SageMaker's default MXNet model server bind the network.
     with open(prefix + "-shapes.json", "w") as fh:
         json.dump([{"name": "data", "shape": [1, 1, 28, 28]}], fh)
-    log("saved {} model to {}-symbol.json and {}-0000.params".format(model_name, prefix, prefix))
+    # Relative to the working directory when inside it (the local engine runs each job in its
+    # own folder): shorter log lines that don't depend on where the data directory lives.
+    shown = os.path.relpath(prefix) if os.path.abspath(prefix).startswith(os.getcwd() + os.sep) else prefix
+    log("saved {} model to {}-symbol.json and {}-0000.params".format(model_name, shown, shown))
 
 
 # ---------------------------------------------------------------- output
