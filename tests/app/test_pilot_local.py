@@ -86,7 +86,8 @@ async def _edit_range(pilot: Pilot, name: str, low: str, high: str) -> Static:
 
 
 async def test_configure_launch_watch_detail_stop_quit(mnist_channels, local_runs):
-    app = make_app(spec=tiny_spec(mnist_channels, max_jobs=6, parallel=2), interval=0.5)
+    # max_jobs leaves room: the stop below must find the tuning job still running.
+    app = make_app(spec=tiny_spec(mnist_channels, max_jobs=12, parallel=2), interval=0.5)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         configure = app.screen
@@ -141,7 +142,7 @@ async def test_configure_launch_watch_detail_stop_quit(mnist_channels, local_run
                          and "InProgress" not in _statuses(table).values(), "the tuning job to stop")
         assert dashboard.snapshot.tuning_job.status == "Stopped"
         finished = dashboard.snapshot.tuning_job.status_counters.finished
-        assert finished < 6
+        assert finished < 12
 
         await pilot.press("q")  # a finished job: no question asked
         await pilot.pause()
