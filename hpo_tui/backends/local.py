@@ -6,6 +6,7 @@ tuning job is then marked Failed) and recording a stop request.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import json
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from hpo_tui import paths
 from hpo_tui.backends.base import (
@@ -34,13 +35,12 @@ from hpo_tui.backends.base import (
     is_better,
 )
 from hpo_tui.engine import procinfo
+from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, lock_path
 from hpo_tui.engine.store import Store, spec_to_json
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
 
-RUNNER_DIED = "runner exited unexpectedly"
-LIVE_STATUSES = ("InProgress", "Stopping")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 # A row whose runner pid was never recorded (the launching process died in between) is
 # treated as dead after this long.
@@ -165,16 +165,8 @@ class LocalBackend:
         return name
 
     def _start_runner(self, writer: Store, name: str, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock_fd = os.open(folder / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise _runner_alive_error(name, writer.tuning_job(name)) from None
+        with _runner_lock(folder, lambda: _runner_alive_error(name, writer.tuning_job(name))) as lock_fd:
             self._spawn(writer, name, folder, lock_fd)
-        finally:
-            os.close(lock_fd)
 
     def _spawn(self, writer: Store, name: str, folder: Path, lock_fd: int, **on_start: Any) -> None:
         env = dict(os.environ)
@@ -207,13 +199,7 @@ class LocalBackend:
         if row["status"] == "Completed":
             raise _completed_error(name)
         folder = Path(row["folder"])
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock_fd = os.open(folder / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise _runner_alive_error(name, row) from None
+        with _runner_lock(folder, lambda: _runner_alive_error(name, row)) as lock_fd:
             writer = Store.writer(paths.store_path())
             try:
                 row = writer.tuning_job(name)
@@ -230,8 +216,6 @@ class LocalBackend:
                 )
             finally:
                 writer.close()
-        finally:
-            os.close(lock_fd)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -454,6 +438,22 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
         + (f" (looked in {base_dir})" if base_dir else "")
         + "; point it at the folder that holds the entry point, or use 'training' for the bundled script"
     )
+
+
+@contextlib.contextmanager
+def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int]:
+    """Hold the tuning job's runner lock while a runner is started (the runner inherits the
+    descriptor and keeps the lock while it lives); raise busy() when a runner holds it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy() from None
+        yield lock_fd
+    finally:
+        os.close(lock_fd)
 
 
 def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobView:
