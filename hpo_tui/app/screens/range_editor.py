@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from hpo_tui.app.screens.form_dialog import FormDialog
 from hpo_tui.spec import (
     SCALINGS,
     CategoricalParameter,
@@ -36,7 +36,7 @@ def parse_values(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-class RangeEditor(ModalScreen[RangeResult | None]):
+class RangeEditor(FormDialog[RangeResult | None]):
     """Edit one range. Returns (name, parameter), or None when cancelled.
 
     Values that do not parse block OK; rule violations (min > max, ...) are shown here in
@@ -90,6 +90,8 @@ class RangeEditor(ModalScreen[RangeResult | None]):
     }
     """
 
+    OK_ID = "range-ok"
+    CANCEL_ID = "range-cancel"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="range_editor.cancel"),
     ]
@@ -219,30 +221,10 @@ class RangeEditor(ModalScreen[RangeResult | None]):
         event.stop()
         self._refresh_errors()
 
-    @on(Input.Changed)
-    def _input_changed(self, event: Input.Changed) -> None:
-        event.stop()
+    def check_form(self) -> None:
         self._refresh_errors()
 
-    @on(Input.Submitted)
-    def _input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    @on(Button.Pressed, "#range-ok")
-    def _ok(self, event: Button.Pressed) -> None:
-        event.stop()
-        self._submit()
-
-    @on(Button.Pressed, "#range-cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit_form(self) -> None:
         result, _ = self._parse()
         if result is None:
             self._refresh_errors()

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from hpo_tui.app.screens.form_dialog import FormDialog
 from hpo_tui.errors import UserError
 
 DIALOG_CSS = """
@@ -59,7 +60,7 @@ DIALOG_CSS = """
 """
 
 
-class SpecFileDialog(ModalScreen[Any]):
+class SpecFileDialog(FormDialog[Any]):
     """Ask for a spec file path and run ``action(path)`` on OK.
 
     A UserError or OSError from the action is shown in the dialog (which stays open so the
@@ -68,6 +69,8 @@ class SpecFileDialog(ModalScreen[Any]):
 
     DEFAULT_CSS = DIALOG_CSS.format(cls="SpecFileDialog")
 
+    OK_ID = "spec-file-ok"
+    CANCEL_ID = "spec-file-cancel"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="spec_file.cancel")]
 
     def __init__(self, title: str, path: Path, action: Callable[[Path], Any], *, verb: str) -> None:
@@ -92,7 +95,7 @@ class SpecFileDialog(ModalScreen[Any]):
         self.query_one("#spec-file-error").display = False
         self.query_one("#spec-file-path", Input).focus()
 
-    def _run(self) -> None:
+    def submit_form(self) -> None:
         text = self.query_one("#spec-file-path", Input).value.strip()
         error = self.query_one("#spec-file-error", Static)
         if not text:
@@ -110,28 +113,6 @@ class SpecFileDialog(ModalScreen[Any]):
             error.display = True
             return
         self.dismiss(result)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._run()
-
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        event.stop()
-
-    @on(Button.Pressed, "#spec-file-ok")
-    def _ok(self, event: Button.Pressed) -> None:
-        event.stop()
-        self._run()
-
-    @on(Button.Pressed, "#spec-file-cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class RequestPreview(ModalScreen[None]):
@@ -184,11 +165,13 @@ class RequestPreview(ModalScreen[None]):
 MetricResult = tuple[str, str]
 
 
-class MetricEditor(ModalScreen[MetricResult | None]):
+class MetricEditor(FormDialog[MetricResult | None]):
     """Edit one metric definition (name + regex with one capture group)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(cls="MetricEditor")
 
+    OK_ID = "metric-ok"
+    CANCEL_ID = "metric-cancel"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="metric_editor.cancel")]
 
     def __init__(self, name: str = "", regex: str = "", *, title: str = "Add metric definition") -> None:
@@ -240,30 +223,10 @@ class MetricEditor(ModalScreen[MetricResult | None]):
         self.query_one("#metric-ok", Button).disabled = bool(problems)
         return problems
 
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        event.stop()
+    def check_form(self) -> None:
         self._refresh()
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    @on(Button.Pressed, "#metric-ok")
-    def _ok(self, event: Button.Pressed) -> None:
-        event.stop()
-        self._submit()
-
-    @on(Button.Pressed, "#metric-cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit_form(self) -> None:
         if self._refresh():
             self.app.bell()
             return
