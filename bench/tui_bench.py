@@ -73,7 +73,7 @@ def describe(results: list[tuple[float, float]]) -> str:
 
 
 def synthetic_snapshot(count: int, changed: int = 0, generation: int = 0):
-    from hpo_tui.backends.base import MetricPoint, Snapshot, StatusCounters, TrainingJobView, TuningJobView
+    from hpo_tui.views import MetricPoint, Snapshot, StatusCounters, TrainingJobView, TuningJobView
 
     t0 = 1_764_000_000.0
     jobs, points = [], []

@@ -46,3 +46,64 @@ def test_import_linter_contracts_hold() -> None:
     out = subprocess.run([str(lint_imports)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "BROKEN" not in out.stdout and "0 broken" in out.stdout
+
+
+def test_no_import_cycles_in_the_package() -> None:
+    """Every import between hpo_tui's modules points one way: no strongly connected component
+    of the import graph (imports inside functions and TYPE_CHECKING blocks included) has more
+    than one module."""
+    import grimp
+
+    graph = grimp.build_graph("hpo_tui")
+    modules = sorted(graph.modules)
+    edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(root: str) -> None:
+        # Tarjan's algorithm, iteratively (the graph is deep enough to matter for recursion).
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        cycles.append(sorted(component))
+
+    for module in modules:
+        if module not in index:
+            visit(module)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_split_packages_keep_modules_small() -> None:
+    """The spec and the SageMaker backend were split along their jobs; none regrows past 500 lines."""
+    for package in ("spec", "backends/sagemaker"):
+        for path in sorted((ROOT / "hpo_tui" / package).glob("*.py")):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            assert lines <= 500, f"{path.relative_to(ROOT)} has {lines} lines: split it along its jobs"

@@ -1,18 +1,14 @@
-"""Plain formatting for the TUI: numbers, durations, sparklines, escape stripping,
-the per-job metric history the dashboard accumulates, and the headless exporter.
+"""Plain formatting for the TUI: numbers, durations, sparklines, escape stripping, and
+the per-job metric history the dashboard accumulates. Exports live in `hpo_tui.report`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import re
-from pathlib import Path
 from typing import Iterable
 
-from hpo_tui.backends.base import MetricPoint, Snapshot, TrainingJobView, TuningJobView
+from hpo_tui.views import MetricPoint, TrainingJobView, TuningJobView
 
 DASH = "—"
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
@@ -174,30 +170,3 @@ class MetricHistory:
 
     def metrics(self, job: str) -> list[str]:
         return sorted(self._values.get(job, {}))
-
-
-# --- export: the same rows and encoding as `hpo-tui export` ------------------------
-
-def render_export(snapshot: Snapshot, fmt: str) -> str:
-    from hpo_tui.commands.jobs import export_rows
-
-    columns, rows = export_rows(snapshot)
-    if fmt == "json":
-        return json.dumps(rows, indent=2) + "\n"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
-
-
-def write_export(snapshot: Snapshot, fmt: str, path: Path) -> int:
-    """Write the export file atomically; return the number of training jobs written."""
-    text = render_export(snapshot, fmt)
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return len(snapshot.training_jobs)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from hpo_tui.backends.base import Backend, LogChunk, Snapshot, TuningJobView
+from hpo_tui.backends.base import Backend
+from hpo_tui.views import LogChunk, Snapshot, TuningJobView
 
 
 @dataclass

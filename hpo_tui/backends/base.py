@@ -1,136 +1,16 @@
-"""The Backend contract: plain view dataclasses the UI renders, and the protocol
-both backends (local engine, SageMaker) implement with the same meanings.
+"""The Backend contract: the protocol both backends (local engine, SageMaker) implement with
+the same meanings, and the errors they raise. The shapes they return are in `hpo_tui.views`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hpo_tui.errors import UserError
+from hpo_tui.views import LogChunk, Snapshot, TuningJobView
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
-
-# SageMaker's own status vocabularies (DescribeHyperParameterTuningJob / ListTrainingJobsFor...).
-TUNING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
-TRAINING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
-OBJECTIVE_STATUSES = ("Pending", "Succeeded", "Failed")
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
-
-FAILURE_REASON_MAX = 1024  # SageMaker's FailureReason limit
-
-
-def clip_reason(text: str | None) -> str | None:
-    """Shorten a failure reason to SageMaker's 1024-character limit."""
-    if text is None:
-        return None
-    text = text.strip()
-    if len(text) <= FAILURE_REASON_MAX:
-        return text
-    return text[: FAILURE_REASON_MAX - 1] + "…"
-
-
-@dataclass(frozen=True)
-class StatusCounters:
-    """TrainingJobStatusCounters, as SageMaker defines them."""
-
-    completed: int = 0
-    in_progress: int = 0
-    retryable_error: int = 0
-    non_retryable_error: int = 0
-    stopped: int = 0
-
-    @property
-    def finished(self) -> int:
-        return self.completed + self.retryable_error + self.non_retryable_error + self.stopped
-
-
-@dataclass(frozen=True)
-class ObjectiveCounters:
-    """ObjectiveStatusCounters, as SageMaker defines them."""
-
-    succeeded: int = 0
-    pending: int = 0
-    failed: int = 0
-
-
-@dataclass(frozen=True)
-class TrainingJobView:
-    name: str
-    status: str  # one of TRAINING_STATUSES
-    objective_status: str  # one of OBJECTIVE_STATUSES
-    hyperparameters: dict[str, str]  # the tuned hyperparameters, values as strings
-    final_objective: float | None = None  # the LAST value the log emitted
-    best_objective: float | None = None  # best per-epoch value so far
-    last_epoch: int | None = None
-    created_at: float | None = None  # epoch seconds
-    started_at: float | None = None
-    ended_at: float | None = None
-    failure_reason: str | None = None
-    launch_index: int = 0  # 0-based order of creation within the tuning job
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-
-@dataclass(frozen=True)
-class TuningJobView:
-    name: str
-    backend: str  # "local" or "sagemaker"
-    status: str  # one of TUNING_STATUSES
-    strategy: str
-    objective_name: str
-    objective_type: str  # "Maximize" or "Minimize"
-    max_jobs: int
-    max_parallel_jobs: int
-    status_counters: StatusCounters = field(default_factory=StatusCounters)
-    objective_counters: ObjectiveCounters = field(default_factory=ObjectiveCounters)
-    best_training_job: str | None = None
-    best_objective: float | None = None
-    created_at: float | None = None
-    ended_at: float | None = None
-    failure_reason: str | None = None
-    # Why a tuning job ended before max_jobs: a completion criterion or the runtime limit.
-    completion_reason: str | None = None
-    tuned_parameters: tuple[str, ...] = ()  # hyperparameter names, in spec order
-    max_epochs: int | None = None  # when known (largest num_epoch the spec allows)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    job: str
-    metric: str
-    epoch: int  # epoch from the log line ("Epoch[k]"), else the 0-based match index
-    timestamp: float
-    value: float
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one poll returns. Plain data; both backends return the same shapes."""
-
-    tuning_job: TuningJobView
-    training_jobs: tuple[TrainingJobView, ...]
-    new_points: tuple[MetricPoint, ...]  # points newer than the cursor passed in
-    cursor: Any  # opaque; pass it to the next poll
-    fetched_at: float  # time.time() of the fetch
-    throttle_count: int = 0  # throttling errors that outlasted botocore's retries
-    data_age: float = 0.0  # seconds since the data was last fetched successfully
-    suggested_interval: float | None = None  # set when the backend wants a slower poll
-    warning: str | None = None  # a message to show in the status bar (data kept)
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    lines: tuple[str, ...]
-    cursor: Any  # opaque; pass it to the next log_tail
 
 
 class BackendError(UserError):
@@ -160,10 +40,3 @@ class Backend(Protocol):
 
     def stop(self, name: str) -> None:
         """Stop a tuning job. Idempotent: stopping a finished job succeeds."""
-
-
-def is_better(a: float, b: float | None, objective_type: str) -> bool:
-    """True when objective value a beats b (None always loses)."""
-    if b is None or (isinstance(b, float) and math.isnan(b)):
-        return True
-    return a > b if objective_type == "Maximize" else a < b

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from hpo_tui import paths
-from hpo_tui.backends.base import (
+from hpo_tui.backends.base import BackendError, TuningJobNotFound
+from hpo_tui.views import (
     TERMINAL_STATUSES,
-    BackendError,
     LogChunk,
     MetricPoint,
     ObjectiveCounters,
     Snapshot,
     StatusCounters,
     TrainingJobView,
-    TuningJobNotFound,
     TuningJobView,
     is_better,
 )

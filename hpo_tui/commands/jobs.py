@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from hpo_tui.backends.base import Backend, Snapshot, TuningJobNotFound, TuningJobView
+from hpo_tui.backends.base import Backend, TuningJobNotFound
 from hpo_tui.errors import UserError
+from hpo_tui.report import fmt_value, one_line, render_export, render_status, text_table, utc_time
 
 
 def _backend(args: argparse.Namespace, spec: Any = None) -> Backend:
@@ -23,28 +20,6 @@ def _backend(args: argparse.Namespace, spec: Any = None) -> Backend:
     region = getattr(args, "region", None) or (spec.sagemaker.region if spec is not None else None)
     profile = getattr(args, "profile", None) or (spec.sagemaker.profile if spec is not None else None)
     return make_backend(name, region=region, profile=profile)
-
-
-def _time(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
-
-
-def _table(headers: list[str], rows: Iterable[list[str]]) -> str:
-    rows = [[str(c) for c in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
-def _oneline(text: str | None) -> str:
-    return " ".join((text or "").split())
 
 
 # -- launch ---------------------------------------------------------------------------------------
@@ -112,13 +87,13 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
             seen[job.name] = job.status
             if before is None:  # a short job may already have ended when first seen
                 hps = " ".join(f"{k}={v}" for k, v in job.hyperparameters.items())
-                print(f"{_time(job.started_at)} started  {job.name}  {hps}", file=out, flush=True)
+                print(f"{utc_time(job.started_at)} started  {job.name}  {hps}", file=out, flush=True)
             if job.is_terminal:
-                line = f"{_time(job.ended_at)} finished {job.name}  {job.status}/{job.objective_status}"
+                line = f"{utc_time(job.ended_at)} finished {job.name}  {job.status}/{job.objective_status}"
                 if job.final_objective is not None:
-                    line += f"  {snap.tuning_job.objective_name}={_num(job.final_objective)}"
+                    line += f"  {snap.tuning_job.objective_name}={fmt_value(job.final_objective)}"
                 if job.failure_reason:
-                    line += f"  reason: {_oneline(job.failure_reason)[:200]}"
+                    line += f"  reason: {one_line(job.failure_reason)[:200]}"
                 print(line, file=out, flush=True)
         if snap.tuning_job.is_terminal:
             print(file=out)
@@ -142,44 +117,11 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return 0
     rows = [
         [j.name, j.status, j.strategy, f"{j.status_counters.finished}/{j.max_jobs}",
-         j.best_training_job or "", _num(j.best_objective), _time(j.created_at)]
+         j.best_training_job or "", fmt_value(j.best_objective), utc_time(j.created_at)]
         for j in jobs
     ]
-    print(_table(["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"], rows))
+    print(text_table(["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"], rows))
     return 0
-
-
-def render_status(snap: Snapshot) -> str:
-    t: TuningJobView = snap.tuning_job
-    c = t.status_counters
-    o = t.objective_counters
-    out = [
-        f"tuning job   {t.name}  ({t.backend})",
-        f"status       {t.status}" + (f"  reason: {_oneline(t.failure_reason)}" if t.failure_reason else "")
-        + (f"  ({t.completion_reason})" if t.completion_reason else ""),
-        f"strategy     {t.strategy}, {t.objective_type} {t.objective_name}, "
-        f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel",
-        f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "
-        f"{c.non_retryable_error + c.retryable_error} failed; objective: {o.succeeded} succeeded, "
-        f"{o.pending} pending, {o.failed} failed",
-        f"created      {_time(t.created_at)}" + (f"   ended {_time(t.ended_at)}" if t.ended_at else ""),
-        f"best job     {t.best_training_job} ({t.objective_name}={_num(t.best_objective)})"
-        if t.best_training_job else "best job     none yet",
-        "",
-    ]
-    params = list(t.tuned_parameters)
-    for job in snap.training_jobs:
-        for k in job.hyperparameters:
-            if k not in params:
-                params.append(k)
-    rows = []
-    for job in snap.training_jobs:
-        mark = "*" if job.name == t.best_training_job else ""
-        rows.append([mark + job.name, job.status, job.objective_status]
-                    + [job.hyperparameters.get(p, "") for p in params]
-                    + [_num(job.final_objective), _oneline(job.failure_reason)[:80]])
-    out.append(_table(["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name, "FAILURE"], rows))
-    return "\n".join(out)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -252,47 +194,19 @@ def cmd_logs(args: argparse.Namespace) -> int:
             time.sleep(backend.default_interval)
 
 
-# -- export ------------------------------------------------------------------------------------------
-
-
-def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
-    params = list(snap.tuning_job.tuned_parameters)
-    for job in snap.training_jobs:
-        for k in job.hyperparameters:
-            if k not in params:
-                params.append(k)
-    columns = ["name", "status", "objective_status"] + params + [
-        "final_objective", "started", "ended", "failure_reason"]
-    rows = []
-    for job in snap.training_jobs:
-        row: dict[str, Any] = {"name": job.name, "status": job.status, "objective_status": job.objective_status}
-        for p in params:
-            row[p] = job.hyperparameters.get(p)
-        row.update(final_objective=job.final_objective, started=_time(job.started_at) or None,
-                   ended=_time(job.ended_at) or None, failure_reason=job.failure_reason)
-        rows.append(row)
-    return columns, rows
+# -- export (rows and encoding shared with the TUI, in hpo_tui.report) ------------------------------------------------------------------------------------------
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    columns, rows = export_rows(backend.poll(args.name))
-    if args.format == "json":
-        text = json.dumps(rows, indent=2) + "\n"
-    else:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else (repr(v) if isinstance(v, float) else v))
-                             for k, v in row.items()})
-        text = buf.getvalue()
+    snap = backend.poll(args.name)
+    text = render_export(snap, args.format)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as err:
             raise UserError(f"cannot write {args.output}: {err.strerror or err}; choose another --output") from err
-        print(f"wrote {len(rows)} training jobs to {args.output}", file=sys.stderr)
+        print(f"wrote {len(snap.training_jobs)} training jobs to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo_tui import paths
-from hpo_tui.backends.base import TERMINAL_STATUSES, clip_reason, is_better
+from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
 from hpo_tui.engine import executor, procinfo
 from hpo_tui.engine.metrics import MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json

@@ -25,7 +25,7 @@ from hpo_tui.spec import (  # noqa: F401 -- max_epochs is part of this module's 
     ContinuousParameter,
     IntegerParameter,
     TuningSpec,
-    _as_epochs,
+    as_epochs,
     grid_combinations,
     hyperband_resources,
     max_epochs,
@@ -263,8 +263,8 @@ class SearchStrategy:
     def _epochs_of(self, params: dict[str, Any]) -> int | None:
         for d in self._dims:
             if d.name == "num_epoch":
-                return _as_epochs(d.to_string(params[d.name]))
-        return _as_epochs(self.spec.estimator.hyperparameters.get("num_epoch"))
+                return as_epochs(d.to_string(params[d.name]))
+        return as_epochs(self.spec.estimator.hyperparameters.get("num_epoch"))
 
     # -- report --------------------------------------------------------------------------
 

@@ -257,7 +257,7 @@ def spec_to_json(spec: Any) -> str:
 
 
 def spec_from_json(text: str) -> Any:
-    from hpo_tui import spec as spec_module
+    from hpo_tui.spec import model as spec_module
 
     return _build(spec_module.TuningSpec, json.loads(text), spec_module)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hpo_tui.backends.base import (
+from hpo_tui.backends.base import TuningJobNotFound
+from hpo_tui.views import (
     LogChunk,
     MetricPoint,
     ObjectiveCounters,
     Snapshot,
     StatusCounters,
     TrainingJobView,
-    TuningJobNotFound,
     TuningJobView,
 )
 

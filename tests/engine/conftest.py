@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from hpo_tui.backends.base import Snapshot
+from hpo_tui.views import Snapshot
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.spec import (
     CategoricalParameter,

@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from hpo_tui.backends.base import BackendError, MetricPoint
+from hpo_tui.backends.base import BackendError
+from hpo_tui.views import MetricPoint
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
 from hpo_tui.errors import UserError
 from hpo_tui.spec import CategoricalParameter, TuningSpec

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from hpo_tui.backends.base import Snapshot, TrainingJobView
+from hpo_tui.views import Snapshot, TrainingJobView
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend, filter_pattern
 from hpo_tui.spec import CategoricalParameter, Channels, Estimator, MetricDefinition, TuningSpec

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from hpo_tui.backends.base import FAILURE_REASON_MAX, BackendError, TuningJobNotFound
+from hpo_tui.backends.base import BackendError, TuningJobNotFound
+from hpo_tui.views import FAILURE_REASON_MAX
 from hpo_tui.backends.sagemaker import LOG_GROUP, MAX_INTERVAL, AwsUnavailable, SageMakerBackend
 from tests.sagemaker.stubs import (
     T0,

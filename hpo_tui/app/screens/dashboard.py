@@ -23,7 +23,8 @@ from textual_plotext import PlotextPlot
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import ExportWritten, SnapshotPolled
-from hpo_tui.backends.base import TRAINING_STATUSES, Snapshot, TrainingJobView, TuningJobView
+from hpo_tui.views import TRAINING_STATUSES, Snapshot, TrainingJobView, TuningJobView
+from hpo_tui.report import write_export
 
 # Fixed column keys start with ":" so they never collide with a hyperparameter name.
 COL_JOB = ":job"
@@ -622,7 +623,7 @@ class DashboardScreen(Screen):
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export_worker(self, snapshot: Snapshot, format_name: str, path: Any) -> None:
-        count = fmt.write_export(snapshot, format_name, path)
+        count = write_export(snapshot, format_name, path)
         self.post_message(ExportWritten(str(path), count))
 
     @on(ExportWritten)

@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import DetailPolled
-from hpo_tui.backends.base import Snapshot, TrainingJobView
+from hpo_tui.views import Snapshot, TrainingJobView
 
 LOG_MAX_LINES = 5000
 FINISHED_INTERVAL = 5.0

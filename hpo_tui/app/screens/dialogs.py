@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
-from hpo_tui.backends.base import TRAINING_STATUSES
+from hpo_tui.views import TRAINING_STATUSES
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
-from hpo_tui.backends.base import TuningJobView
+from hpo_tui.views import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
                   "Stopped": "warning", "Failed": "error"}
