@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from dataclasses import replace
 
 from textual.widgets import DataTable, OptionList
@@ -243,19 +244,24 @@ async def test_polling_pauses_while_another_screen_is_on_top(mid_run_backend):
     from hpo_tui.app.app import make_app
     from tests.app.fake_backend import NOW
 
+    async def until(condition, what: str, timeout: float = 30.0) -> None:
+        # Event-based waits: a loaded machine may take far longer than the poll interval.
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await pilot.pause(0.05)
+
     app = make_app(backend=mid_run_backend, attach=TUNING_JOB, start="dashboard", interval=0.05, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
-        assert mid_run_backend.polls >= 2  # re-armed after each poll
+        await until(lambda: mid_run_backend.polls >= 2, "a second poll (re-armed after each poll)")
         await pilot.press("question_mark")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, HelpScreen)
+        await until(lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await app.workers.wait_for_complete()  # a poll already in flight may still finish
         paused_at = mid_run_backend.polls
         await pilot.pause(0.4)
         assert mid_run_backend.polls == paused_at
         await pilot.press("escape")
-        await pilot.pause(0.3)
-        assert mid_run_backend.polls > paused_at
+        await until(lambda: mid_run_backend.polls > paused_at, "polling to resume")
 
 
 async def test_command_palette_offers_the_dashboard_actions(mid_run_backend):
