@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,7 +41,7 @@ REAL = {real!r}
 _out = open("timing.jsonl", "a", buffering=1)
 
 def _event(kind, **fields):
-    fields.update(kind=kind, t=time.time())
+    fields.update(kind=kind, t=time.time(), cpu=time.process_time())
     _out.write(json.dumps(fields) + "\n")
 
 with open("/proc/self/stat") as fh:
@@ -55,24 +56,38 @@ with open(REAL) as fh:
 def _timed(name):
     original = _module[name]
     def wrapper(*args, **kwargs):
-        start = time.time()
+        start, cpu_start = time.time(), time.process_time()
         try:
             return original(*args, **kwargs)
         finally:
-            _event(name, start=start, seconds=time.time() - start)
+            _event(name, start=start, seconds=time.time() - start, cpu_start=cpu_start)
     _module[name] = wrapper
 
 _timed("load_channel")
 _timed("evaluate")
-_event("mxnet_import_start")
-import mxnet
-_event("mxnet_imported")
-_step = mxnet.gluon.Trainer.step
-def _first_step(self, *args, **kwargs):
-    mxnet.gluon.Trainer.step = _step
-    _event("first_step")
-    return _step(self, *args, **kwargs)
-mxnet.gluon.Trainer.step = _first_step
+
+# Time the script's own `import mxnet` (whatever it does around it), then catch the first
+# Trainer.step, i.e. the end of the first training batch.
+import builtins
+_import = builtins.__import__
+
+def _timed_import(name, *args, **kwargs):
+    if name != "mxnet" or "mxnet" in sys.modules:
+        return _import(name, *args, **kwargs)
+    builtins.__import__ = _import
+    start, cpu_start = time.time(), time.process_time()
+    module = _import(name, *args, **kwargs)
+    _event("mxnet_import", start=start, seconds=time.time() - start, cpu_start=cpu_start)
+    import mxnet.gluon
+    step = mxnet.gluon.Trainer.step
+    def first_step(self, *a, **k):
+        mxnet.gluon.Trainer.step = step
+        _event("first_step")
+        return step(self, *a, **k)
+    mxnet.gluon.Trainer.step = first_step
+    return module
+
+builtins.__import__ = _timed_import
 sys.argv[0] = REAL
 sys.exit(_module["main"](sys.argv[1:]))
 '''
@@ -142,6 +157,14 @@ def load_events(folder: Path) -> dict[str, list[dict]]:
     return events
 
 
+def _mxnet_import(events: dict[str, list[dict]]) -> float | None:
+    if "mxnet_import" in events:
+        return events["mxnet_import"][0]["seconds"]
+    if "mxnet_imported" in events:  # written by an earlier version of the wrapper
+        return events["mxnet_imported"][0]["t"] - events["mxnet_import_start"][0]["t"]
+    return None
+
+
 def epoch_times(log_path: Path) -> list[float]:
     import re
 
@@ -168,6 +191,12 @@ def breakdown(rows: list[dict], parallel: int, created: float) -> list[dict]:
         # Time cost covers an epoch's training and its validation (old and new script alike).
         trains = [c - v for c, v in zip(costs, evals)]
         first_step = events.get("first_step", [{}])[0].get("t")
+        eval_events = events.get("evaluate", [])
+        # CPU seconds of the job's process (all its threads): what an epoch costs whatever
+        # share of the cores the job got on a busy machine.
+        train_cpu = [b["cpu_start"] - a["cpu"] for a, b in zip(eval_events, eval_events[1:]) if "cpu_start" in b]
+        val_cpu = [e["cpu"] - e["cpu_start"] for e in eval_events if "cpu_start" in e]
+        import_cpu = [e["cpu"] - e["cpu_start"] for e in events.get("mxnet_import", []) if "cpu_start" in e]
         hps = json.loads(row["hyperparameters"])
         jobs.append({
             "name": row["name"],
@@ -181,14 +210,16 @@ def breakdown(rows: list[dict], parallel: int, created: float) -> list[dict]:
             "end": ended_at - created,
             "slot_wait": max(0.0, started - eligible),
             "to_first_batch": (first_step - started) if first_step else None,
-            "mxnet_import": (events["mxnet_imported"][0]["t"] - events["mxnet_import_start"][0]["t"])
-            if "mxnet_imported" in events else None,
+            "mxnet_import": _mxnet_import(events),
             "data_load": sum(e["seconds"] for e in loads) if loads else None,
             "train_epoch": statistics.median(trains) if trains else None,
             "train_total": sum(trains),
             "val_epoch": statistics.median(evals) if evals else None,
             "val_total": sum(evals),
-            "after_last_epoch": None,
+            "train_cpu_epoch": statistics.median(train_cpu) if train_cpu else None,
+            "val_cpu_epoch": statistics.median(val_cpu) if val_cpu else None,
+            "import_cpu": import_cpu[0] if import_cpu else None,
+            "cpu_total": eval_events[-1]["cpu"] if eval_events and "cpu" in eval_events[-1] else None,
         })
     return jobs
 
@@ -217,13 +248,15 @@ def report(jobs: list[dict], samples: list[tuple[float, float, float]], wall: fl
     print(f"\ntuning job {tuning['name']}: {tuning['status']} in {wall:.1f} s wall "
           f"({wall / 60:.2f} min); load average at start {loads[0]}, at end {loads[1]}")
     print(f"{'job':<8} {'hyperparameters':<26} {'start':>6} {'end':>6} {'wait':>5} "
-          f"{'->batch':>7} {'import':>6} {'data':>5} {'train/ep':>8} {'val/ep':>6} {'epochs':>6} {'objective':>9}")
+          f"{'->batch':>7} {'import':>6} {'data':>5} {'train/ep':>8} {'val/ep':>6} {'epochs':>6} {'objective':>9}"
+          f" {'cpu:import':>10} {'train/ep':>8} {'val/ep':>6}")
     for j in jobs:
         hp = f"{j['optimizer']} lr={j['learning_rate']:.3f} ep={j['num_epoch']}"
         print(f"{j['name'][-3:]:<8} {hp:<26} {j['start']:6.1f} {j['end']:6.1f} {j['slot_wait']:5.2f} "
               f"{fmt(j['to_first_batch']):>7} {fmt(j['mxnet_import']):>6} {fmt(j['data_load']):>5} "
               f"{fmt(j['train_epoch'], '.3f'):>8} {fmt(j['val_epoch'], '.3f'):>6} {j['epochs_run']:>6} "
-              f"{fmt(j['objective'], '.4f'):>9}")
+              f"{fmt(j['objective'], '.4f'):>9} {fmt(j['import_cpu']):>10} {fmt(j['train_cpu_epoch'], '.3f'):>8} "
+              f"{fmt(j['val_cpu_epoch'], '.3f'):>6}")
     job_seconds = sum(j["end"] - j["start"] for j in jobs)
     parts = {
         "slot wait": sum(j["slot_wait"] for j in jobs),
@@ -246,6 +279,13 @@ def report(jobs: list[dict], samples: list[tuple[float, float, float]], wall: fl
     chain_sum = sum(j["end"] - j["start"] for j in chain)
     print(f"critical path: {chain_text}; {chain_sum:.1f} s of jobs, {wall - chain_sum:.1f} s between them")
 
+    cpu_jobs = [j for j in jobs if j["train_cpu_epoch"] is not None]
+    if cpu_jobs:
+        weighted = sum(j["train_cpu_epoch"] * j["epochs_run"] for j in cpu_jobs) / sum(j["epochs_run"] for j in cpu_jobs)
+        print(f"CPU per job (its process, all threads): import mxnet median "
+              f"{statistics.median(j['import_cpu'] or 0 for j in cpu_jobs):.2f} s, training "
+              f"{weighted:.3f} s/epoch (epoch-weighted), validation "
+              f"{statistics.median(j['val_cpu_epoch'] or 0 for j in cpu_jobs):.3f} s/epoch")
     if samples:
         ours = [s[1] for s in samples]
         machine = [s[2] for s in samples]
@@ -261,6 +301,9 @@ def report(jobs: list[dict], samples: list[tuple[float, float, float]], wall: fl
             part = [s for s in samples if lo <= s[0] <= hi] or [samples[-1]]
             line.append(f"{statistics.mean(p[1] for p in part):.1f}/{statistics.mean(p[2] for p in part):.1f}")
         print("  per tenth of the run, ours/machine: " + "  ".join(line))
+        spent = sum(o * (b[0] - a[0]) for a, b, o in zip(samples, samples[1:], ours[1:]))
+        print(f"  CPU our jobs and runner used: {spent:.0f} core-seconds; at {cores} cores, all ours, that is "
+              f"{spent / cores:.0f} s of wall time")
     return {
         "wall_s": wall, "status": tuning["status"], "load_start": loads[0], "load_end": loads[1],
         "epochs": epochs, "job_seconds": job_seconds, "parts": parts,
@@ -279,6 +322,7 @@ def main() -> int:
                         help="the hpo-tui checkout to measure (engine and training script); default this one")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--channels", type=Path, help="prepared MNIST channels (default: a temporary copy)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary HPO_TUI_HOME (job logs, timings)")
     args = parser.parse_args()
 
     repo = args.repo.resolve()
@@ -340,6 +384,12 @@ def main() -> int:
         figures["repo"] = str(repo)
         figures["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         args.json.write_text(json.dumps(figures, indent=1))
+    backend.close()
+    if args.keep:
+        print(f"job folders kept under {os.environ['HPO_TUI_HOME']}")
+    else:
+        shutil.rmtree(os.environ["HPO_TUI_HOME"], ignore_errors=True)
+        shutil.rmtree(src, ignore_errors=True)
     return 0
 
 

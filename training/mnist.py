@@ -292,7 +292,7 @@ def run(hps, env):
         find_file(env[channel], "images.gz", channel)
         find_file(env[channel], "labels.gz", channel)
 
-    import mxnet as mx
+    mx = import_mxnet()
     from mxnet import autograd, gluon
 
     # MXNet registers a "test" optimizer for its own unit tests; it is not offered.
@@ -414,6 +414,24 @@ def _Scored(net, loss_fn, gluon):
             return losses, F.sum(losses), correct
 
     return Scored()
+
+
+def import_mxnet():
+    """import mxnet, without the scikit-learn import it does on the side.
+
+    mxnet.model imports scikit-learn (which loads pandas and SciPy: about a second of CPU
+    per job) only to subclass its BaseEstimator in the legacy FeedForward API, and falls
+    back to a plain class when it is missing. This script never uses FeedForward.
+    """
+    hidden = "sklearn" not in sys.modules
+    if hidden:
+        sys.modules["sklearn"] = None  # makes "from sklearn.base import ..." an ImportError
+    try:
+        import mxnet
+    finally:
+        if hidden and sys.modules.get("sklearn", 0) is None:
+            del sys.modules["sklearn"]
+    return mxnet
 
 
 def evaluate(eval_step, images, labels, count, contexts, mx):
