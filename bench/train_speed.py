@@ -59,6 +59,13 @@ def _report(path=sys.argv[1]):
     with open('/proc/self/status') as status, open(path, 'w') as out:
         out.write(next(line.split()[1] for line in status if line.startswith('VmHWM')))
 atexit.register(_report)
+import time, numpy
+_permutation = numpy.random.permutation
+def _epoch_start(*args, **kwargs):
+    # Both the old and the new script draw one permutation at the start of every epoch.
+    print("bench: epoch start, process CPU %.4f" % time.process_time(), flush=True)
+    return _permutation(*args, **kwargs)
+numpy.random.permutation = _epoch_start
 seed, script = int(sys.argv[2]), sys.argv[3]
 module = {'__name__': 'mnist_bench', '__file__': script, '__builtins__': __builtins__}
 with open(script) as fh:
@@ -73,7 +80,7 @@ sys.exit(module['main'](sys.argv[1:]))
 
 
 def run_training(channels: Path, work: Path, args: list[str], threads: int | None = None,
-                 script: Path = SCRIPT, engine: str | None = None, seed: int = -1) -> dict:
+                 script: Path = SCRIPT, seed: int = -1) -> dict:
     """Run a training script; return epoch times, accuracies and its peak RSS (MiB)."""
     env = dict(os.environ)
     env.update(
@@ -86,8 +93,6 @@ def run_training(channels: Path, work: Path, args: list[str], threads: int | Non
     )
     if threads is not None:
         env.update(OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads))
-    if engine is not None:
-        env["MXNET_ENGINE_TYPE"] = engine
     peak_path = work / "vmhwm-kib"
     started = time.perf_counter()
     proc = subprocess.run(
@@ -99,7 +104,8 @@ def run_training(channels: Path, work: Path, args: list[str], threads: int | Non
         raise SystemExit(f"training run {args} failed:\n{proc.stdout}")
     times = [float(v) for v in re.findall(r"Time cost=([0-9.]+)", proc.stdout)]
     accuracies = [float(v) for v in re.findall(r"Validation-accuracy=([0-9.]+)", proc.stdout)]
-    return {"epoch_s": times, "accuracy": accuracies, "rss_mib": int(peak_path.read_text()) / 1024, "wall_s": wall}
+    cpu = [float(v) for v in re.findall(r"bench: epoch start, process CPU ([0-9.]+)", proc.stdout)]
+    return {"epoch_s": times, "epoch_cpu": [b - a for a, b in zip(cpu, cpu[1:])], "accuracy": accuracies, "rss_mib": int(peak_path.read_text()) / 1024, "wall_s": wall}
 
 
 def describe(label: str, batch: int, result: dict) -> float:
@@ -136,6 +142,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--baseline", metavar="REV",
                         help="also run training/mnist.py as of this git revision, side by side (before/after)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating before/after rounds (default 3)")
     parser.add_argument("--lenet-epochs", type=int, default=0, metavar="N",
                         help="also train the LeNet CNN for N epochs on full MNIST (slow: ~1 min/epoch)")
     options = parser.parse_args()
@@ -157,47 +164,58 @@ def main() -> int:
         prepare_mnist(channels)
         print(f"prepare_mnist (cached): {(time.perf_counter() - tic) * 1000:.1f} ms")
 
-        scripts = [("after", SCRIPT, "NaiveEngine")]
+        scripts = [("after", SCRIPT)]
         if options.baseline:
-            # The old script as the old local engine ran it with 3 parallel jobs on 2 cores:
-            # one thread, MXNet's threaded engine.
-            scripts.insert(0, (f"before ({options.baseline})", baseline_script(options.baseline, tmp_path),
-                               "ThreadedEnginePerDevice"))
-        print("s/epoch = the script's own Time cost (training + validation), median of epochs 1..n; "
-              "% of the 1-thread GEMM peak")
-        per_epoch: dict[tuple[str, int], float] = {}
-        for batch, epochs in ((100, 4), (1000, 4)):
-            for label, script, engine in scripts:
-                work = tmp_path / f"run-{len(per_epoch)}"
-                work.mkdir()
-                args = ["--batch_size", str(batch), "--num_epoch", str(epochs),
-                        "--learning_rate", "0.1", "--optimizer", "sgd"]
-                result = run_training(channels, work, args, 1, script, engine)
-                gflops = describe(f"{label}, 1 thread, {engine}", batch, result)
-                print(f"{'':<34}             {gflops / peak1 * 100:.1f}% of the 1-thread GEMM peak, "
-                      f"{gflops / peak * 100:.1f}% of the {os.cpu_count()}-core peak")
-                per_epoch[(label, batch)] = statistics.median(result["epoch_s"][1:] or result["epoch_s"])
+            scripts.insert(0, (f"before ({options.baseline})", baseline_script(options.baseline, tmp_path)))
+        print(f"each run as the local engine runs a job: 1 thread; {options.rounds} rounds, before and after "
+              "alternating, so both see the same load. s/epoch = the script's own Time cost (training + "
+              "validation); CPU = the process's CPU seconds per epoch; medians over epochs 1..n of all rounds")
+        results: dict[tuple[str, int], list[dict]] = {}
+        for round_ in range(options.rounds):
+            for batch in (100, 1000):
+                for label, script in scripts:
+                    work = tmp_path / f"run-{round_}-{batch}-{len(results)}-{label[:5]}"
+                    work.mkdir()
+                    args = ["--batch_size", str(batch), "--num_epoch", "4", "--learning_rate", "0.1", "--optimizer", "sgd"]
+                    results.setdefault((label, batch), []).append(run_training(channels, work, args, 1, script))
+        per_epoch: dict[tuple[str, int], tuple[float, float]] = {}
+        for (label, batch), runs in results.items():
+            wall = statistics.median(t for r in runs for t in r["epoch_s"][1:])
+            cpu = statistics.median(t for r in runs for t in r["epoch_cpu"])
+            per_epoch[(label, batch)] = (wall, cpu)
+            gflops = FLOP_PER_SAMPLE * TRAIN_SAMPLES / wall / 1e9
+            gflops_cpu = FLOP_PER_SAMPLE * TRAIN_SAMPLES / cpu / 1e9
+            print(f"{label:<18} batch {batch:>4}: {wall:5.2f} s/epoch = {gflops:5.1f} GFLOP/s = "
+                  f"{gflops / peak1 * 100:4.1f}% of the 1-thread GEMM peak ({gflops / peak * 100:4.1f}% of the "
+                  f"{os.cpu_count()}-core peak); CPU {cpu:5.2f} s/epoch = {gflops_cpu / peak1 * 100:4.1f}% of the "
+                  f"1-thread peak; peak RSS {max(r['rss_mib'] for r in runs):.0f} MiB")
         if options.baseline:
             for batch in (100, 1000):
-                before, after = per_epoch[(scripts[0][0], batch)], per_epoch[("after", batch)]
-                print(f"batch {batch:>4}: before {before:.3f} s/epoch, after {after:.3f} s/epoch: "
-                      f"{before / after:.2f}x faster")
+                (bw, bc), (aw, ac) = per_epoch[(scripts[0][0], batch)], per_epoch[("after", batch)]
+                print(f"batch {batch:>4}: before {bw:.3f} s/epoch, after {aw:.3f} s/epoch: {bw / aw:.2f}x faster; "
+                      f"CPU {bc:.3f} -> {ac:.3f} s/epoch: {bc / ac:.2f}x less")
 
-        # The thread policy: one job alone, 1 thread against 2 (what cores // parallel gave it).
-        for threads, engine in ((1, "NaiveEngine"), (2, "ThreadedEnginePerDevice"), (1, "ThreadedEnginePerDevice")):
-            work = tmp_path / f"threads-{threads}-{engine}"
-            work.mkdir()
-            args = ["--batch_size", "100", "--num_epoch", "3", "--learning_rate", "0.1", "--optimizer", "sgd"]
-            describe(f"after, {threads} thread(s), {engine}", 100, run_training(channels, work, args, threads, SCRIPT, engine))
+        # The thread policy: one job alone, with 1 thread and with 2 (what cores // parallel gave it).
+        for round_ in range(options.rounds):
+            for threads in (1, 2):
+                work = tmp_path / f"threads-{round_}-{threads}"
+                work.mkdir()
+                args = ["--batch_size", "100", "--num_epoch", "3", "--learning_rate", "0.1", "--optimizer", "sgd"]
+                results.setdefault(("threads", threads), []).append(run_training(channels, work, args, threads))
+        for threads in (1, 2):
+            runs = results[("threads", threads)]
+            wall = statistics.median(t for r in runs for t in r["epoch_s"][1:])
+            cpu = statistics.median(t for r in runs for t in r["epoch_cpu"])
+            print(f"after, one job alone, {threads} thread(s), batch 100: {wall:.2f} s/epoch, CPU {cpu:.2f} s/epoch")
 
         if options.baseline:
             # Same seed, 3 epochs, full data: the accuracy must match within 0.3 pp.
             accuracies = []
-            for label, script, engine in scripts:
+            for label, script in scripts:
                 work = tmp_path / f"parity-{len(accuracies)}"
                 work.mkdir()
                 args = ["--batch_size", "100", "--num_epoch", "3", "--learning_rate", "0.1", "--optimizer", "sgd"]
-                result = run_training(channels, work, args, 1, script, engine, seed=1)
+                result = run_training(channels, work, args, 1, script, seed=1)
                 accuracies.append(result["accuracy"])
                 print(f"parity, seed 1, 3 epochs, full data, {label}: Validation-accuracy "
                       + " ".join(f"{a:.4f}" for a in result["accuracy"]))
@@ -207,7 +225,7 @@ def main() -> int:
         work = tmp_path / "reference"
         work.mkdir()
         args = ["--batch_size", "100", "--num_epoch", "10", "--learning_rate", "0.1", "--optimizer", "sgd"]
-        reference = run_training(channels, work, args, 1, SCRIPT, "NaiveEngine")
+        reference = run_training(channels, work, args, 1, SCRIPT)
         describe("reference run, after, 1 thread", 100, reference)
 
         if options.lenet_epochs:
