@@ -102,7 +102,7 @@ def start_cost(runs: int = 3) -> None:
         job_folder = folder / f"job-{i}"
         job_folder.mkdir()
         env = executor.training_env(folder=job_folder, train=ch.train, test=ch.test, hyperparameters=hps,
-                                    threads=executor.thread_budget(1))
+                                    threads=executor.JOB_THREADS)
         t0 = time.time()
         proc = executor.TrainingProcess.start("bench", executor.training_argv(script, hps), env, job_folder,
                                               job_folder / "train.log")

@@ -1,7 +1,12 @@
 """Training speed of training/mnist.py (reference MLP, full MNIST): seconds/epoch, FLOP rate vs GEMM peak, peak RSS.
 
-Also the full-data reference run (10 epochs, SGD, lr 0.1, batch 100), whose final
-Validation-accuracy must reach 0.97. Prints the figures recorded in bench/RESULTS.md.
+Each job runs as the local engine runs it (one thread). With --baseline REV the script as of
+that git revision runs side by side (batch 100 and 1000, then a same-seed 3-epoch accuracy
+comparison). Also one job with 1 and 2 threads (the thread policy), and the full-data
+reference run (10 epochs, SGD, lr 0.1, batch 100), whose final Validation-accuracy must
+reach 0.97. Prints the figures recorded in bench/RESULTS.md.
+
+Usage: .venv/bin/python bench/train_speed.py [--baseline 69e8a83] [--lenet-epochs N]
 """
 
 from __future__ import annotations
@@ -43,23 +48,40 @@ def gemm_peak(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-# Runs the script in-process under a wrapper that records its own peak RSS at exit.
+# Runs the script in this process under a wrapper that records its own peak RSS at exit and,
+# given a seed, seeds NumPy (batch order) and MXNet (initial weights) first.
 # getrusage(RUSAGE_CHILDREN) / wait4 cannot be used: Linux carries the parent's peak
 # RSS over fork + exec into the child's ru_maxrss, so every run would report this
 # benchmark's own (larger) peak. VmHWM belongs to the new address space only.
-_PEAK_RSS_WRAPPER = """
-import atexit, runpy, sys
+_WRAPPER = """
+import atexit, sys
 def _report(path=sys.argv[1]):
     with open('/proc/self/status') as status, open(path, 'w') as out:
         out.write(next(line.split()[1] for line in status if line.startswith('VmHWM')))
 atexit.register(_report)
-sys.argv = sys.argv[2:]
-runpy.run_path(sys.argv[0], run_name='__main__')
+import time, numpy
+_permutation = numpy.random.permutation
+def _epoch_start(*args, **kwargs):
+    # Both the old and the new script draw one permutation at the start of every epoch.
+    print("bench: epoch start, process CPU %.4f" % time.process_time(), flush=True)
+    return _permutation(*args, **kwargs)
+numpy.random.permutation = _epoch_start
+seed, script = int(sys.argv[2]), sys.argv[3]
+module = {'__name__': 'mnist_bench', '__file__': script, '__builtins__': __builtins__}
+with open(script) as fh:
+    exec(compile(fh.read(), script, 'exec'), module)  # the script's NumPy shim comes first
+if seed >= 0:
+    import mxnet, numpy
+    numpy.random.seed(seed)
+    mxnet.random.seed(seed)
+sys.argv = sys.argv[3:]
+sys.exit(module['main'](sys.argv[1:]))
 """
 
 
-def run_training(channels: Path, work: Path, args: list[str], threads: int | None = None) -> dict:
-    """Run the real script; return epoch times, final accuracy and its peak RSS (MiB)."""
+def run_training(channels: Path, work: Path, args: list[str], threads: int | None = None,
+                 script: Path = SCRIPT, seed: int = -1) -> dict:
+    """Run a training script; return epoch times, accuracies and its peak RSS (MiB)."""
     env = dict(os.environ)
     env.update(
         SM_CHANNEL_TRAIN=str(channels / "train"),
@@ -74,15 +96,16 @@ def run_training(channels: Path, work: Path, args: list[str], threads: int | Non
     peak_path = work / "vmhwm-kib"
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS_WRAPPER, str(peak_path), str(SCRIPT), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-c", _WRAPPER, str(peak_path), str(seed), str(script), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=work,
     )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"training run {args} failed:\n{proc.stdout}")
     times = [float(v) for v in re.findall(r"Time cost=([0-9.]+)", proc.stdout)]
     accuracies = [float(v) for v in re.findall(r"Validation-accuracy=([0-9.]+)", proc.stdout)]
-    return {"epoch_s": times, "accuracy": accuracies, "rss_mib": int(peak_path.read_text()) / 1024, "wall_s": wall}
+    cpu = [float(v) for v in re.findall(r"bench: epoch start, process CPU ([0-9.]+)", proc.stdout)]
+    return {"epoch_s": times, "epoch_cpu": [b - a for a, b in zip(cpu, cpu[1:])], "accuracy": accuracies, "rss_mib": int(peak_path.read_text()) / 1024, "wall_s": wall}
 
 
 def describe(label: str, batch: int, result: dict) -> float:
@@ -97,17 +120,40 @@ def describe(label: str, batch: int, result: dict) -> float:
     return gflops
 
 
+def gemm_peak_one_thread() -> float:
+    """The same GEMM rate with one BLAS thread (what a one-thread training job can reach)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import train_speed; print(train_speed.gemm_peak())"
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def baseline_script(rev: str, folder: Path) -> Path:
+    """training/mnist.py as it was at git revision `rev`."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:training/mnist.py"],
+                          capture_output=True, text=True, check=True).stdout
+    path = folder / f"mnist-{rev}.py"
+    path.write_text(text)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run training/mnist.py as of this git revision, side by side (before/after)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating before/after rounds (default 3)")
     parser.add_argument("--lenet-epochs", type=int, default=0, metavar="N",
                         help="also train the LeNet CNN for N epochs on full MNIST (slow: ~1 min/epoch)")
     options = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, numpy {np.__version__}, "
-          f"load average {os.getloadavg()[0]:.2f} (other processes share the cores)")
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}, python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+          f"numpy {np.__version__}, load average {Path('/proc/loadavg').read_text().strip()}")
     print(f"MLP 784-128-64-10: {MLP_MACS:,} multiply-adds/sample, ~{FLOP_PER_SAMPLE:,} FLOP/sample "
           f"forward+backward, {FLOP_PER_SAMPLE * TRAIN_SAMPLES / 1e9:.1f} GFLOP per epoch")
     peak = gemm_peak()
-    print(f"numpy float32 GEMM 2048^3 peak: {peak:.1f} GFLOP/s")
+    peak1 = gemm_peak_one_thread()
+    print(f"numpy float32 GEMM 2048^3 peak: {peak:.1f} GFLOP/s ({os.cpu_count()} cores), "
+          f"{peak1:.1f} GFLOP/s (1 thread)")
 
     with tempfile.TemporaryDirectory(prefix="hpo-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -118,21 +164,69 @@ def main() -> int:
         prepare_mnist(channels)
         print(f"prepare_mnist (cached): {(time.perf_counter() - tic) * 1000:.1f} ms")
 
-        runs = []
-        for label, batch, epochs, threads in (
-            ("default threading", 100, 10, None),
-            ("default threading", 1000, 4, None),
-            ("1 thread (OMP/MXNET_CPU_WORKER=1)", 100, 4, 1),
-        ):
-            work = tmp_path / f"run-{batch}-{threads}"
-            work.mkdir()
-            args = ["--batch_size", str(batch), "--num_epoch", str(epochs),
-                    "--learning_rate", "0.1", "--optimizer", "sgd"]
-            result = run_training(channels, work, args, threads)
-            gflops = describe(label, batch, result)
-            print(f"{'':<34}             {gflops / peak * 100:.1f}% of the GEMM peak; "
-                  f"whole run {result['wall_s']:.1f} s")
-            runs.append((batch, threads, result))
+        scripts = [("after", SCRIPT)]
+        if options.baseline:
+            scripts.insert(0, (f"before ({options.baseline})", baseline_script(options.baseline, tmp_path)))
+        print(f"each run as the local engine runs a job: 1 thread; {options.rounds} rounds, before and after "
+              "alternating, so both see the same load. s/epoch = the script's own Time cost (training + "
+              "validation); CPU = the process's CPU seconds per epoch; medians over epochs 1..n of all rounds")
+        results: dict[tuple[str, int], list[dict]] = {}
+        for round_ in range(options.rounds):
+            for batch in (100, 1000):
+                for label, script in scripts:
+                    work = tmp_path / f"run-{round_}-{batch}-{len(results)}-{label[:5]}"
+                    work.mkdir()
+                    args = ["--batch_size", str(batch), "--num_epoch", "4", "--learning_rate", "0.1", "--optimizer", "sgd"]
+                    results.setdefault((label, batch), []).append(run_training(channels, work, args, 1, script))
+        per_epoch: dict[tuple[str, int], tuple[float, float]] = {}
+        for (label, batch), runs in results.items():
+            wall = statistics.median(t for r in runs for t in r["epoch_s"][1:])
+            cpu = statistics.median(t for r in runs for t in r["epoch_cpu"])
+            per_epoch[(label, batch)] = (wall, cpu)
+            gflops = FLOP_PER_SAMPLE * TRAIN_SAMPLES / wall / 1e9
+            gflops_cpu = FLOP_PER_SAMPLE * TRAIN_SAMPLES / cpu / 1e9
+            print(f"{label:<18} batch {batch:>4}: {wall:5.2f} s/epoch = {gflops:5.1f} GFLOP/s = "
+                  f"{gflops / peak1 * 100:4.1f}% of the 1-thread GEMM peak ({gflops / peak * 100:4.1f}% of the "
+                  f"{os.cpu_count()}-core peak); CPU {cpu:5.2f} s/epoch = {gflops_cpu / peak1 * 100:4.1f}% of the "
+                  f"1-thread peak; peak RSS {max(r['rss_mib'] for r in runs):.0f} MiB")
+        if options.baseline:
+            for batch in (100, 1000):
+                (bw, bc), (aw, ac) = per_epoch[(scripts[0][0], batch)], per_epoch[("after", batch)]
+                print(f"batch {batch:>4}: before {bw:.3f} s/epoch, after {aw:.3f} s/epoch: {bw / aw:.2f}x faster; "
+                      f"CPU {bc:.3f} -> {ac:.3f} s/epoch: {bc / ac:.2f}x less")
+
+        # The thread policy: one job alone, with 1 thread and with 2 (what cores // parallel gave it).
+        for round_ in range(options.rounds):
+            for threads in (1, 2):
+                work = tmp_path / f"threads-{round_}-{threads}"
+                work.mkdir()
+                args = ["--batch_size", "100", "--num_epoch", "3", "--learning_rate", "0.1", "--optimizer", "sgd"]
+                results.setdefault(("threads", threads), []).append(run_training(channels, work, args, threads))
+        for threads in (1, 2):
+            runs = results[("threads", threads)]
+            wall = statistics.median(t for r in runs for t in r["epoch_s"][1:])
+            cpu = statistics.median(t for r in runs for t in r["epoch_cpu"])
+            print(f"after, one job alone, {threads} thread(s), batch 100: {wall:.2f} s/epoch, CPU {cpu:.2f} s/epoch")
+
+        if options.baseline:
+            # Same seed, 3 epochs, full data: the accuracy must match within 0.3 pp.
+            accuracies = []
+            for label, script in scripts:
+                work = tmp_path / f"parity-{len(accuracies)}"
+                work.mkdir()
+                args = ["--batch_size", "100", "--num_epoch", "3", "--learning_rate", "0.1", "--optimizer", "sgd"]
+                result = run_training(channels, work, args, 1, script, seed=1)
+                accuracies.append(result["accuracy"])
+                print(f"parity, seed 1, 3 epochs, full data, {label}: Validation-accuracy "
+                      + " ".join(f"{a:.4f}" for a in result["accuracy"]))
+            gap = max(abs(a - b) for a, b in zip(*accuracies)) * 100
+            print(f"largest difference {gap:.2f} pp ({'OK' if gap <= 0.3 else 'MORE THAN 0.3 pp'})")
+
+        work = tmp_path / "reference"
+        work.mkdir()
+        args = ["--batch_size", "100", "--num_epoch", "10", "--learning_rate", "0.1", "--optimizer", "sgd"]
+        reference = run_training(channels, work, args, 1, SCRIPT)
+        describe("reference run, after, 1 thread", 100, reference)
 
         if options.lenet_epochs:
             work = tmp_path / "run-lenet"
@@ -145,8 +239,7 @@ def main() -> int:
                   f"{lenet['rss_mib']:.0f} MiB, Validation-accuracy per epoch "
                   + " ".join(f"{a:.4f}" for a in lenet["accuracy"]))
 
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
-    reference = runs[0][2]
+    print(f"load average at the end {Path('/proc/loadavg').read_text().strip()}")
     final = reference["accuracy"][-1]
     print("reference run (10 epochs, sgd, lr 0.1, batch 100, no momentum): Validation-accuracy per epoch "
           + " ".join(f"{a:.4f}" for a in reference["accuracy"]))

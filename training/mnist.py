@@ -292,7 +292,7 @@ def run(hps, env):
         find_file(env[channel], "images.gz", channel)
         find_file(env[channel], "labels.gz", channel)
 
-    import mxnet as mx
+    mx = import_mxnet()
     from mxnet import autograd, gluon
 
     # MXNet registers a "test" optimizer for its own unit tests; it is not offered.
@@ -337,43 +337,54 @@ def run(hps, env):
     # Xavier scaled for ReLU (Gaussian, fan-in, magnitude 2): the network learns from
     # the first epoch, unlike the small uniform default of MXNet's Module.fit.
     net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2), ctx=contexts)
-    net.hybridize(static_alloc=True, static_shape=True)
     trainer = gluon.Trainer(
         net.collect_params(), hps["optimizer"], {"learning_rate": hps["learning_rate"]}, kvstore=kvstore
     )
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    # One compiled graph per step: scale the uint8 batch, forward, loss, its sum and the
+    # number of correct predictions, so a batch costs a handful of operator calls.
+    train_step = _Scored(net, loss_fn, gluon)
+    train_step.hybridize(static_alloc=True, static_shape=True)
+    eval_step = _Scored(net, loss_fn, gluon)
+    eval_step.hybridize(static_alloc=True, static_shape=True)
 
-    # Whole channels stay in memory as bytes; batches are gathered and scaled per step.
-    all_train_x = mx.nd.array(train_images, dtype=np.uint8)
-    all_train_y = mx.nd.array(train_labels, dtype=np.float32)
-    del train_images  # copied into all_train_x; no need to hold it twice
-    n = len(train_labels)
+    # Both channels are copied once into uint8 NDArrays; batches are index slices of them.
+    all_train_x = mx.nd.array(train_images, ctx=mx.cpu(), dtype=np.uint8)
+    all_train_y = mx.nd.array(train_labels, ctx=mx.cpu(), dtype=np.float32)
+    all_test_x = mx.nd.array(test_images, ctx=contexts[0], dtype=np.uint8)
+    all_test_y = mx.nd.array(test_labels, ctx=contexts[0], dtype=np.float32)
+    n, n_test = len(train_labels), len(test_labels)
+    del train_images, test_images  # copied into NDArrays; no need to hold them twice
     batch = hps["batch_size"]
     for epoch in range(hps["num_epoch"]):
         tic = time.time()
-        order = np.random.permutation(n)
+        # One shuffled order per epoch (the same batches as slicing a permutation), as one
+        # index NDArray; each batch takes a view of it.
+        order = mx.nd.array(np.random.permutation(n), ctx=mx.cpu(), dtype=np.int32)
         loss_sum = mx.nd.zeros((1,), ctx=contexts[0])
         correct = mx.nd.zeros((1,), ctx=contexts[0])
         for b, start in enumerate(range(0, n, batch)):
-            idx = mx.nd.array(order[start : start + batch], dtype=np.int32)
-            x = mx.nd.take(all_train_x, idx).astype(np.float32) / 255.0
+            idx = order[start : start + batch]
+            x = mx.nd.take(all_train_x, idx)
             y = mx.nd.take(all_train_y, idx)
-            xs = gluon.utils.split_and_load(x, contexts, even_split=False)
-            ys = gluon.utils.split_and_load(y, contexts, even_split=False)
+            if len(contexts) == 1:
+                parts = [(x.as_in_context(contexts[0]), y.as_in_context(contexts[0]))]
+            else:
+                parts = list(zip(gluon.utils.split_and_load(x, contexts, even_split=False),
+                                 gluon.utils.split_and_load(y, contexts, even_split=False)))
             with autograd.record():
-                outputs = [net(xp) for xp in xs]
-                losses = [loss_fn(out, yp) for out, yp in zip(outputs, ys)]
-            autograd.backward(losses)
-            trainer.step(len(idx))
-            for out, yp, lp in zip(outputs, ys, losses):
-                loss_sum += lp.sum().as_in_context(contexts[0])
-                correct += (out.argmax(axis=1) == yp).sum().as_in_context(contexts[0])
+                results = [train_step(xp, yp) for xp, yp in parts]
+            autograd.backward([losses for losses, _, _ in results])
+            trainer.step(idx.shape[0])
+            for _, batch_loss, batch_correct in results:
+                loss_sum += batch_loss.as_in_context(contexts[0])
+                correct += batch_correct.as_in_context(contexts[0])
             if (b + 1) % DIVERGENCE_CHECK_EVERY == 0:
                 check_finite(loss_sum.asscalar(), epoch)
         train_loss = loss_sum.asscalar() / n
         check_finite(train_loss, epoch)
         train_acc = correct.asscalar() / n
-        val_acc, val_loss = evaluate(net, loss_fn, test_images, test_labels, contexts, mx)
+        val_acc, val_loss = evaluate(eval_step, all_test_x, all_test_y, n_test, contexts, mx)
         check_finite(val_loss, epoch)
         emit("Epoch[{}] Train-accuracy={:.6f}".format(epoch, train_acc))
         emit("Epoch[{}] Time cost={:.3f}".format(epoch, time.time() - tic))
@@ -385,17 +396,54 @@ def run(hps, env):
     log("done in {:.1f} s".format(time.time() - started))
 
 
-def evaluate(net, loss_fn, images, labels, contexts, mx):
-    """(accuracy, mean softmax cross-entropy) on a whole channel."""
+def _Scored(net, loss_fn, gluon):
+    """A hybrid block: (uint8 images, labels) -> (per-sample loss, loss sum, correct count)."""
+
+    class Scored(gluon.HybridBlock):
+        def __init__(self):
+            super(Scored, self).__init__(prefix="")
+            # Registered as children, but they keep their own names (the exported
+            # parameter names do not change).
+            self.net = net
+            self.loss_fn = loss_fn
+
+        def hybrid_forward(self, F, images, labels):
+            out = self.net(F.cast(images, dtype="float32") / 255.0)
+            losses = self.loss_fn(out, labels)
+            correct = F.sum(F.argmax(out, axis=1) == labels)
+            return losses, F.sum(losses), correct
+
+    return Scored()
+
+
+def import_mxnet():
+    """import mxnet, without the scikit-learn import it does on the side.
+
+    mxnet.model imports scikit-learn (which loads pandas and SciPy: about a second of CPU
+    per job) only to subclass its BaseEstimator in the legacy FeedForward API, and falls
+    back to a plain class when it is missing. This script never uses FeedForward.
+    """
+    hidden = "sklearn" not in sys.modules
+    if hidden:
+        sys.modules["sklearn"] = None  # makes "from sklearn.base import ..." an ImportError
+    try:
+        import mxnet
+    finally:
+        if hidden and sys.modules.get("sklearn", 0) is None:
+            del sys.modules["sklearn"]
+    return mxnet
+
+
+def evaluate(eval_step, images, labels, count, contexts, mx):
+    """(accuracy, mean softmax cross-entropy) on a whole channel, one host read at the end."""
     correct = mx.nd.zeros((1,), ctx=contexts[0])
     loss_sum = mx.nd.zeros((1,), ctx=contexts[0])
-    for start in range(0, len(labels), EVAL_BATCH):
-        x = mx.nd.array(images[start : start + EVAL_BATCH], ctx=contexts[0], dtype=np.float32) / 255.0
-        y = mx.nd.array(labels[start : start + EVAL_BATCH], ctx=contexts[0], dtype=np.float32)
-        out = net(x)
-        loss_sum += loss_fn(out, y).sum()
-        correct += (out.argmax(axis=1) == y).sum()
-    return correct.asscalar() / len(labels), loss_sum.asscalar() / len(labels)
+    for start in range(0, count, EVAL_BATCH):
+        _, batch_loss, batch_correct = eval_step(images[start : start + EVAL_BATCH], labels[start : start + EVAL_BATCH])
+        loss_sum += batch_loss
+        correct += batch_correct
+    totals = mx.nd.concat(correct, loss_sum, dim=0).asnumpy()
+    return float(totals[0]) / count, float(totals[1]) / count
 
 
 def check_finite(loss, epoch):

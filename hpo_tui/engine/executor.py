@@ -21,9 +21,30 @@ READ_SIZE = 65536
 MAX_LINE = 64 * 1024
 
 
-def thread_budget(parallel: int) -> int:
-    """Threads per job so `parallel` jobs share the cores without thrashing."""
-    return max(1, (os.cpu_count() or 1) // max(1, parallel))
+# Threads per training job. Measured on this project's 2-core machine (bench/RESULTS.md,
+# "Scheduling"): the reference MLP's operators are too small to gain from a second thread,
+# and a job alone ran 1.47x faster with 1 thread than with 2; parallel jobs each on one core
+# never oversubscribe. So one thread per job, whatever max_parallel_jobs is.
+JOB_THREADS = 1
+
+
+def cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def local_concurrency(configured: int | None) -> int:
+    """How many training jobs the local engine runs at once: the spec's [local] concurrency,
+    else one per core (the jobs are single-threaded, so more would only share the cores)."""
+    return configured if configured else cores()
+
+
+def job_slots(max_parallel_jobs: int, configured: int | None) -> int:
+    """Jobs running at once: max_parallel_jobs is a cap (as on SageMaker), and so is the local concurrency."""
+    return max(1, min(int(max_parallel_jobs), local_concurrency(configured)))
 
 
 def training_env(
@@ -53,6 +74,10 @@ def training_env(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if sys.version_info < (3, 12):
+        # MXNet imports distutils; setuptools' replacement for it loads pkg_resources, about
+        # 0.4 s of CPU per job. Python < 3.12 still has its own, which is enough.
+        env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"
     return env
 
 

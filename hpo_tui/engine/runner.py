@@ -90,7 +90,9 @@ class Runner:
         self.folder = Path(row["folder"])
         self.objective = self.spec.objective.name
         self.maximize = self.spec.objective.type != "Minimize"
-        self.parallel = max(1, int(self.spec.max_parallel_jobs))
+        # max_parallel_jobs is a cap, as on SageMaker; the local engine also runs no more jobs
+        # at once than its concurrency (default: one per core).
+        self.parallel = executor.job_slots(self.spec.max_parallel_jobs, None)
         self.max_jobs = row["max_jobs"]
         self.deadline = (
             row["created_at"] + self.spec.max_runtime_seconds if self.spec.max_runtime_seconds else None
@@ -98,7 +100,7 @@ class Runner:
         self.definitions = [(m.name, m.regex) for m in self.spec.metric_definitions]
         self.script = Path(self.spec.estimator.source_dir) / self.spec.estimator.entry_point
         self.static = {k: _hp_string(v) for k, v in self.spec.estimator.hyperparameters.items()}
-        self.threads = executor.thread_budget(self.parallel)
+        self.threads = executor.JOB_THREADS
 
     # -- start ------------------------------------------------------------------------------
 
