@@ -95,19 +95,29 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
 
 
 @contextmanager
-def browser(user_data_dir: Path, downloads: Path | None = None):
-    """A headless Chromium context (empty profile) that accepts downloads."""
+def chromium_browser():
+    """Headless Debian Chromium (Playwright's own browser download is never used); each
+    context gets a fresh, empty profile."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(user_data_dir), executable_path=chromium_binary(), headless=True, args=CHROMIUM_ARGS,
-            accept_downloads=True, viewport={"width": 1400, "height": 900},
-            downloads_path=str(downloads) if downloads else None)
+        launched = pw.chromium.launch(executable_path=chromium_binary(), headless=True, args=CHROMIUM_ARGS)
         try:
-            yield context
+            yield launched
         finally:
-            context.close()
+            launched.close()
+
+
+def new_context(launched):
+    return launched.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
+
+
+def wait_for_downloads(page, downloads: list, timeout: float = WAIT_MS) -> None:
+    """Let Playwright deliver events until `downloads` (filled by a listener) is not empty."""
+    waited = 0.0
+    while not downloads and waited < timeout:
+        page.wait_for_timeout(100)
+        waited += 100
 
 
 # textual.js keeps its xterm.js Terminal in a closure. The canvas renderer draws no text in

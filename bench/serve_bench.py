@@ -1,0 +1,60 @@
+"""First frame of `hpo-tui serve` in headless Chromium: from navigation until the terminal
+canvas shows the tuning job's name, on the dashboard of a finished fake-trainer tuning job.
+Median of 5 fresh tabs (each starts its own app process), after one warm-up.
+
+.venv/bin/python bench/serve_bench.py   (needs Debian's chromium; uses a temporary HPO_TUI_HOME)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+RUNS = 5
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="hpo-serve-bench-"))
+    os.environ["HPO_TUI_HOME"] = str(work / "home")
+    from tests.serve.browser import (chromium_binary, chromium_browser, expose_terminal, new_context,
+                                     run_fake_tuning_job, served, wait_for_text)
+
+    if chromium_binary() is None:
+        print("no chromium binary: install Debian's chromium package")
+        return 1
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    name = run_fake_tuning_job(work)
+    page_load, first_frame = [], []
+    with served("attach", name) as (url, _server), chromium_browser() as launched:
+        for run in range(RUNS + 1):
+            context = new_context(launched)
+            page = context.new_page()
+            expose_terminal(page)
+            start = time.perf_counter()
+            page.goto(url, wait_until="load")
+            loaded = time.perf_counter()
+            wait_for_text(page, name)
+            shown = time.perf_counter()
+            context.close()
+            if run:  # the first run warms the page cache and the interpreter's imports
+                page_load.append(loaded - start)
+                first_frame.append(shown - start)
+
+    def fmt(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+
+    print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+          f"load average {' '.join(load)} at the start, {' '.join(Path('/proc/loadavg').read_text().split()[:3])} "
+          "at the end")
+    print(f"page loaded (navigation -> load event), median of {RUNS}: {fmt(page_load)}")
+    print(f"first frame (navigation -> canvas shows {name}), median of {RUNS}: {fmt(first_frame)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
