@@ -22,13 +22,13 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hpo-serve-bench-"))
     os.environ["HPO_TUI_HOME"] = str(work / "home")
     from tests.serve.browser import (chromium_binary, chromium_browser, expose_terminal, new_context,
-                                     run_fake_tuning_job, served, wait_for_text)
+                                     launch_fake_tuning_job, served, wait_for_text)
 
     if chromium_binary() is None:
         print("no chromium binary: install Debian's chromium package")
         return 1
     load = Path("/proc/loadavg").read_text().split()[:3]
-    name = run_fake_tuning_job(work)
+    name = launch_fake_tuning_job(work)
     page_load, first_frame = [], []
     with served("attach", name) as (url, _server), chromium_browser() as launched:
         for run in range(RUNS + 1):

@@ -134,14 +134,14 @@ class TokenServer(Server):
     """textual-serve's server with a token on every request, a cap on tabs, our own page
     (no third-party font host), and a banner that shows the port actually bound."""
 
-    COOKIE = "hpo_tui_token"
-
     def __init__(self, argv: list[str], *, host: str, port: int, token: str | None, max_tabs: int) -> None:
         super().__init__(shlex.join(argv), host=host, port=port, title="hpo-tui", templates_path=PAGES)
         self.argv = argv
         self.token = token
         self.max_tabs = max_tabs
         self.sessions = 0
+        # Cookies are shared by every port of a host: one name per port, set once bound.
+        self.cookie = f"hpo_tui_token_{port}"
 
     # -- token ------------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class TokenServer(Server):
             return True
         # The page URL carries the token; the page sets it as a cookie for what textual.js
         # requests without it (the websocket's own query string, /download/KEY).
-        presented = request.query.get("token") or request.cookies.get(self.COOKIE) or ""
+        presented = request.query.get("token") or request.cookies.get(self.cookie) or ""
         return hmac.compare_digest(presented.encode(), self.token.encode())
 
     @web.middleware
@@ -183,7 +183,7 @@ class TokenServer(Server):
             "application": {"name": "hpo-tui"},
         })
         if self.token:
-            response.set_cookie(self.COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -227,9 +227,11 @@ class TokenServer(Server):
             raise UserError(f"cannot listen on {self.host}:{self.port} ({err.strerror}); "
                             "choose another --port (0 picks a free one)") from None
         host, port = runner.addresses[0][:2]
-        self.public_url = f"http://{host}:{port}"
+        self.cookie = f"hpo_tui_token_{port}"
+        shown = f"[{host}]" if ":" in host else host
+        self.public_url = f"http://{shown}:{port}"
         query = f"?token={self.token}" if self.token else ""
-        print(f"hpo-tui is served at http://{host}:{port}/{query}", flush=True)
+        print(f"hpo-tui is served at {self.public_url}/{query}", flush=True)
         print(f"From another machine: ssh -L {port}:127.0.0.1:{port} THIS-HOST, then open "
               f"http://127.0.0.1:{port}/{query} there. Ctrl+C stops the server.", flush=True)
         stop = asyncio.Event()

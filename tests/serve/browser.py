@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,8 +29,9 @@ def chromium_binary() -> str | None:
     return CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
 
 
-def run_fake_tuning_job(workdir: Path, max_jobs: int = 3) -> str:
-    """Launch a local tuning job of fake_train.py, wait until it ends, return its name."""
+def launch_fake_tuning_job(workdir: Path, max_jobs: int = 3, hyperparameters: dict | None = None,
+                           wait: bool = True) -> str:
+    """Launch a local tuning job of fake_train.py and return its name; with wait, once it ended."""
     from hpo_tui.backends.local import LocalBackend
     from hpo_tui.spec import CategoricalParameter, Channels, ContinuousParameter, Estimator, TuningSpec
 
@@ -37,7 +39,7 @@ def run_fake_tuning_job(workdir: Path, max_jobs: int = 3) -> str:
         (workdir / "channels" / name).mkdir(parents=True, exist_ok=True)
     spec = TuningSpec(
         estimator=Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
-                            hyperparameters={"num_epoch": 3}, base_job_name="served"),
+                            hyperparameters={"num_epoch": 3, **(hyperparameters or {})}, base_job_name="served"),
         ranges={"learning_rate": ContinuousParameter(0.001, 0.5, "Logarithmic"),
                 "optimizer": CategoricalParameter(["sgd", "Adam"])},
         strategy="Random", max_jobs=max_jobs, max_parallel_jobs=max_jobs, random_seed=7,
@@ -46,10 +48,8 @@ def run_fake_tuning_job(workdir: Path, max_jobs: int = 3) -> str:
     backend = LocalBackend()
     try:
         name = backend.launch(spec)
-        import time
-
         deadline = time.monotonic() + 300
-        while not backend.poll(name).tuning_job.is_terminal:
+        while wait and not backend.poll(name).tuning_job.is_terminal:
             if time.monotonic() > deadline:
                 raise AssertionError(f"tuning job {name} did not end")
             time.sleep(0.2)

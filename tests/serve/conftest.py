@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.browser import chromium_binary, run_fake_tuning_job
+from tests.serve.browser import chromium_binary, launch_fake_tuning_job
 
 
 @pytest.fixture
 def finished_job(tmp_path: Path, hpo_home: Path) -> str:
     """A local tuning job of fake_train.py (3 jobs), finished, in this test's HPO_TUI_HOME."""
-    return run_fake_tuning_job(tmp_path)
+    return launch_fake_tuning_job(tmp_path)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hpo_tui.cli import build_parser
-from tests.serve.browser import served
+from tests.serve.browser import launch_fake_tuning_job, served
 
 ROOT = Path(__file__).parents[2]
 
@@ -32,15 +34,16 @@ def status_of(url: str, headers: dict[str, str] | None = None) -> int:
 def test_every_request_needs_the_token() -> None:
     with served("jobs") as (url, _server):
         base, token = url.split("?token=")
+        cookie = "hpo_tui_token_" + base.rstrip("/").rsplit(":", 1)[1]
         for path in ("", "static/js/textual.js", "static/css/xterm.css", "ws", "download/some-key",
                      "no-such-page"):
             assert status_of(base + path) == 403, path
             assert status_of(base + path + "?token=wrong") == 403, path
-            assert status_of(base + path, {"Cookie": "hpo_tui_token=wrong"}) == 403, path
+            assert status_of(base + path, {"Cookie": f"{cookie}=wrong"}) == 403, path
         assert status_of(url) == 200
         assert status_of(f"{base}static/js/textual.js?token={token}") == 200
         # The page's cookie stands in for the token where textual.js cannot add it (downloads).
-        assert status_of(f"{base}static/js/textual.js", {"Cookie": f"hpo_tui_token={token}"}) == 200
+        assert status_of(f"{base}static/js/textual.js", {"Cookie": f"{cookie}={token}"}) == 200
         page = urllib.request.urlopen(url, timeout=60).read().decode()
         assert "googleapis" not in page  # the page loads nothing from another host
         assert f"?token={token}" in page
@@ -112,23 +115,13 @@ def read_packets(stream, packets: list[tuple[bytes, bytes]]) -> None:
 def test_a_served_tab_writes_only_protocol_packets_on_stdout(tmp_path: Path) -> None:
     """Quit with a tuning job still running: the reattach hint goes to stderr, and stdout
     holds nothing but packets up to the exit packet."""
-    from tests.serve.browser import FAKE_TRAIN
-    from hpo_tui.backends.local import LocalBackend
-    from hpo_tui.spec import Channels, ContinuousParameter, Estimator, TuningSpec
-
-    for name in ("train", "test"):
-        (tmp_path / name).mkdir()
-    spec = TuningSpec(
-        estimator=Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
-                            hyperparameters={"num_epoch": 3, "hang": 1}, base_job_name="hang"),
-        ranges={"learning_rate": ContinuousParameter(0.01, 0.1)}, strategy="Random", max_jobs=1,
-        max_parallel_jobs=1, channels=Channels(train=str(tmp_path / "train"), test=str(tmp_path / "test")))
-    backend = LocalBackend()
-    name = backend.launch(spec)
-    backend.close()
+    # One training job that hangs after its epochs: the tuning job is still running at quit.
+    name = launch_fake_tuning_job(tmp_path, max_jobs=1, hyperparameters={"hang": 1}, wait=False)
     env = dict(os.environ, TEXTUAL_DRIVER="hpo_tui.app.served:ServedDriver", COLUMNS="100", ROWS="30")
-    app = subprocess.Popen([sys.executable, "-m", "hpo_tui.cli", "attach", name], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("wb") as stderr_file:
+        app = subprocess.Popen([sys.executable, "-m", "hpo_tui.cli", "attach", name], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=stderr_file, env=env)
 
     def send(kind: bytes, payload: bytes) -> None:
         assert app.stdin is not None
@@ -136,8 +129,6 @@ def test_a_served_tab_writes_only_protocol_packets_on_stdout(tmp_path: Path) -> 
         app.stdin.flush()
 
     # q, then enter on the "Quit hpo-tui?" question (Quit is focused), as a browser would type.
-    import threading
-
     packets: list = []
     reader = threading.Thread(target=read_packets, args=(app.stdout, packets), daemon=True)
     reader.start()
@@ -152,7 +143,7 @@ def test_a_served_tab_writes_only_protocol_packets_on_stdout(tmp_path: Path) -> 
             app.kill()
             app.wait()
     reader.join(timeout=60)
-    stderr = app.stderr.read().decode()
+    stderr = stderr_path.read_text(errors="replace")
     assert f"Reattach with: hpo-tui attach {name}" in stderr
     assert packets[-1] == (b"EOF", b""), "stdout held something that is not a protocol packet"
     metas = [json.loads(p) for k, p in packets if k == b"M"]
@@ -160,8 +151,6 @@ def test_a_served_tab_writes_only_protocol_packets_on_stdout(tmp_path: Path) -> 
 
 
 def _wait_for_screen(packets: list, text: str, timeout: float = 120.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if text.encode() in b"".join(p for k, p in list(packets) if k == b"D"):
