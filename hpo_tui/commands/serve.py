@@ -23,6 +23,7 @@ from typing import Any
 # Imported only when `hpo-tui serve` runs (cli.py dispatches lazily): --help stays fast.
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -92,11 +93,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(f"--port {args.port}: use a port number from 1 to 65535 (0 picks a free one)")
     if args.max_tabs < 1:
         raise UserError(f"--max-tabs {args.max_tabs}: use 1 or more")
-    argv = [sys.executable, "-m", "hpo_tui.cli", *app_argv(args)]
+    tui_args = app_argv(args)
+    argv = [sys.executable, "-m", "hpo_tui.cli", *tui_args]
+    # The browser tab's title: which screen (and tuning job) this server serves.
+    title = "hpo-tui " + (f"attach {tui_args[1]}" if tui_args[:1] == ["attach"] else
+                          "jobs" if "jobs" in tui_args else "configure")
     if args.spec and not Path(args.spec).expanduser().is_file():
         raise UserError(f"--spec {args.spec}: no such file")
     token = None if args.no_token else secrets.token_urlsafe(24)
-    server = TokenServer(argv, host=args.host, port=args.port, token=token, max_tabs=args.max_tabs)
+    server = TokenServer(argv, host=args.host, port=args.port, token=token, max_tabs=args.max_tabs, title=title)
     if not is_loopback(args.host):
         print(REMOTE_WARNING.format(host=args.host, port=args.port), file=sys.stderr, flush=True)
     if token is None:
@@ -130,12 +135,20 @@ class ArgvAppService(AppService):
         return process
 
 
+class PathAccessLogger(AbstractAccessLogger):
+    """One line per request, without the query string: the token stays out of the log."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %s", request.remote, request.method, request.path, response.status)
+
+
 class TokenServer(Server):
     """textual-serve's server with a token on every request, a cap on tabs, our own page
     (no third-party font host), and a banner that shows the port actually bound."""
 
-    def __init__(self, argv: list[str], *, host: str, port: int, token: str | None, max_tabs: int) -> None:
-        super().__init__(shlex.join(argv), host=host, port=port, title="hpo-tui", templates_path=PAGES)
+    def __init__(self, argv: list[str], *, host: str, port: int, token: str | None, max_tabs: int,
+                 title: str = "hpo-tui") -> None:
+        super().__init__(shlex.join(argv), host=host, port=port, title=title, templates_path=PAGES)
         self.argv = argv
         self.token = token
         self.max_tabs = max_tabs
@@ -180,7 +193,7 @@ class TokenServer(Server):
             # textual.js appends "?width=..&height=.." to this URL: the cookie carries the token.
             "app_websocket_url": f"{scheme}://{request.host}/ws",
             "token_query": f"?token={self.token}" if self.token else "",
-            "application": {"name": "hpo-tui"},
+            "application": {"name": self.title},
         })
         if self.token:
             response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
@@ -217,7 +230,7 @@ class TokenServer(Server):
     async def run(self) -> None:
         """Serve until SIGINT/SIGTERM, then close every tab (each app is told to quit)."""
         self.initialize_logging()
-        runner = web.AppRunner(await self._make_app(), handle_signals=False)
+        runner = web.AppRunner(await self._make_app(), handle_signals=False, access_log_class=PathAccessLogger)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:

@@ -74,6 +74,15 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
 
     threading.Thread(target=pump, daemon=True).start()
     seen: list[str] = []
+    proc.output = seen  # type: ignore[attr-defined]  # everything the server printed, so far
+
+    def follow() -> None:
+        while True:
+            line = lines.get()
+            if line is None:
+                return
+            seen.append(line)
+
     try:
         while True:
             line = lines.get(timeout=WAIT_MS / 1000)
@@ -83,6 +92,7 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
             match = re.search(r"served at (http://127\.0\.0\.1:\d+/\S*)", line)
             if match:
                 break
+        threading.Thread(target=follow, daemon=True).start()
         yield match.group(1), proc
     finally:
         if proc.poll() is None:

@@ -38,6 +38,7 @@ def test_served_dashboard_in_chromium(chromium, finished_job: str, tmp_path: Pat
         expose_terminal(page)
         response = page.goto(url)
         assert response is not None and response.status == 200
+        assert page.title() == f"hpo-tui attach {name}"
 
         # The terminal canvas appears and shows the dashboard of the tuning job.
         page.wait_for_selector("canvas.xterm-text-layer", timeout=WAIT_MS)

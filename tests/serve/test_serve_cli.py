@@ -32,7 +32,7 @@ def status_of(url: str, headers: dict[str, str] | None = None) -> int:
 
 
 def test_every_request_needs_the_token() -> None:
-    with served("jobs") as (url, _server):
+    with served("jobs") as (url, server):
         base, token = url.split("?token=")
         cookie = "hpo_tui_token_" + base.rstrip("/").rsplit(":", 1)[1]
         for path in ("", "static/js/textual.js", "static/css/xterm.css", "ws", "download/some-key",
@@ -47,6 +47,14 @@ def test_every_request_needs_the_token() -> None:
         page = urllib.request.urlopen(url, timeout=60).read().decode()
         assert "googleapis" not in page  # the page loads nothing from another host
         assert f"?token={token}" in page
+        # The server logs every request, without its query string: the token stays out of the log.
+        status_of(f"{base}last-request?token={token}")
+        deadline = time.monotonic() + 120
+        while not any("/last-request 404" in line for line in server.output) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = [line for line in server.output if not line.startswith(("hpo-tui is served", "From another"))]
+        assert any("/last-request 404" in line for line in log) and any(" 403" in line for line in log)
+        assert not any(token in line for line in log)
 
 
 def test_no_token_serves_without_one() -> None:
@@ -65,6 +73,15 @@ def test_a_non_loopback_host_needs_allow_remote() -> None:
     assert result.returncode == 1
     assert "not a loopback address" in result.stderr and "--allow-remote" in result.stderr
     assert "ssh -L 8000:127.0.0.1:8000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_remote_host_with_allow_remote_prints_the_warning() -> None:
+    # 192.0.2.1 is TEST-NET-1, never this machine's: the bind fails, after the warning.
+    result = run_cli("serve", "--host", "192.0.2.1", "--allow-remote", "--port", "8123")
+    assert "WARNING: serving on 192.0.2.1" in result.stderr and "AWS credentials" in result.stderr
+    assert "ssh -L 8123:127.0.0.1:8123" in result.stderr
+    assert result.returncode == 1 and "cannot listen on 192.0.2.1:8123" in result.stderr
     assert "Traceback" not in result.stderr
 
 
