@@ -29,7 +29,6 @@ from textual_serve.server import Server, to_int
 
 from hpo_tui.errors import UserError
 
-DEFAULT_MAX_TABS = 4
 PAGES = Path(__file__).with_name("serve_pages")
 # The driver that keeps the app's stdout for textual-serve's protocol alone.
 SERVED_DRIVER = "hpo_tui.app.served:ServedDriver"
