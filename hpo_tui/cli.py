@@ -100,6 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(handler="hpo_tui.commands.tui:cmd_attach")
 
+    p = sub.add_parser(
+        "serve", parents=[backend, interval],
+        help="serve the app to a web browser (one app per tab; loopback and a URL token by default)",
+        description="Serve the TUI as a web page with textual-serve. START picks the screen each tab opens "
+        "with, as for the TUI: nothing (configure), `attach NAME` or `jobs`. From another machine, tunnel: "
+        "ssh -L 8000:127.0.0.1:8000 HOST, then open the printed URL.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host: anyone who reaches it can launch jobs with your credentials")
+    p.add_argument("--no-token", action="store_true", help="serve without the URL token (not recommended)")
+    p.add_argument("--max-tabs", type=int, default=4,
+                   help="browser tabs served at once; each is an app that polls (default: 4)")
+    p.add_argument("--spec", metavar="FILE", help="open the configure screen with this spec (TOML)")
+    p.add_argument("app_args", nargs=argparse.REMAINDER, metavar="START",
+                   help="configure (default), attach NAME, or jobs")
+    p.set_defaults(handler="hpo_tui.commands.serve:cmd_serve")
+
     return parser
 
 

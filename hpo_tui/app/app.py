@@ -58,8 +58,10 @@ class HpoApp(App[None]):
         self._sagemaker_target: tuple[str | None, str | None] = (None, None)
         self._backend_lock = threading.Lock()
         self.exit_hint: str | None = None
+        self.served = False  # in a browser tab (`hpo-tui serve`); still known after exit
 
     def on_mount(self) -> None:
+        self.served = self.is_web
         if self.start == "dashboard":
             from hpo_tui.app.screens.dashboard import DashboardScreen
 

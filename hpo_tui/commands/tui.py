@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
 def _run(app) -> int:
     app.run()
     if app.exit_hint:
-        print(app.exit_hint)  # e.g. how to reattach to the tuning job that keeps running
+        # e.g. how to reattach to the tuning job that keeps running. Served in a browser
+        # (`hpo-tui serve`), stdout is textual-serve's protocol: the hint goes to stderr,
+        # which the server's console shows.
+        print(app.exit_hint, file=sys.stderr if app.served else sys.stdout)
     return int(app.return_code or 0)
 
 

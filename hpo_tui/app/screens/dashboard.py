@@ -6,6 +6,7 @@ posts a SnapshotPolled message; the screen diffs the table on the main thread.
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any, Callable
 
@@ -616,10 +617,22 @@ class DashboardScreen(Screen):
             return
 
         def chosen(result: tuple[str, Any] | None) -> None:
-            if result is not None and self.snapshot is not None:
+            if result is None or self.snapshot is None:
+                return
+            if self.app.is_web:
+                self._deliver_export(self.snapshot, *result)
+            else:
                 self._export_worker(self.snapshot, *result)
 
-        self.app.push_screen(ExportDialog(self.tuning_job), chosen)
+        self.app.push_screen(ExportDialog(self.tuning_job, download=self.app.is_web), chosen)
+
+    def _deliver_export(self, snapshot: Snapshot, format_name: str, path: Any) -> None:
+        """Served in a browser: the browser downloads the file (nothing is written here)."""
+        text = fmt.render_export(snapshot, format_name)
+        mime_type = "application/json" if format_name == "json" else "text/csv"
+        self.app.deliver_text(io.StringIO(text), save_filename=path.name, mime_type=mime_type, encoding="utf-8")
+        self.notify(f"{len(snapshot.training_jobs)} training jobs sent to your browser as {path.name}",
+                    title="Export", markup=False)
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export_worker(self, snapshot: Snapshot, format_name: str, path: Any) -> None:

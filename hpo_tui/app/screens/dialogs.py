@@ -76,13 +76,15 @@ class ErrorDialog(ModalScreen[None]):
 
 
 class ExportDialog(ModalScreen[tuple[str, Path] | None]):
-    """Ask for the export format and file; dismisses with (format, path) or None."""
+    """Ask for the export format and file; dismisses with (format, path) or None.
+    With download=True (served in a browser) only a file name is asked: the browser saves it."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, tuning_job: str) -> None:
+    def __init__(self, tuning_job: str, *, download: bool = False) -> None:
         super().__init__(classes="dialog-screen")
         self._tuning_job = tuning_job
+        self._download = download
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -90,7 +92,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             with RadioSet(id="export-format"):
                 yield RadioButton("CSV", value=True, id="format-csv")
                 yield RadioButton("JSON", id="format-json")
-            yield Label("File")
+            yield Label("File name (your browser downloads it)" if self._download else "File")
             yield Input(value=f"{self._tuning_job}.csv", id="export-path")
             yield Static("", classes="field-error", id="export-error")
             with Horizontal(classes="dialog-buttons"):
@@ -115,6 +117,13 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
         error = self.query_one("#export-error", Static)
         if not raw:
             error.update("Enter a file name, e.g. results.csv")
+            return
+        if self._download:
+            name = Path(raw).name
+            if not name or name in (".", ".."):
+                error.update("Enter a file name, e.g. results.csv")
+                return
+            self.dismiss((self._format(), Path(name)))
             return
         path = Path(raw).expanduser()
         if path.is_dir():
