@@ -184,7 +184,10 @@ def render_status(snap: Snapshot) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    print(render_status(backend.poll(args.name)))
+    snap = backend.poll(args.name)
+    print(render_status(snap))
+    if snap.warning:
+        print(f"warning: {snap.warning}")
     return 0
 
 
@@ -195,9 +198,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
     backend = _backend(args)
     before = backend.poll(args.name).tuning_job.status
     backend.stop(args.name)
-    after = backend.poll(args.name).tuning_job.status
+    snap = backend.poll(args.name)
+    after = snap.tuning_job.status
     if before in ("Completed", "Failed", "Stopped"):
         print(f"tuning job {args.name} had already ended ({before}); nothing to stop")
+    elif snap.warning and after == "InProgress":
+        # The stop is recorded, but the runner that must act on it is not running.
+        print(f"tuning job {args.name}: {after}, stop requested; {snap.warning}")
+        return 1
     else:
         print(f"tuning job {args.name}: {after}")
     return 0
@@ -246,10 +254,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
         for line in chunk.lines:
             print(line)
         sys.stdout.flush()
+        if chunk.lines:
+            continue  # more may be there already: one read returns at most a few MB
         if not args.follow or status in ("Completed", "Failed", "Stopped") or status is None:
             return 0
-        if not chunk.lines:
-            time.sleep(backend.default_interval)
+        time.sleep(backend.default_interval)
 
 
 # -- export ------------------------------------------------------------------------------------------
