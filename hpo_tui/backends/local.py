@@ -14,13 +14,14 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from hpo_tui import paths
 from hpo_tui.backends.base import (
@@ -39,11 +40,12 @@ from hpo_tui.backends.base import (
 from hpo_tui.engine import procinfo
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
-from hpo_tui.engine.store import Store, spec_to_json
+from hpo_tui.engine.store import Store, spec_to_json, store_error
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
 
+T = TypeVar("T")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 # A row whose runner pid was never recorded (the launching process died in between) is
 # treated as dead after this long.
@@ -88,6 +90,24 @@ class LocalBackend:
         self._reader = Store.reader(path)
         self._reader_path = path
         return self._reader
+
+    def _query(self, read: Callable[[Store | None], T]) -> T:
+        """read(store) on the cached reader (None: no store yet). A reader can lose track of
+        the WAL index when other processes remove it (a killed runner, a writer closing
+        last): on a database error it is reopened once; a second error means the store
+        itself is damaged."""
+        with self._lock:
+            for attempt in (0, 1):
+                store = self._read_store()
+                try:
+                    return read(store)
+                except sqlite3.DatabaseError as err:
+                    if self._reader is not None:
+                        self._reader.close()
+                        self._reader = None
+                    if attempt:
+                        raise store_error(paths.store_path(), err) from None
+        raise AssertionError("unreachable")
 
     def _reap_children(self) -> None:
         # Runners started from this process: reap the ones that ended (no zombies).
@@ -239,8 +259,7 @@ class LocalBackend:
         only to fail again at once: say so instead."""
         if row["status"] != "Failed" or row["max_jobs"] is None:
             return
-        with self._lock:
-            jobs = self._read_store().training_jobs(row["name"])
+        jobs = self._query(lambda store: store.training_jobs(row["name"]))
         counted = [j for j in jobs if not j["retryable"]]
         if len(counted) < row["max_jobs"] or not all(j["status"] == "Failed" for j in counted):
             return
@@ -287,9 +306,7 @@ class LocalBackend:
     # -- reading ----------------------------------------------------------------------------------
 
     def _row(self, name: str) -> dict[str, Any]:
-        with self._lock:
-            store = self._read_store()
-            row = store.tuning_job(name) if store is not None else None
+        row = self._query(lambda store: store.tuning_job(name) if store is not None else None)
         if row is None:
             raise TuningJobNotFound(
                 f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
@@ -298,14 +315,17 @@ class LocalBackend:
 
     def list_tuning_jobs(self) -> list[TuningJobView]:
         self._reap_children()
+        def read(store: Store | None) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+            if store is None:
+                return [], {}
+            with store.read():
+                rows = store.tuning_jobs()
+                return rows, {r["name"]: store.training_jobs(r["name"]) for r in rows}
+
         for attempt in range(2):
-            with self._lock:
-                store = self._read_store()
-                if store is None:
-                    return []
-                with store.read():
-                    rows = store.tuning_jobs()
-                    jobs = {r["name"]: store.training_jobs(r["name"]) for r in rows}
+            rows, jobs = self._query(read)
+            if not rows:
+                return []
             dead = [row for row in rows if self._runner_dead(row)]
             if not dead or attempt:
                 break
@@ -316,16 +336,17 @@ class LocalBackend:
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
         self._reap_children()
         start = int(cursor or 0)
+        def read(store: Store | None) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+            if store is None:
+                return None, [], []
+            with store.read():
+                row = store.tuning_job(name)
+                if row is None:
+                    return None, [], []
+                return row, store.training_jobs(name), store.points_after(name, start)
+
         for _ in range(2):
-            with self._lock:
-                store = self._read_store()
-                if store is None:
-                    row = None
-                else:
-                    with store.read():
-                        row = store.tuning_job(name)
-                        jobs = store.training_jobs(name) if row else []
-                        points = store.points_after(name, start) if row else []
+            row, jobs, points = self._query(read)
             if row is None:
                 raise TuningJobNotFound(
                     f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
@@ -346,9 +367,7 @@ class LocalBackend:
         )
 
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
-        with self._lock:
-            store = self._read_store()
-            row = store.training_job(job) if store is not None else None
+        row = self._training_row(job)
         if row is None:
             raise BackendError(
                 f"no local training job named {job!r}; `hpo-tui status TUNING_JOB` lists its training jobs"
@@ -388,17 +407,17 @@ class LocalBackend:
 
     def training_job_status(self, job: str) -> str | None:
         """Status of one training job (None when unknown); lets `logs --follow` know when to stop."""
-        with self._lock:
-            store = self._read_store()
-            row = store.training_job(job) if store is not None else None
+        row = self._training_row(job)
         if row is None:
             return None
         tuning = self._row(row["tuning_job"])
         if self._runner_dead(tuning):
             self._handle_dead_runner(tuning)
-            with self._lock:
-                row = self._read_store().training_job(job)
+            row = self._training_row(job)
         return row["status"]
+
+    def _training_row(self, job: str) -> dict[str, Any] | None:
+        return self._query(lambda store: store.training_job(job) if store is not None else None)
 
     # -- stop -------------------------------------------------------------------------------------
 

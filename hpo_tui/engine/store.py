@@ -113,7 +113,7 @@ def _prepare_file(path: Path) -> None:
         os.close(fd)
 
 
-def _damaged(path: Path, err: sqlite3.Error) -> StoreError:
+def store_error(path: Path, err: sqlite3.Error) -> StoreError:
     """A clear message for a store SQLite cannot use."""
     text = str(err)
     if "readonly" in text or "read-only" in text:
@@ -154,7 +154,7 @@ class Store:
             store._migrate()
         except sqlite3.Error as err:
             conn.close()
-            raise _damaged(path, err) from None
+            raise store_error(path, err) from None
         return store
 
     @classmethod
@@ -174,7 +174,7 @@ class Store:
                 conn.execute("SELECT name FROM tuning_jobs LIMIT 1").fetchall()
         except sqlite3.Error as err:
             conn.close()
-            raise _damaged(path, err) from None
+            raise store_error(path, err) from None
         store = cls(conn, path, readonly=True)
         if version == 0:
             # Created but not yet initialised by its first writer: treat as empty.
@@ -235,7 +235,8 @@ class Store:
         try:
             yield self.conn
         finally:
-            self.conn.execute("COMMIT")
+            if self.conn.in_transaction:  # an error may have ended it already
+                self.conn.execute("COMMIT")
 
     # -- queries -----------------------------------------------------------------------------
 

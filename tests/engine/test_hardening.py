@@ -21,6 +21,7 @@ import pytest
 from hpo_tui import paths
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
+from hpo_tui.engine import procinfo
 from hpo_tui.engine.runner import lock_path
 from hpo_tui.engine.store import Store
 from hpo_tui.spec import CategoricalParameter, MetricDefinition, save_spec
@@ -165,6 +166,14 @@ def test_home_pointing_at_a_file_is_a_clear_error(tmp_path, monkeypatch, capsys)
 
 def test_garbage_in_the_wal_keeps_finished_results(backend, fake_spec, capsys):
     name = finished_job(backend, fake_spec, max_jobs=3, max_parallel_jobs=3)
+    # The damage comes after the runner has exited (the store then has no writer).
+    reader = Store.reader(store_file())
+    row = reader.tuning_job(name)
+    reader.close()
+    deadline = time.monotonic() + 60
+    while procinfo.is_alive(row["runner_pid"], row["runner_start_time"]) and time.monotonic() < deadline:
+        backend._reap_children()
+        time.sleep(0.05)
     wal = Path(str(store_file()) + "-wal")
     wal.write_bytes(os.urandom(64 * 1024))
     assert main(["status", name]) == 0
@@ -177,6 +186,7 @@ def test_unexpected_store_content_is_one_line_and_the_traceback_goes_to_the_debu
     # A store of another tool: the right file name and schema number, a different table.
     conn = sqlite3.connect(store_file())
     conn.execute("CREATE TABLE tuning_jobs (name TEXT, created_at REAL)")
+    conn.execute("CREATE TABLE training_jobs (tuning_job TEXT, launch_index INTEGER)")
     conn.execute("INSERT INTO tuning_jobs VALUES ('x', 1.0)")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
