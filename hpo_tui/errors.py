@@ -4,10 +4,8 @@ resort for every other error: one line for the user, the traceback in a debug lo
 from __future__ import annotations
 
 import os
-import sqlite3
-import tempfile
+import sys
 import time
-import traceback
 from pathlib import Path
 
 DEBUG_LOG_NAME = "debug.log"
@@ -28,7 +26,8 @@ class UserError(Exception):
 
 def explain(err: BaseException) -> str:
     """One line for an error nothing closer to its cause turned into a UserError."""
-    if isinstance(err, sqlite3.DatabaseError):
+    sqlite3 = sys.modules.get("sqlite3")  # not imported: then it cannot be a store error
+    if sqlite3 is not None and isinstance(err, sqlite3.DatabaseError):
         from hpo_tui import paths
 
         return (f"the local store cannot be read ({err}); move {paths.store_path_unchecked()} "
@@ -46,6 +45,9 @@ def explain(err: BaseException) -> str:
 def debug_log(err: BaseException, argv: list[str]) -> Path | None:
     """Append err's traceback to the debug log under the home (owner-only, never through a
     link); the home's own problems fall back to a per-user file in the temp folder."""
+    import tempfile
+    import traceback
+
     text = (f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} hpo-tui {' '.join(argv)}\n"
             + "".join(traceback.format_exception(err)))
     for folder in _debug_folders():
@@ -66,6 +68,8 @@ def debug_log(err: BaseException, argv: list[str]) -> Path | None:
 
 
 def _debug_folders() -> list[Path]:
+    import tempfile
+
     folders = []
     try:
         from hpo_tui import paths
