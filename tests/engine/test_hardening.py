@@ -165,15 +165,20 @@ def test_home_pointing_at_a_file_is_a_clear_error(tmp_path, monkeypatch, capsys)
 
 
 def test_garbage_in_the_wal_keeps_finished_results(backend, fake_spec, capsys):
-    name = finished_job(backend, fake_spec, max_jobs=3, max_parallel_jobs=3)
-    # The damage comes after the runner has exited (the store then has no writer).
+    # A dashboard watches the tuning job to its end: its open reader keeps the runner's
+    # exit from checkpointing the WAL, so without an explicit checkpoint the results
+    # would live only in the -wal file.
+    name = backend.launch(fake_spec(max_jobs=3, max_parallel_jobs=3))
+    wait_for(backend, name)
     reader = Store.reader(store_file())
     row = reader.tuning_job(name)
-    reader.close()
     deadline = time.monotonic() + 60
     while procinfo.is_alive(row["runner_pid"], row["runner_start_time"]) and time.monotonic() < deadline:
         backend._reap_children()
         time.sleep(0.05)
+    reader.close()
+    backend.close()
+    # The damage comes after the runner has exited (the store then has no writer).
     wal = Path(str(store_file()) + "-wal")
     wal.write_bytes(os.urandom(64 * 1024))
     assert main(["status", name]) == 0
