@@ -139,7 +139,7 @@ class LocalBackend:
                 path = Path(value).expanduser()
                 if not path.is_absolute() and (Path(base_dir) / path).exists():
                     setattr(spec.channels, field_name, str((Path(base_dir) / path).resolve()))
-        issues = validate(spec)
+        issues = validate(spec, base_dir=base_dir)
         if issues:
             raise SpecError(issues)
         spec.estimator.source_dir = str(

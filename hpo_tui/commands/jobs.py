@@ -58,8 +58,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec_path)
     # Checked after its relative paths are resolved from the spec file's folder, not the cwd.
     spec = load_spec(spec_path, check=False)
+    if getattr(args, "backend", None):
+        spec.backend = args.backend  # checked for the backend it will run on
     _absolutize_local_paths(spec, spec_path.resolve().parent)
-    issues = validate(spec)
+    issues = validate(spec, base_dir=spec_path.resolve().parent)
     if issues:
         from hpo_tui.spec import SpecError
 
