@@ -122,17 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every failure ends in one clear line on stderr and a non-zero exit,
+    never a traceback: the full traceback of an unexpected error goes to the debug log."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    module_name, func_name = args.handler.split(":")
-    handler = getattr(importlib.import_module(module_name), func_name)
-    # Errors the user can act on carry their own message; print it without a traceback.
-    from hpo_tui.errors import UserError
+    from hpo_tui.errors import UserError, debug_log, explain
+    from hpo_tui.sanitize import sanitize
 
     try:
+        module_name, func_name = args.handler.split(":")
+        handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
     except UserError as err:
-        print(f"hpo-tui: {err}", file=sys.stderr)
+        # Messages may quote AWS or spec text: never let it drive the terminal.
+        print(f"hpo-tui: {sanitize(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -143,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:  # noqa: BLE001 - the last resort: one line, traceback to a file
+        where = debug_log(err, argv if argv is not None else sys.argv[1:])
+        print(f"hpo-tui: {sanitize(explain(err))}" + (f" (details in {where})" if where else ""),
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import os
 import re
 import signal
+import sqlite3
+import stat
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
@@ -34,18 +37,32 @@ from hpo_tui.views import (
     is_better,
 )
 from hpo_tui.engine import procinfo
-from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, lock_path
-from hpo_tui.engine.store import Store, spec_to_json
+from hpo_tui.engine.executor import open_log
+from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
+from hpo_tui.engine.store import Store, spec_to_json, store_error
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
 
+T = TypeVar("T")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 # A row whose runner pid was never recorded (the launching process died in between) is
 # treated as dead after this long.
 UNRECORDED_RUNNER_GRACE = 30.0
 STOP_WAIT = 3.0  # how long stop() waits for a live runner to acknowledge
 LOG_READ_MAX = 4 * 1024 * 1024
+# Of a log line longer than LOG_READ_MAX, this much is shown; the reader then skips to its end.
+LONG_LINE_SHOWN = 64 * 1024
+# A live runner whose heartbeat is older than this is "not responding"; HPO_TUI_RUNNER_SILENT
+# overrides (the runner beats every HEARTBEAT_INTERVAL, and a loaded machine delays it).
+DEFAULT_RUNNER_SILENT = 15.0
+
+
+def runner_silent_after() -> float:
+    try:
+        return max(1.0, float(os.environ.get("HPO_TUI_RUNNER_SILENT", DEFAULT_RUNNER_SILENT)))
+    except ValueError:
+        return DEFAULT_RUNNER_SILENT
 
 
 class LocalBackend:
@@ -72,6 +89,24 @@ class LocalBackend:
         self._reader = Store.reader(path)
         self._reader_path = path
         return self._reader
+
+    def _query(self, read: Callable[[Store | None], T]) -> T:
+        """read(store) on the cached reader (None: no store yet). A reader can lose track of
+        the WAL index when other processes remove it (a killed runner, a writer closing
+        last): on a database error it is reopened once; a second error means the store
+        itself is damaged."""
+        with self._lock:
+            for attempt in (0, 1):
+                store = self._read_store()
+                try:
+                    return read(store)
+                except sqlite3.DatabaseError as err:
+                    if self._reader is not None:
+                        self._reader.close()
+                        self._reader = None
+                    if attempt:
+                        raise store_error(paths.store_path(), err) from None
+        raise AssertionError("unreachable")
 
     def _reap_children(self) -> None:
         # Runners started from this process: reap the ones that ended (no zombies).
@@ -103,7 +138,7 @@ class LocalBackend:
                 path = Path(value).expanduser()
                 if not path.is_absolute() and (Path(base_dir) / path).exists():
                     setattr(spec.channels, field_name, str((Path(base_dir) / path).resolve()))
-        issues = validate(spec)
+        issues = validate(spec, base_dir=base_dir)
         if issues:
             raise SpecError(issues)
         spec.estimator.source_dir = str(
@@ -172,7 +207,8 @@ class LocalBackend:
         # The runner must import this same hpo_tui, installed or not.
         package_root = str(Path(__file__).resolve().parent.parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        with open(folder / "runner.log", "ab") as log_file:
+        beat(folder)  # a fresh runner is not "not responding" while it starts
+        with open_log(folder / "runner.log") as log_file:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "hpo_tui.engine.runner", name, "--lock-fd", str(lock_fd)],
                 cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
@@ -197,8 +233,9 @@ class LocalBackend:
         row = self._row(name)
         if row["status"] == "Completed":
             raise _completed_error(name)
+        self._refuse_if_nothing_to_run(row)
         folder = Path(row["folder"])
-        with _runner_lock(folder, lambda: _runner_alive_error(name, row)) as lock_fd:
+        with _runner_lock(folder, lambda: _runner_alive_error(name, self._live_runner_row(name))) as lock_fd:
             writer = Store.writer(paths.store_path())
             try:
                 row = writer.tuning_job(name)
@@ -216,12 +253,59 @@ class LocalBackend:
             finally:
                 writer.close()
 
+    def _refuse_if_nothing_to_run(self, row: dict[str, Any]) -> None:
+        """A tuning job whose every training job failed, with no budget left, would "resume"
+        only to fail again at once: say so instead."""
+        if row["status"] != "Failed" or row["max_jobs"] is None:
+            return
+        jobs = self._query(lambda store: store.training_jobs(row["name"]))
+        counted = [j for j in jobs if not j["retryable"]]
+        if len(counted) < row["max_jobs"] or not all(j["status"] == "Failed" for j in counted):
+            return
+        first = " ".join((counted[0]["failure_reason"] or "no reason recorded").split())[:200]
+        raise BackendError(
+            f"tuning job {row['name']!r} has nothing left to run: all {len(counted)} of its "
+            f"{row['max_jobs']} training jobs failed (the first: {first}); fix the cause, then "
+            "launch a new tuning job"
+        )
+
+    def _live_runner_row(self, name: str) -> dict[str, Any] | None:
+        """The row, once it names a live runner (the winner of a race records its runner
+        moments after taking the lock); None if none shows up, so no dead pid is named."""
+        deadline = time.time() + STOP_WAIT
+        while True:
+            row = self._row(name)
+            if procinfo.is_alive(row["runner_pid"], row["runner_start_time"]):
+                return row
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def runner_silence(self, row: dict[str, Any]) -> float | None:
+        """Seconds since a live runner's last heartbeat, when that is too long; else None."""
+        if row["status"] not in LIVE_STATUSES or row["runner_pid"] is None:
+            return None
+        try:
+            age = time.time() - os.stat(heartbeat_path(Path(row["folder"]))).st_mtime
+        except OSError:
+            return None
+        if age <= runner_silent_after() or not procinfo.is_alive(row["runner_pid"], row["runner_start_time"]):
+            return None
+        return age
+
+    def _silence_warning(self, row: dict[str, Any]) -> str | None:
+        age = self.runner_silence(row)
+        if age is None:
+            return None
+        pid = row["runner_pid"]
+        hint = (f"it is stopped (SIGSTOP): `kill -CONT {pid}` resumes it" if procinfo.state(pid) == "T"
+                else f"if it stays so, `kill -KILL {pid}` then `hpo-tui resume {row['name']}`")
+        return f"runner not responding ({age:.0f} s); {hint}"
+
     # -- reading ----------------------------------------------------------------------------------
 
     def _row(self, name: str) -> dict[str, Any]:
-        with self._lock:
-            store = self._read_store()
-            row = store.tuning_job(name) if store is not None else None
+        row = self._query(lambda store: store.tuning_job(name) if store is not None else None)
         if row is None:
             raise TuningJobNotFound(
                 f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
@@ -230,14 +314,17 @@ class LocalBackend:
 
     def list_tuning_jobs(self) -> list[TuningJobView]:
         self._reap_children()
+        def read(store: Store | None) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+            if store is None:
+                return [], {}
+            with store.read():
+                rows = store.tuning_jobs()
+                return rows, {r["name"]: store.training_jobs(r["name"]) for r in rows}
+
         for attempt in range(2):
-            with self._lock:
-                store = self._read_store()
-                if store is None:
-                    return []
-                with store.read():
-                    rows = store.tuning_jobs()
-                    jobs = {r["name"]: store.training_jobs(r["name"]) for r in rows}
+            rows, jobs = self._query(read)
+            if not rows:
+                return []
             dead = [row for row in rows if self._runner_dead(row)]
             if not dead or attempt:
                 break
@@ -248,16 +335,17 @@ class LocalBackend:
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
         self._reap_children()
         start = int(cursor or 0)
+        def read(store: Store | None) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+            if store is None:
+                return None, [], []
+            with store.read():
+                row = store.tuning_job(name)
+                if row is None:
+                    return None, [], []
+                return row, store.training_jobs(name), store.points_after(name, start)
+
         for _ in range(2):
-            with self._lock:
-                store = self._read_store()
-                if store is None:
-                    row = None
-                else:
-                    with store.read():
-                        row = store.tuning_job(name)
-                        jobs = store.training_jobs(name) if row else []
-                        points = store.points_after(name, start) if row else []
+            row, jobs, points = self._query(read)
             if row is None:
                 raise TuningJobNotFound(
                     f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
@@ -274,29 +362,42 @@ class LocalBackend:
             ),
             cursor=next_cursor,
             fetched_at=time.time(),
+            warning=self._silence_warning(row),
         )
 
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
-        with self._lock:
-            store = self._read_store()
-            row = store.training_job(job) if store is not None else None
+        row = self._training_row(job)
         if row is None:
             raise BackendError(
                 f"no local training job named {job!r}; `hpo-tui status TUNING_JOB` lists its training jobs"
             )
         offset = int(cursor or 0)
+        path = row["log_path"]
         try:
-            with open(row["log_path"], "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < offset:
-                    offset = 0  # the file was replaced: start again
-                f.seek(offset)
-                data = f.read(LOG_READ_MAX)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             return LogChunk((), offset)
-        end = data.rfind(b"\n")
-        if end < 0:
-            return LogChunk((), offset)
+        except OSError as err:
+            raise BackendError(
+                f"cannot read the log of {job}: {path}: {err.strerror}"
+                + ("; it is a symbolic link, which hpo-tui does not follow" if err.errno == errno.ELOOP else "")
+            ) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise BackendError(
+                f"cannot read the log of {job}: {path} is not a file (a folder is in its place); move it aside"
+            )
+        with os.fdopen(fd, "rb") as f:
+            if st.st_size < offset:
+                offset = 0  # the file was replaced: start again
+            f.seek(offset)
+            data = f.read(LOG_READ_MAX)
+            end = data.rfind(b"\n")
+            if end < 0:
+                if len(data) < LOG_READ_MAX:
+                    return LogChunk((), offset)  # a line still being written
+                return _long_line(f, data, offset)
         complete = data[: end + 1]
         lines = tuple(
             line.decode("utf-8", "replace").rstrip("\r") for line in complete.split(b"\n")[:-1]
@@ -305,17 +406,17 @@ class LocalBackend:
 
     def training_job_status(self, job: str) -> str | None:
         """Status of one training job (None when unknown); lets `logs --follow` know when to stop."""
-        with self._lock:
-            store = self._read_store()
-            row = store.training_job(job) if store is not None else None
+        row = self._training_row(job)
         if row is None:
             return None
         tuning = self._row(row["tuning_job"])
         if self._runner_dead(tuning):
             self._handle_dead_runner(tuning)
-            with self._lock:
-                row = self._read_store().training_job(job)
+            row = self._training_row(job)
         return row["status"]
+
+    def _training_row(self, job: str) -> dict[str, Any] | None:
+        return self._query(lambda store: store.training_job(job) if store is not None else None)
 
     # -- stop -------------------------------------------------------------------------------------
 
@@ -336,6 +437,8 @@ class LocalBackend:
                 return
             try:
                 os.kill(row["runner_pid"], signal.SIGTERM)
+                # A stopped (SIGSTOPped) runner acts on the stop only once it runs again.
+                os.kill(row["runner_pid"], signal.SIGCONT)
             except (ProcessLookupError, TypeError):
                 pass
         finally:
@@ -403,11 +506,29 @@ class LocalBackend:
 # ---------------------------------------------------------------------------------------------
 
 
+def _long_line(f: Any, head: bytes, offset: int) -> LogChunk:
+    """One line longer than LOG_READ_MAX: show its start, and move the cursor past its end
+    (or past what is written of it so far), so the reader never sticks on it."""
+    pos = offset + len(head)
+    while True:
+        block = f.read(1024 * 1024)
+        if not block:
+            break
+        cut = block.find(b"\n")
+        if cut >= 0:
+            pos += cut + 1
+            break
+        pos += len(block)
+    shown = head[:LONG_LINE_SHOWN].decode("utf-8", "replace")
+    return LogChunk((f"{shown} [... line of {pos - offset} bytes cut]",), pos)
+
+
 def _completed_error(name: str) -> BackendError:
     return BackendError(f"tuning job {name!r} already Completed; nothing to resume (launch a new one)")
 
 
 def _runner_alive_error(name: str, row: dict[str, Any] | None) -> BackendError:
+    """row: as read once a live runner is recorded (None: only a pid known to be alive is named)."""
     pid = row["runner_pid"] if row else None
     return BackendError(
         f"tuning job {name!r} already has a running runner" + (f" (pid {pid})" if pid else "")
@@ -443,8 +564,8 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
 def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int]:
     """Hold the tuning job's runner lock while a runner is started (the runner inherits the
     descriptor and keeps the lock while it lives); raise busy() when a runner holds it."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT, 0o600)
+    paths.private_dir(folder)
+    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

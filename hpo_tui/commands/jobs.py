@@ -33,8 +33,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec_path)
     # Checked after its relative paths are resolved from the spec file's folder, not the cwd.
     spec = load_spec(spec_path, check=False)
+    if getattr(args, "backend", None):
+        spec.backend = args.backend  # checked for the backend it will run on
     _absolutize_local_paths(spec, spec_path.resolve().parent)
-    issues = validate(spec)
+    issues = validate(spec, base_dir=spec_path.resolve().parent)
     if issues:
         from hpo_tui.spec import SpecError
 
@@ -126,7 +128,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    print(render_status(backend.poll(args.name)))
+    snap = backend.poll(args.name)
+    print(render_status(snap))
+    if snap.warning:
+        print(f"warning: {snap.warning}")
     return 0
 
 
@@ -137,9 +142,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
     backend = _backend(args)
     before = backend.poll(args.name).tuning_job.status
     backend.stop(args.name)
-    after = backend.poll(args.name).tuning_job.status
+    snap = backend.poll(args.name)
+    after = snap.tuning_job.status
     if before in ("Completed", "Failed", "Stopped"):
         print(f"tuning job {args.name} had already ended ({before}); nothing to stop")
+    elif snap.warning and after == "InProgress":
+        # The stop is recorded, but the runner that must act on it is not running.
+        print(f"tuning job {args.name}: {after}, stop requested; {snap.warning}")
+        return 1
     else:
         print(f"tuning job {args.name}: {after}")
     return 0
@@ -188,10 +198,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
         for line in chunk.lines:
             print(line)
         sys.stdout.flush()
+        if chunk.lines:
+            continue  # more may be there already: one read returns at most a few MB
         if not args.follow or status in ("Completed", "Failed", "Stopped") or status is None:
             return 0
-        if not chunk.lines:
-            time.sleep(backend.default_interval)
+        time.sleep(backend.default_interval)
 
 
 # -- export (rows and encoding shared with the TUI, in hpo_tui.report) ------------------------------------------------------------------------------------------

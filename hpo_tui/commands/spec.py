@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from hpo_tui.errors import UserError
+from hpo_tui.sanitize import sanitize
 from hpo_tui.spec import (
     PLACEHOLDER_ROLE_ARN,
     SpecError,
@@ -40,10 +41,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         n = len(err.issues)
         print(f"{args.path}: {n} problem{'s' if n != 1 else ''}")
         for issue in err.issues:
-            print(f"  {issue}")
+            print(f"  {sanitize(str(issue))}")
         return 1
     print(f"{args.path}: valid")
-    print(summary_text(spec))
+    print(sanitize(summary_text(spec)))
     return 0
 
 

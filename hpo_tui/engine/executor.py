@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hpo_tui import paths
 from hpo_tui.engine import procinfo
 
 READ_SIZE = 65536
@@ -45,6 +46,16 @@ def local_concurrency(configured: int | None) -> int:
 def job_slots(max_parallel_jobs: int, configured: int | None) -> int:
     """Jobs running at once: max_parallel_jobs is a cap (as on SageMaker), and so is the local concurrency."""
     return max(1, min(int(max_parallel_jobs), local_concurrency(configured)))
+
+
+def open_log(path: Path) -> object:
+    """A log file for appending: owner-only (0600), never through a symbolic link."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    return os.fdopen(fd, "ab", buffering=0)
 
 
 def training_env(
@@ -106,8 +117,8 @@ class TrainingProcess:
     @classmethod
     def start(cls, name: str, argv: list[str], env: dict[str, str], folder: Path, log_path: Path) -> "TrainingProcess":
         for sub in ("model", "output"):
-            (folder / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        log_file = open(log_path, "ab", buffering=0)
+            paths.private_dir(folder / sub)
+        log_file = open_log(log_path)
         popen = subprocess.Popen(
             argv,
             cwd=folder,

@@ -22,7 +22,7 @@ from typing import Any
 from hpo_tui import paths
 from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
 from hpo_tui.engine import executor, procinfo
-from hpo_tui.engine.metrics import MetricExtractor
+from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
 
@@ -33,6 +33,9 @@ DEFAULT_STOP_GRACE = 5.0
 PIPE_DRAIN_GRACE = 2.0
 RUNNER_DIED = "runner exited unexpectedly"
 LIVE_STATUSES = ("InProgress", "Stopping")
+# The runner touches its heartbeat file at least this often while it lives, so a runner
+# that is alive but makes no progress (SIGSTOPped, hung) can be told from a busy one.
+HEARTBEAT_INTERVAL = 2.0
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -45,6 +48,22 @@ def stop_grace() -> float:
 
 def lock_path(folder: Path) -> Path:
     return folder / "runner.lock"
+
+
+def heartbeat_path(folder: Path) -> Path:
+    return folder / "runner.heartbeat"
+
+
+def beat(folder: Path) -> None:
+    """Record that the runner is making progress (the file's mtime is the heartbeat)."""
+    try:
+        fd = os.open(heartbeat_path(folder), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return
+    try:
+        os.utime(fd)
+    finally:
+        os.close(fd)
 
 
 def log(message: str) -> None:
@@ -81,6 +100,7 @@ class Runner:
         self.completion_reason: str | None = None
         self.exhausted = False
         self.finished_objectives: list[float | None] = []
+        self.last_beat = 0.0
 
         row = store.tuning_job(name)
         if row is None:
@@ -176,6 +196,7 @@ class Runner:
     def run(self) -> str:
         self.start()
         while True:
+            self._beat()
             self._reap()
             self._finish_exited()
             if self.stop_signalled and self.ending != "stopped":
@@ -194,14 +215,19 @@ class Runner:
                     self._read(key.data)
         return self._finish()
 
-    def _timeout(self) -> float | None:
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last_beat >= HEARTBEAT_INTERVAL / 2:
+            beat(self.folder)
+            self.last_beat = now
+
+    def _timeout(self) -> float:
         now = time.time()
-        deadlines = [j.kill_at for j in self.running.values() if j.kill_at]
+        deadlines = [now + HEARTBEAT_INTERVAL / 2]  # the heartbeat; otherwise idle in select
+        deadlines += [j.kill_at for j in self.running.values() if j.kill_at]
         deadlines += [j.exited_at + PIPE_DRAIN_GRACE for j in self.running.values() if j.exited_at]
         if self.deadline is not None and not self.ending:
             deadlines.append(self.deadline)
-        if not deadlines:
-            return None  # wake only on output, a child's exit (SIGCHLD) or a stop signal
         return max(0.0, min(deadlines) - now)
 
     def _budget_spent(self) -> bool:
@@ -230,8 +256,7 @@ class Runner:
         ).fetchone()
         index = int(row[0])
         name = f"{self.name}-{index + 1:03d}"
-        folder = self.folder / name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = paths.private_dir(self.folder / name)
         log_path = folder / "train.log"
         (folder / "failure").unlink(missing_ok=True)
         hps = dict(self.static)
@@ -278,6 +303,7 @@ class Runner:
         points = []
         changed = False
         stop = False
+        timeouts = job.extractor.timeouts
         for line in lines:
             for p in job.extractor.feed(line):
                 points.append((p.metric, p.epoch, time.time(), p.value))
@@ -293,6 +319,9 @@ class Runner:
                 changed = True
                 if job.stop_kind is None and self.search.report(job.number, p.epoch, p.value):
                     stop = True
+        if job.extractor.timeouts > timeouts:
+            log(f"{job.name}: a metric regex took over {MATCH_TIMEOUT} s on "
+                f"{job.extractor.timeouts - timeouts} line(s); those lines gave no value")
         if points or changed:
             with self.store.write():
                 if points:
@@ -462,6 +491,7 @@ class Runner:
                 self.name, status=status, ended_at=time.time(), failure_reason=failure,
                 completion_reason=self.completion_reason,
             )
+        self.store.checkpoint()
         log(f"tuning job {status}")
         return status
 
@@ -497,6 +527,7 @@ class Runner:
             self.store.update_tuning_job(
                 self.name, status="Failed", ended_at=time.time(), failure_reason=clip_reason(reason)
             )
+        self.store.checkpoint()
 
 
 def _hp_string(value: Any) -> str:
@@ -553,8 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.lock_fd is not None:
         lock_fd = args.lock_fd
     else:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT, 0o600)
+        paths.private_dir(folder)
+        lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -563,14 +594,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     _become_subreaper()
-    store = Store.writer(paths.store_path())
     try:
+        store = Store.writer(paths.store_path())
         runner = Runner(args.name, store, wake_fd)
     except UserError as err:
         print(f"hpo-tui runner: {err}", file=sys.stderr)
         return 1
     runner_ref["runner"] = runner
     runner.stop_signalled = state["stop"]
+    beat(runner.folder)
     log(f"runner for {args.name} started (pid {os.getpid()})")
     try:
         status = runner.run()
@@ -582,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         runner.abort(f"runner error: {type(err).__name__}: {err}")
         return 1
+    finally:
+        store.close()  # the last connection to close checkpoints the WAL too
     return 0 if status in ("Completed", "Stopped") else 1
 
 

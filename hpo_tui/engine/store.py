@@ -7,15 +7,18 @@ transaction; readers open the file read-only. The file and its folder are owner-
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import sqlite3
+import stat
 import time
 import typing
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from hpo_tui import paths
 from hpo_tui.errors import UserError
 
 SCHEMA_VERSION = 1
@@ -88,14 +91,42 @@ class StoreError(UserError):
 
 
 def _prepare_file(path: Path) -> None:
-    """Create the database file owner-only before SQLite touches it (its -wal/-shm copy the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = path.parent.stat()
-    if folder.st_uid == os.getuid() and folder.st_mode & 0o077:
-        os.chmod(path.parent, 0o700)  # the data folder holds job logs and specs: owner only
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+    """Create the database file owner-only before SQLite touches it (its -wal/-shm copy the
+    mode), never through a symbolic link, and refuse anything but a regular file."""
+    paths.private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            paths.refuse_link(path)
+        if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise StoreError(
+                f"cannot write the store {path}: {err.strerror}; make it and its folder writable by "
+                f"you (chmod u+w {path}), or set HPO_TUI_HOME to another folder"
+            ) from None
+        raise StoreError(f"cannot open the store {path}: {err.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StoreError(f"the store {path} is not a regular file; move it aside and launch again")
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def store_error(path: Path, err: sqlite3.Error) -> StoreError:
+    """A clear message for a store SQLite cannot use."""
+    text = str(err)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"cannot write the store {path}: it is read-only; make it writable by you "
+            f"(chmod u+w {path} and its -wal/-shm files), or set HPO_TUI_HOME to another folder"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the store {path} is locked by another process ({text}); try again")
+    return StoreError(
+        f"the store {path} is damaged or not an hpo-tui store ({text}); move it aside "
+        f"(mv {path} {path}.damaged) to start a new one, or set HPO_TUI_HOME to another folder"
+    )
 
 
 class Store:
@@ -113,26 +144,38 @@ class Store:
         _prepare_file(path)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        store = cls(conn, path, readonly=False)
-        store._migrate()
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path, readonly=False)
+            store._migrate()
+        except sqlite3.Error as err:
+            conn.close()
+            raise store_error(path, err) from None
         return store
 
     @classmethod
     def reader(cls, path: Path) -> "Store | None":
         """A read-only connection, or None when no store exists yet (nothing launched)."""
         if not path.exists():
+            paths.refuse_link(path)  # a dangling link: never create or read through it
             return None
+        paths.refuse_link(path)
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version:
+                conn.execute("SELECT name FROM tuning_jobs LIMIT 1").fetchall()
+        except sqlite3.Error as err:
+            conn.close()
+            raise store_error(path, err) from None
         store = cls(conn, path, readonly=True)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             # Created but not yet initialised by its first writer: treat as empty.
             conn.close()
@@ -144,6 +187,14 @@ class Store:
                 f"reads up to {SCHEMA_VERSION}); upgrade hpo-tui or set HPO_TUI_HOME to another folder"
             )
         return store
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file, so finished results never live only in the
+        -wal file (which a crash, a copy or a stray write could lose)."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            pass  # a reader holding an old snapshot: the next checkpoint or close does it
 
     def close(self) -> None:
         self.conn.close()
@@ -184,7 +235,8 @@ class Store:
         try:
             yield self.conn
         finally:
-            self.conn.execute("COMMIT")
+            if self.conn.in_transaction:  # an error may have ended it already
+                self.conn.execute("COMMIT")
 
     # -- queries -----------------------------------------------------------------------------
 

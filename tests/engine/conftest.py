@@ -96,4 +96,4 @@ def wait_for(backend: LocalBackend, name: str, until: Callable[[Snapshot], bool]
         time.sleep(0.1)
 
 
-__all__ = ["FAKE_TRAIN", "IntegerParameter", "wait_for", "processes_with_home"]
+__all__ = ["FAKE_TRAIN", "IntegerParameter", "wait_for"]

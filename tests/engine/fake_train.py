@@ -16,6 +16,8 @@ runner must have seen. Fault options (all hyperparameters, so a spec can set the
   --hang 1             hang after the last epoch
   --noise N            N extra non-metric lines per epoch
   --dump_env 1         write the SM_* environment and argv to $SM_OUTPUT_DATA_DIR/env.json
+  --say TEXT           print TEXT as it is (escape sequences too) before the epochs
+  --big_line N         print one line of N bytes before the epochs
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ def main() -> int:
     fail_exit = int(hps.get("fail_exit", "0"))
     fail_at = int(hps.get("fail_at", "0"))
     noise = int(hps.get("noise", "0"))
+    if "say" in hps:
+        print(hps["say"], flush=True)
+    if int(hps.get("big_line", "0")):
+        sys.stdout.write("y" * int(hps["big_line"]) + "\n")
+        sys.stdout.flush()
     for k, acc in enumerate(curve(hps)):
         if fail_exit and k == fail_at:
             message = hps.get("failure_message")

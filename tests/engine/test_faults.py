@@ -17,6 +17,7 @@ from hpo_tui.backends.base import BackendError
 from hpo_tui.cli import main
 from hpo_tui.engine import procinfo
 from hpo_tui.engine.store import Store
+from hpo_tui.errors import UserError
 from hpo_tui.spec import CategoricalParameter
 
 from .conftest import wait_for
@@ -270,17 +271,18 @@ def test_runner_dead_while_stopping_ends_stopped(backend, fake_spec):
 
 
 def test_spec_paths_are_checked_at_launch(backend, fake_spec, tmp_path: Path):
+    # validate() refuses them first (a SpecError); the backend checks again (a BackendError).
     spec = fake_spec()
     spec.estimator.source_dir = str(tmp_path / "missing")
-    with pytest.raises(BackendError, match="estimator.source_dir"):
+    with pytest.raises(UserError, match="estimator.source_dir"):
         backend.launch(spec)
     spec = fake_spec()
     spec.estimator.entry_point = "nothere.py"
-    with pytest.raises(BackendError, match="estimator.entry_point"):
+    with pytest.raises(UserError, match="estimator.entry_point"):
         backend.launch(spec)
     spec = fake_spec()
     spec.channels.train = "s3://bucket/train"
-    with pytest.raises(BackendError, match="channels.train"):
+    with pytest.raises(UserError, match="channels.train"):
         backend.launch(spec)
     assert backend.list_tuning_jobs() == []
 

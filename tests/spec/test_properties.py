@@ -134,6 +134,10 @@ def valid_specs(draw: st.DrawFn) -> TuningSpec:
         spec.sagemaker.role_arn = draw(st.sampled_from(ROLES))
     spec.sagemaker.region = draw(st.none() | st.sampled_from(REGIONS))
     spec.sagemaker.profile = draw(st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True))
+    if spec.backend == "local":
+        # The local backend runs a local script on local data (validate checks that it can).
+        spec.estimator.source_dir, spec.estimator.entry_point = "training", "mnist.py"
+        spec.channels.train = spec.channels.test = None
     return spec
 
 
