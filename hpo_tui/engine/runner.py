@@ -112,7 +112,7 @@ class Runner:
         self.maximize = self.spec.objective.type != "Minimize"
         # max_parallel_jobs is a cap, as on SageMaker; the local engine also runs no more jobs
         # at once than its concurrency (default: one per core).
-        self.parallel = executor.job_slots(self.spec.max_parallel_jobs, None)
+        self.parallel = executor.job_slots(self.spec.max_parallel_jobs, self.spec.local.concurrency)
         self.max_jobs = row["max_jobs"]
         self.deadline = (
             row["created_at"] + self.spec.max_runtime_seconds if self.spec.max_runtime_seconds else None

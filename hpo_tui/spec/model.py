@@ -100,6 +100,17 @@ class HyperbandSettings:
     max_resource: int | None = None
 
 
+# The most training jobs [local] concurrency may ask for at once.
+MAX_LOCAL_CONCURRENCY = 256
+
+
+@dataclass
+class LocalSettings:
+    # Local backend only: training jobs run at once. None = one per core. max_parallel_jobs
+    # stays a cap, as on SageMaker; this is the machine's cap (more jobs would share cores).
+    concurrency: int | None = None
+
+
 @dataclass
 class SageMakerSettings:
     role_arn: str | None = None
@@ -136,6 +147,7 @@ class TuningSpec:
     backend: str = "local"
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     hyperband: HyperbandSettings = field(default_factory=HyperbandSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
     # Optional explicit tuning job name; otherwise generated from base_job_name.
     tuning_job_name: str | None = None
 

@@ -23,6 +23,7 @@ from hpo_tui.spec.model import (
     JOB_NAME_MAX,
     MAX_CATEGORICAL_VALUES,
     MAX_HYPERPARAMETERS,
+    MAX_LOCAL_CONCURRENCY,
     MAX_METRIC_DEFINITIONS,
     MAX_METRIC_NAME_LENGTH,
     MAX_PARAMETER_STRING,
@@ -51,6 +52,7 @@ from hpo_tui.spec.model import (
     ContinuousParameter,
     Estimator,
     HyperbandSettings,
+    LocalSettings,
     IntegerParameter,
     MetricDefinition,
     Objective,
@@ -108,6 +110,7 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
     _validate_strategy_and_limits(spec, add)
     _validate_channels(spec, add, base_dir)
     _validate_backend(spec, add)
+    _validate_local(spec, add)
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
     return issues
@@ -385,6 +388,17 @@ def _validate_strategy_and_limits(spec: TuningSpec, add: Callable[[str, str], No
     if ok and spec.strategy == "Hyperband" and hb.max_resource is None and max_epochs(spec) is None:
         add("hyperband.max_resource", "Hyperband needs the most epochs a job can run: set "
             "hyperband.max_resource, or a num_epoch range or static hyperparameter")
+
+
+def _validate_local(spec: TuningSpec, add: Callable[[str, str], None]) -> None:
+    local = spec.local
+    if not isinstance(local, LocalSettings):
+        add("local", "must be a table (concurrency)")
+        return
+    n = local.concurrency
+    if n is not None and (not _is_int(n) or not 1 <= n <= MAX_LOCAL_CONCURRENCY):
+        add("local.concurrency", f"must be a whole number of training jobs from 1 to {MAX_LOCAL_CONCURRENCY}, "
+            f"got {_show(n)}; leave it out for one job per core")
 
 
 def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None],

@@ -21,6 +21,7 @@ from hpo_tui.spec.model import (
     ContinuousParameter,
     Estimator,
     HyperbandSettings,
+    LocalSettings,
     IntegerParameter,
     MetricDefinition,
     Objective,
@@ -51,6 +52,7 @@ _TOP_SCALARS = ("backend", "strategy", "early_stopping", "max_jobs", "max_parall
 _TABLES: dict[str, type] = {
     "estimator": Estimator, "objective": Objective, "completion": CompletionCriteria,
     "hyperband": HyperbandSettings, "channels": Channels, "sagemaker": SageMakerSettings,
+    "local": LocalSettings,
 }
 _RANGE_KEYS = {"integer": ("type", "min", "max", "scaling"), "continuous": ("type", "min", "max", "scaling"),
                "categorical": ("type", "values")}
@@ -77,7 +79,7 @@ def spec_to_dict(spec: TuningSpec) -> dict[str, Any]:
         out[key] = _dataclass_dict(getattr(spec, key))
     out["metric_definitions"] = [{"name": m.name, "regex": m.regex} for m in spec.metric_definitions]
     out["ranges"] = {name: _range_to_dict(p) for name, p in spec.ranges.items()}
-    for key in ("completion", "hyperband", "channels", "sagemaker"):
+    for key in ("completion", "hyperband", "channels", "local", "sagemaker"):
         out[key] = _dataclass_dict(getattr(spec, key))
     return out
 
@@ -272,6 +274,9 @@ _TABLE_HINTS = {
     "channels": [
         "# train = \"s3://my-bucket/mnist/train\"  # or a local directory; default: prepared MNIST",
         "# test = \"s3://my-bucket/mnist/test\"",
+    ],
+    "local": [
+        "# concurrency = 2  # local backend: training jobs at once (default: one per core)",
     ],
     "sagemaker": [
         f"# role_arn = \"arn:aws:iam::123456789012:role/SageMakerRole\"  # or ${ROLE_ARN_ENV}",

@@ -159,3 +159,14 @@ def test_relative_channels_are_found_next_to_the_spec_file(tmp_path: Path) -> No
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert paths_of(info.value) == ["channels.train"]
+
+
+def test_local_concurrency_round_trips_and_a_fresh_file_shows_where_it_goes() -> None:
+    text = dumps_toml(TuningSpec())
+    assert "[local]" in text and "# concurrency" in text
+    spec = loads_toml(text.replace("[local]\n", "[local]\nconcurrency = 3\n"))
+    assert spec.local.concurrency == 3
+    assert loads_toml(dumps_toml(spec)) == spec
+    with pytest.raises(SpecError) as err:
+        loads_toml(text.replace("[local]\n", "[local]\nconcurency = 3\n"))
+    assert paths_of(err.value) == ["local.concurency"]

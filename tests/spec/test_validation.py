@@ -454,3 +454,11 @@ def test_local_channels_must_exist(tmp_path: Path) -> None:
     a_file.write_bytes(b"")
     only_issue(variant(lambda s: setattr(s.channels, "train", str(a_file))), "channels.train", "is a file")
     assert validate(variant(lambda s: setattr(s.channels, "train", str(tmp_path)))) == []
+
+
+def test_local_concurrency_is_a_whole_number_of_jobs() -> None:
+    for bad in (0, -1, 2.5, "2", True, 10**6):
+        spec = variant(lambda s: setattr(s.local, "concurrency", bad))
+        only_issue(spec, "local.concurrency", "one job per core")
+    spec = variant(lambda s: setattr(s.local, "concurrency", 2))
+    assert validate(spec) == []
