@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,7 +38,7 @@ from hpo_tui.backends.base import (
 )
 from hpo_tui.engine import procinfo
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, lock_path
-from hpo_tui.engine.store import Store, spec_to_json
+from hpo_tui.engine.store import Store, spec_from_json, spec_to_json
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
@@ -49,14 +51,41 @@ STOP_WAIT = 3.0  # how long stop() waits for a live runner to acknowledge
 LOG_READ_MAX = 4 * 1024 * 1024
 
 
+def _busy_is_an_error(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A read that met a locked store says so plainly (the caller keeps its last data)."""
+
+    @functools.wraps(method)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" not in text and "busy" not in text and "interrupted" not in text:
+                raise
+            raise StoreBusy(
+                f"the local store is busy ({text}): another process holds a lock on it; "
+                "the last data stays on screen and the read is retried"
+            ) from None
+
+    return reading
+
+
+class StoreBusy(BackendError):
+    """The store was locked for longer than the read's busy timeout."""
+
+
 class LocalBackend:
     """Tuning jobs run by the local engine on this machine."""
 
     name = "local"
     default_interval = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_busy_timeout: float | None = None) -> None:
+        """read_busy_timeout: how long a read waits on a locked store before it fails (the
+        store's default when None). The TUI passes a short one: it shows the last data,
+        marked stale, rather than wait."""
         self._lock = threading.Lock()
+        self._read_busy_timeout = read_busy_timeout
         self._reader: Store | None = None
         self._reader_path: Path | None = None
         self._children: list[subprocess.Popen] = []
@@ -70,7 +99,7 @@ class LocalBackend:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        self._reader = Store.reader(path)
+        self._reader = Store.reader(path, busy_timeout=self._read_busy_timeout)
         self._reader_path = path
         return self._reader
 
@@ -79,10 +108,19 @@ class LocalBackend:
         self._children = [p for p in self._children if p.poll() is None]
 
     def close(self) -> None:
-        with self._lock:
+        """Close the reader. Never waits on a read in progress (quitting must not hang): that
+        read is interrupted, and its connection goes with the process."""
+        if not self._lock.acquire(blocking=False):
+            reader = self._reader
+            if reader is not None:
+                reader.interrupt()
+            return
+        try:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+        finally:
+            self._lock.release()
 
     # -- launch ----------------------------------------------------------------------------------
 
@@ -229,6 +267,7 @@ class LocalBackend:
             )
         return row
 
+    @_busy_is_an_error
     def list_tuning_jobs(self) -> list[TuningJobView]:
         self._reap_children()
         for attempt in range(2):
@@ -246,6 +285,7 @@ class LocalBackend:
                 self._handle_dead_runner(row)
         return [_tuning_view(row, jobs[row["name"]]) for row in rows]
 
+    @_busy_is_an_error
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
         self._reap_children()
         start = int(cursor or 0)
@@ -277,6 +317,7 @@ class LocalBackend:
             fetched_at=time.time(),
         )
 
+    @_busy_is_an_error
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
         with self._lock:
             store = self._read_store()
@@ -317,6 +358,11 @@ class LocalBackend:
             with self._lock:
                 row = self._read_store().training_job(job)
         return row["status"]
+
+    @_busy_is_an_error
+    def tuning_spec(self, name: str) -> TuningSpec:
+        """The spec a tuning job was launched with (to launch a new one from it)."""
+        return spec_from_json(self._row(name)["spec_json"])
 
     # -- stop -------------------------------------------------------------------------------------
 

@@ -123,14 +123,18 @@ class Store:
         return store
 
     @classmethod
-    def reader(cls, path: Path) -> "Store | None":
-        """A read-only connection, or None when no store exists yet (nothing launched)."""
+    def reader(cls, path: Path, *, busy_timeout: float | None = None) -> "Store | None":
+        """A read-only connection, or None when no store exists yet (nothing launched).
+
+        busy_timeout: seconds a read waits on a locked store before failing with StoreBusy.
+        """
         if not path.exists():
             return None
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+        timeout_ms = BUSY_TIMEOUT_MS if busy_timeout is None else max(0, int(busy_timeout * 1000))
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=timeout_ms / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         store = cls(conn, path, readonly=True)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
@@ -147,6 +151,10 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def interrupt(self) -> None:
+        """Abort the statement running on this connection in another thread, if any."""
+        self.conn.interrupt()
 
     def _migrate(self) -> None:
         with self.write():
