@@ -18,6 +18,9 @@ TMUX = shutil.which("tmux")
 HPO_TUI = Path(sys.executable).parent / "hpo-tui"
 WAIT = 180.0  # guards against hangs, not speed assertions
 FORM_WAIT = 30.0
+# Quitting with a read blocked on a locked store: generous for a loaded machine, yet half of
+# SQLite's 10 s busy timeout that the process used to wait out.
+QUIT_DEADLINE = 5.0
 AFTER_EXIT = ("import subprocess, sys, time; rc = subprocess.run(sys.argv[1:]).returncode; "
               "print(f'[hpo-tui exited {rc}]', flush=True); time.sleep(120)")
 
@@ -93,9 +96,26 @@ class Pane:
         return screen
 
     def exit_status(self) -> int | None:
-        """None while the command runs, else its exit status."""
-        parts = self._tmux("list-panes", "-t", "e2e", "-F", "#{pane_dead} #{pane_dead_status}").split()
-        return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else None
+        """None while the command runs, else its exit status; -N when signal N killed it
+        (tmux 3.3a leaves #{pane_dead_status} empty then, and sets #{pane_dead_signal})."""
+        dead, status, signal_number = self._tmux(
+            "list-panes", "-t", "e2e", "-F", "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}"
+        ).strip().split("|")
+        if dead != "1":
+            return None
+        if status:
+            return int(status)
+        return -int(signal_number) if signal_number else -1
+
+    def wait_for_exit(self, what: str, timeout: float = FORM_WAIT) -> int:
+        """The exit status once the command has ended; a crash reads as one, not as a hang."""
+        deadline = time.monotonic() + timeout
+        while (status := self.exit_status()) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"hpo-tui did not exit {what} within {timeout:g} s:\n{self.text()}")
+            time.sleep(0.05)
+        assert status >= 0, f"hpo-tui was killed by signal {-status} {what}:\n{self.text()}"
+        return status
 
     def kill(self) -> None:
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
@@ -163,11 +183,7 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         # Once the tuning job itself has ended, q quits without a question.
         pane.wait_for(lambda s: f"{name} · local · Completed" in s, "the tuning job to complete")
         pane.keys("q", pause=0.5)
-        deadline = time.monotonic() + FORM_WAIT
-        while pane.exit_status() is None:
-            assert time.monotonic() < deadline, f"hpo-tui did not exit after q:\n{pane.text()}"
-            time.sleep(0.3)
-        assert pane.exit_status() == 0, pane.text()
+        assert pane.wait_for_exit("after q") == 0, pane.text()
     finally:
         pane.kill()
         backend = LocalBackend()
@@ -219,3 +235,34 @@ def test_attach_then_quit_while_running_prints_how_to_reattach(pane_env, mnist_c
                 time.sleep(0.2)
         finally:
             backend.close()
+
+
+def test_quit_with_the_store_locked_exits_at_once(pane_env, hpo_home):
+    """A read blocked on a locked store must not keep hpo-tui alive after quitting: the TUI's
+    reads give up quickly (stale data), and its workers run on threads quitting never joins.
+    The store's own busy timeout is 10 s: the deadline below is well under it."""
+    import sqlite3
+
+    from hpo_tui import paths
+    from tests.app.conftest import record_tuning_job
+
+    name = "locked-store-job"
+    record_tuning_job(name)
+    # An exclusive lock, as a stuck writer or a backup tool would hold it: readers get SQLITE_BUSY.
+    locker = sqlite3.connect(paths.store_path(), isolation_level=None, timeout=5)
+    locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+    locker.execute("BEGIN EXCLUSIVE")
+    pane = Pane([str(HPO_TUI), "attach", name], pane_env)
+    try:
+        pane.wait_for(lambda s: name in s and ("store is busy" in s or "database is locked" in s), "the dashboard to report the locked store",
+                      timeout=FORM_WAIT)
+        pane.keys("r", pause=0.05)  # a poll in flight as q arrives
+        pane.keys("q", pause=0.3)
+        # Nothing could be read, so the status is unknown: quitting asks first.
+        pane.wait_for(lambda s: "Quit hpo-tui?" in s and "status not known yet" in s, "the quit question",
+                      timeout=FORM_WAIT)
+        pane.keys("Enter", pause=0)
+        assert pane.wait_for_exit("with the store locked", timeout=QUIT_DEADLINE) == 0, pane.text()
+    finally:
+        pane.kill()
+        locker.close()
