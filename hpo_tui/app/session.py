@@ -29,8 +29,8 @@ class WatchedJob:
     def quit_note(self) -> str:
         """What quitting means for this job, with how to come back to it."""
         if self.status is None:
-            return (f"Tuning job {self.name}: status not known yet; if it runs, it keeps running. "
-                    f"Reattach with: {attach_command(self.name, self.backend)}")
+            return (f"Tuning job {self.name}: status not known yet (no poll has answered). "
+                    f"Quitting never stops it; reattach with: {attach_command(self.name, self.backend)}")
         return reattach_hint(self.name, self.backend)
 
 

@@ -61,10 +61,32 @@ class Pane:
         self.keys("End", "C-u", pause=0.3)
         self.type(text)
 
+    def fill(self, click: str, new: str, shown: str) -> None:
+        """Click the input found by `click` (group 1), replace its text with `new`, and wait
+        until the pane matches `shown`.
+
+        The wait keeps the next click on target: clearing an input can show an error line
+        that moves the rows below it, and on a loaded machine the pane may still show that
+        in-between layout when the next click's position is read."""
+        self.click_text(click)
+        self.replace_input(new)
+        self.wait_for(lambda s: re.search(shown, s) is not None, f"{shown!r} after typing {new!r}",
+                      timeout=FORM_WAIT)
+
+    def write(self, data: str) -> None:
+        """Send data to the app in one write.
+
+        send-keys writes a sequence key by key, and on a loaded machine the app can read an
+        escape sequence's ESC on its own: after ESCDELAY (100 ms) Textual reports it as the
+        Escape key and types the rest ("[<0;82;13M") into the focused input. A paste buffer
+        is written whole (no brackets without -p)."""
+        self._tmux("set-buffer", "-b", "e2e-raw", data)
+        self._tmux("paste-buffer", "-d", "-b", "e2e-raw", "-t", "e2e")
+
     def click(self, col: int, row: int) -> None:
         """A left click, as the terminal reports it to the app (SGR mouse, 1-based)."""
         for final in ("M", "m"):
-            self._tmux("send-keys", "-t", "e2e", "-l", f"\x1b[<0;{col + 1};{row + 1}{final}")
+            self.write(f"\x1b[<0;{col + 1};{row + 1}{final}")
             time.sleep(0.05)
         time.sleep(0.3)
 
@@ -153,23 +175,18 @@ def test_launch_default_spec_reduced_in_the_form_watch_best_and_quit(pane_env, m
         pane.click_text(r"(num_epoch)\s+integer")
         pane.keys("e", pause=0.5)
         pane.wait_for(lambda s: "enter: OK · escape: cancel" in s, "the range editor", timeout=FORM_WAIT)
-        pane.click_text(r"\bMin\s.*?\b(10)\b")
-        pane.replace_input("1")
-        pane.click_text(r"\bMax\s.*?\b(50)\b")
-        pane.replace_input("2")
+        pane.fill(r"\bMin\s.*?\b(10)\b", "1", r"\bMin\s.*?\b1\b")
+        pane.fill(r"\bMax\s.*?\b(50)\b", "2", r"\bMax\s.*?\b2\b")
         pane.keys("Enter", pause=0.5)
         pane.wait_for(lambda s: re.search(r"num_epoch\s+integer\s+1 … 2", s) is not None, "num_epoch 1 … 2",
                       timeout=FORM_WAIT)
 
         # Max jobs 9 -> 2, two at once, on the session's prepared MNIST channels.
-        pane.click_text(r"Max jobs\s+(9)")
-        pane.replace_input("2")
-        pane.click_text(r"Max parallel\s+(3)")
-        pane.replace_input("2")
-        pane.click_text(r"Train channel\s+(prepared)")
-        pane.type(str(mnist_channels / "train"))
-        pane.click_text(r"Test channel\s+(prepared)")
-        pane.type(str(mnist_channels / "test"))
+        pane.fill(r"Max jobs\s+(9)", "2", r"Max jobs\s+2\b")
+        pane.fill(r"Max parallel\s+(3)", "2", r"Max parallel\s+2\b")
+        # The paths are longer than the inputs: wait for the placeholder to go instead.
+        pane.fill(r"Train channel\s+(prepared)", str(mnist_channels / "train"), r"Train channel\s+(?!prepared)\S")
+        pane.fill(r"Test channel\s+(prepared)", str(mnist_channels / "test"), r"Test channel\s+(?!prepared)\S")
         screen = pane.wait_for(lambda s: "ready to launch" in s and re.search(r"Max parallel\s+2\b", s) is not None,
                                "a valid form", timeout=FORM_WAIT)
         assert re.search(r"Max jobs\s+2\b", screen), screen
