@@ -119,15 +119,18 @@ class Pane:
 
     def exit_status(self) -> int | None:
         """None while the command runs, else its exit status; -N when signal N killed it
-        (tmux 3.3a leaves #{pane_dead_status} empty then, and sets #{pane_dead_signal})."""
-        dead, status, signal_number = self._tmux(
-            "list-panes", "-t", "e2e", "-F", "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}"
+        (tmux 3.3a leaves #{pane_dead_status} empty then, and sets #{pane_dead_signal}).
+        Both are set only once the pane is dead."""
+        status, signal_number = self._tmux(
+            "list-panes", "-t", "e2e", "-F", "#{pane_dead_status}|#{pane_dead_signal}"
         ).strip().split("|")
-        if dead != "1":
-            return None
         if status:
             return int(status)
-        return -int(signal_number) if signal_number else -1
+        if signal_number:
+            return -int(signal_number)
+        # Not ended, or ended and not reaped yet: tmux marks a pane dead when its terminal
+        # closes, a moment before it collects the exit status.
+        return None
 
     def wait_for_exit(self, what: str, timeout: float = FORM_WAIT) -> int:
         """The exit status once the command has ended; a crash reads as one, not as a hang."""
