@@ -68,8 +68,9 @@ class DashboardScreen(Screen):
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
-        Binding("n", "clone", "New from this", id="dashboard.clone"),
-        Binding("y", "copy_best", "Copy best", id="dashboard.copy_best"),
+        # Listed by ? and the palette; the footer keeps room for the keys used most.
+        Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
+        Binding("y", "copy_best", "Copy best", id="dashboard.copy_best", show=False),
         Binding("Y", "copy_best(True)", "Copy best as TOML", id="dashboard.copy_best_toml", show=False),
         Binding("question_mark", "help", "Help", id="dashboard.help"),
         Binding("escape", "back", "Back", id="dashboard.back", show=False),

@@ -207,8 +207,8 @@ def screen_keys(app: App, screen: Screen) -> list[tuple[str, str]]:
         binding = active.binding
         if not binding.description or binding.system or binding.description in seen:
             continue
-        if type(active.node).__module__.startswith("textual.") or binding.action == "command_palette":
-            continue  # cursor and editing keys of Textual's own widgets; the palette is listed last
+        if binding.id is None:
+            continue  # Textual's own keys (cursor, focus, copy); ours all have an id
         seen.add(binding.description)
         keys.append((app.get_key_display(binding), binding.description))
     return keys
