@@ -66,6 +66,7 @@ class HpoApp(App[None]):
         self.exit_hint: str | None = None
         self.watched = WatchedJobs()
         self.draft_spec: TuningSpec | None = None  # a configure form left by navigation
+        self._launches = 0  # launches whose tuning job is not on a dashboard (or an error) yet
 
     def on_load(self) -> None:
         # Thread workers on daemon threads: quitting never waits for a blocked poll.
@@ -118,11 +119,13 @@ class HpoApp(App[None]):
     def launch_tuning_job(self, spec: TuningSpec) -> None:
         """Launch in a worker; the dashboard opens on success, an ErrorDialog on failure."""
         self.notify(f"Launching on {spec.backend}…", title="Launch", markup=False)
+        self._launches += 1
         self._launch_worker(spec)
 
     @property
     def launching(self) -> bool:
-        return any(w.group == "launch" and w.node is self and not w.is_finished for w in self.workers)
+        """A launch is in flight: its tuning job may exist without anyone watching it yet."""
+        return self._launches > 0
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def _launch_worker(self, spec: TuningSpec) -> None:
@@ -133,10 +136,13 @@ class HpoApp(App[None]):
     @on(TuningJobLaunched)
     def _launched(self, message: TuningJobLaunched) -> None:
         # Just launched, so running, even before the dashboard's first poll says so.
+        self._launches -= 1
         self.open_dashboard(message.name, message.backend.name, status="InProgress")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "launch" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._launches -= 1
         if event.worker.group == "launch" and event.state == WorkerState.ERROR:
             from hpo_tui.app.screens.dialogs import ErrorDialog
             from hpo_tui.errors import UserError

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ class Pane:
         self._tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "e2e", *argv)
         # Keep the pane after the app exits, to read its exit status and last words.
         self._tmux("set-option", "-t", "e2e", "remain-on-exit", "on")
+        self.server_pid = int(self._tmux("display-message", "-p", "#{pid}"))
 
     def _tmux(self, *args: str) -> str:
         result = subprocess.run([TMUX, "-L", self.socket, *args], env=self.env, capture_output=True,
@@ -121,15 +123,22 @@ class Pane:
         """None while the command runs, else its exit status; -N when signal N killed it
         (tmux 3.3a leaves #{pane_dead_status} empty then, and sets #{pane_dead_signal}).
         Both are set only once the pane is dead."""
-        status, signal_number = self._tmux(
-            "list-panes", "-t", "e2e", "-F", "#{pane_dead_status}|#{pane_dead_signal}"
+        status, signal_number, pid = self._tmux(
+            "list-panes", "-t", "e2e", "-F", "#{pane_dead_status}|#{pane_dead_signal}|#{pane_pid}"
         ).strip().split("|")
         if status:
             return int(status)
         if signal_number:
             return -int(signal_number)
-        # Not ended, or ended and not reaped yet: tmux marks a pane dead when its terminal
-        # closes, a moment before it collects the exit status.
+        if _is_zombie(int(pid)):
+            # The command has exited, but tmux has not collected its status. Debian's tmux 3.3a
+            # is linked with libutempter, whose own SIGCHLD handler, in place while tmux removes
+            # the pane's utmp record as the pane's terminal closes, can swallow the pane's
+            # SIGCHLD (tmux/tmux#311, #4559): the status is then never collected, and the pane
+            # reads as "did not exit" with a blank screen. Nudge our own server to reap it.
+            os.kill(self.server_pid, signal.SIGCHLD)
+        # Running, or exited a moment ago: tmux marks a pane dead when its terminal closes,
+        # a moment before it collects the exit status.
         return None
 
     def wait_for_exit(self, what: str, timeout: float = FORM_WAIT) -> int:
@@ -137,13 +146,43 @@ class Pane:
         deadline = time.monotonic() + timeout
         while (status := self.exit_status()) is None:
             if time.monotonic() > deadline:
-                raise AssertionError(f"hpo-tui did not exit {what} within {timeout:g} s:\n{self.text()}")
+                raise AssertionError(f"hpo-tui did not exit {what} within {timeout:g} s:\n{self.stacks()}")
             time.sleep(0.05)
         assert status >= 0, f"hpo-tui was killed by signal {-status} {what}:\n{self.text()}"
         return status
 
+    def stacks(self) -> str:
+        """What a process that does not exit is doing: SIGABRT makes Python's faulthandler
+        (PYTHONFAULTHANDLER=1 in the pane) print every thread's stack on the pane."""
+        pid = int(self._tmux("list-panes", "-t", "e2e", "-F", "#{pane_pid}").split()[0])
+        tasks = Path(f"/proc/{pid}/task")
+        state = []
+        for task in sorted(tasks.iterdir()) if tasks.exists() else []:
+            try:
+                stat = (task / "stat").read_text().split(") ")[1].split()
+                state.append(f"{task.name} {(task / 'comm').read_text().strip()} {stat[0]} ppid {stat[1]} "
+                             f"{(task / 'wchan').read_text()}")
+            except OSError:
+                pass
+        dead = self._tmux("list-panes", "-t", "e2e", "-F", "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
+        state.append(f"tmux server {self.server_pid}: pane_dead/status/signal {dead.strip()!r}")
+        try:
+            os.kill(pid, signal.SIGABRT)
+            time.sleep(2.0)
+        except ProcessLookupError:
+            pass
+        pane = self._tmux("capture-pane", "-p", "-S", "-300", "-t", "e2e")
+        return "threads (tid comm state wchan):\n" + "\n".join(state) + "\npane:\n" + pane
+
     def kill(self) -> None:
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.fixture
@@ -151,6 +190,7 @@ def pane_env(hpo_home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["HPO_TUI_HOME"] = str(hpo_home)
     env["TERM"] = "xterm-256color"
+    env["PYTHONFAULTHANDLER"] = "1"  # stacks on SIGABRT, see Pane.stacks
     env.pop("TMUX", None)
     return env
 
