@@ -1,5 +1,6 @@
 """TUI figures: time to the first painted frame of `hpo-tui` (tmux), main-thread time to
-apply a 500-job snapshot with 20 changed jobs, and idle CPU while watching a finished job.
+apply a 500-job snapshot with 20 changed jobs, idle CPU while watching a finished job, and
+quit -> process exit with a poll blocked on a locked store (against an unlocked one).
 
 Prints the figures recorded in bench/RESULTS.md. Uses a temporary HPO_TUI_HOME; needs tmux.
 """
@@ -27,10 +28,26 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class TmuxPane:
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], *, keep_dead: bool = False) -> None:
         self.socket = f"hpo-tui-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.env = env
         self.run("new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", *argv)
+        if keep_dead:  # keep the pane after the command ends, to see when it did
+            self.run("set-option", "-t", "bench", "remain-on-exit", "on")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.run("send-keys", "-t", "bench", key)
+
+    def dead(self) -> bool:
+        return self.run("list-panes", "-t", "bench", "-F", "#{pane_dead}").split()[0] == "1"
+
+    def wait_for(self, marker: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in self.text():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{marker!r} did not show within {timeout:g} s:\n{self.text()}")
+            time.sleep(0.05)
 
     def run(self, *args: str) -> str:
         return subprocess.run([TMUX, "-L", self.socket, *args], env=self.env, capture_output=True, text=True,
@@ -187,6 +204,47 @@ def idle_cpu(env: dict[str, str], name: str, seconds: float = 10.0) -> float:
         pane.kill()
 
 
+def quit_to_exit(env: dict[str, str], name: str, *, locked: bool, runs: int = 5) -> list[float]:
+    """Seconds from the last quitting key to the process exit of `hpo-tui attach NAME` (a
+    finished job). locked: an exclusive lock on the store, taken before the app starts (a
+    reader already connected would keep it from being taken), and a poll in flight at q."""
+    import sqlite3
+
+    from hpo_tui import paths
+
+    results = []
+    for _ in range(runs):
+        locker = None
+        if locked:
+            locker = sqlite3.connect(paths.store_path(), isolation_level=None, timeout=5)
+            locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+            locker.execute("BEGIN EXCLUSIVE")
+        pane = TmuxPane([str(HPO_TUI), "attach", name], env, keep_dead=True)
+        try:
+            if locked:
+                pane.wait_for("store is busy")
+                pane.keys("r")  # a poll in flight as q arrives
+                time.sleep(0.05)
+                pane.keys("q")
+                pane.wait_for("Quit hpo-tui?")  # nothing could be read: the status is unknown
+                last_key = "Enter"
+            else:
+                pane.wait_for("Completed")
+                last_key = "q"
+            start = time.perf_counter()
+            pane.keys(last_key)
+            while not pane.dead():
+                if time.perf_counter() - start > 60:
+                    raise RuntimeError(f"hpo-tui did not exit within 60 s of {last_key}:\n{pane.text()}")
+                time.sleep(0.01)
+            results.append(time.perf_counter() - start)
+        finally:
+            pane.kill()
+            if locker is not None:
+                locker.close()
+    return results
+
+
 def main() -> int:
     if TMUX is None:
         print("tmux is not installed: apt-get install tmux", file=sys.stderr)
@@ -211,6 +269,15 @@ def main() -> int:
         name = finished_local_job(env)
         share = idle_cpu(env, name)
         print(f"idle CPU watching finished tuning job {name} (10 s): {share * 100:.2f}% of one core  target < 3%")
+
+        free = quit_to_exit(env, name, locked=False)
+        blocked = quit_to_exit(env, name, locked=True)
+        print(f"quit -> exit, store unlocked ({len(free)} runs): median {statistics.median(free):.3f} s "
+              f"(min {min(free):.3f}, max {max(free):.3f})")
+        print(f"quit -> exit, poll blocked on an exclusively locked store ({len(blocked)} runs): median "
+              f"{statistics.median(blocked):.3f} s (min {min(blocked):.3f}, max {max(blocked):.3f}), "
+              f"{statistics.median(blocked) / statistics.median(free):.2f}x the unlocked figure  target < 1 s")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 
 

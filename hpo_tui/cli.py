@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     never a traceback: the full traceback of an unexpected error goes to the debug log."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from hpo_tui.errors import UserError, debug_log, explain
+    from hpo_tui.crash import debug_log, explain
+    from hpo_tui.errors import UserError
     from hpo_tui.sanitize import sanitize
 
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -11,19 +11,17 @@ from typing import Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from hpo_tui.app.commands import ScreenActions
-from hpo_tui.app.messages import TuningJobLaunched
-from hpo_tui.backends.base import Backend
+from hpo_tui.app.commands import Navigation, ScreenActions
+from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
+from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
+from hpo_tui.app.threads import DaemonThreadExecutor
+from hpo_tui.backends.base import Backend, Snapshot
 from hpo_tui.spec import TuningSpec
 
 START_SCREENS = ("configure", "dashboard", "jobs")
-
-
-def reattach_hint(name: str, backend: str) -> str:
-    command = f"hpo-tui attach {name}" + (f" --backend {backend}" if backend != "local" else "")
-    return f"Tuning job {name} keeps running. Reattach with: {command}"
 
 
 class HpoApp(App[None]):
@@ -31,8 +29,16 @@ class HpoApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "hpo-tui"
-    COMMANDS = App.COMMANDS | {ScreenActions}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True)]
+    COMMANDS = App.COMMANDS | {ScreenActions, Navigation}
+    # One navigation model: from any screen, the jobs list, the last dashboard and a configure
+    # screen are a key away (and in the command palette, see commands.Navigation).
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
+        Binding("ctrl+t", "tuning_jobs", "Tuning jobs", id="app.tuning_jobs", show=False),
+        Binding("ctrl+g", "watch", "Go to dashboard", id="app.watch", show=False),
+        Binding("ctrl+n", "new_tuning_job", "New tuning job", id="app.new_tuning_job", show=False),
+        Binding("question_mark", "help", "Help", id="app.help"),
+    ]
 
     def __init__(self, *, backend_name: str = "local", spec: TuningSpec | None = None,
                  spec_path: Path | None = None, attach: str | None = None, start: str = "configure",
@@ -59,13 +65,18 @@ class HpoApp(App[None]):
         self._backend_lock = threading.Lock()
         self.exit_hint: str | None = None
         self.served = False  # in a browser tab (`hpo-tui serve`); still known after exit
+        self.watched = WatchedJobs()
+        self.draft_spec: TuningSpec | None = None  # a configure form left by navigation
+        self._launches = 0  # launches whose tuning job is not on a dashboard (or an error) yet
+
+    def on_load(self) -> None:
+        # Thread workers on daemon threads: quitting never waits for a blocked poll.
+        asyncio.get_running_loop().set_default_executor(DaemonThreadExecutor())
 
     def on_mount(self) -> None:
         self.served = self.is_web
         if self.start == "dashboard":
-            from hpo_tui.app.screens.dashboard import DashboardScreen
-
-            self.push_screen(DashboardScreen(self.attach, backend_name=self.backend_name))
+            self.open_dashboard(self.attach, self.backend_name)
         elif self.start == "jobs":
             from hpo_tui.app.screens.jobs import TuningJobsScreen
 
@@ -92,18 +103,31 @@ class HpoApp(App[None]):
             if backend is None or (name == "sagemaker" and (region, profile) != self._sagemaker_target):
                 from hpo_tui.backends import make_backend
 
-                backend = make_backend(name, region=region, profile=profile)
+                backend = make_backend(name, region=region, profile=profile, interactive=True)
                 self._backends[name] = backend
                 if name == "sagemaker":
                     self._sagemaker_target = (region, profile)
             return backend
+
+    def adopt_backend(self, backend: Backend, *, region: str | None = None, profile: str | None = None) -> None:
+        """Use a backend the caller built already (the CLI checks a job exists before opening)."""
+        with self._backend_lock:
+            self._backends[backend.name] = backend
+            if backend.name == "sagemaker":
+                self._sagemaker_target = (region or self.region, profile or self.profile)
 
     # --- launch ---------------------------------------------------------------------
 
     def launch_tuning_job(self, spec: TuningSpec) -> None:
         """Launch in a worker; the dashboard opens on success, an ErrorDialog on failure."""
         self.notify(f"Launching on {spec.backend}…", title="Launch", markup=False)
+        self._launches += 1
         self._launch_worker(spec)
+
+    @property
+    def launching(self) -> bool:
+        """A launch is in flight: its tuning job may exist without anyone watching it yet."""
+        return self._launches > 0
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def _launch_worker(self, spec: TuningSpec) -> None:
@@ -113,12 +137,14 @@ class HpoApp(App[None]):
 
     @on(TuningJobLaunched)
     def _launched(self, message: TuningJobLaunched) -> None:
-        from hpo_tui.app.screens.dashboard import DashboardScreen
-
-        self.push_screen(DashboardScreen(message.name, backend_name=message.backend.name))
+        # Just launched, so running, even before the dashboard's first poll says so.
+        self._launches -= 1
+        self.open_dashboard(message.name, message.backend.name, status="InProgress")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "launch" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._launches -= 1
         if event.worker.group == "launch" and event.state == WorkerState.ERROR:
             from hpo_tui.app.screens.dialogs import ErrorDialog
             from hpo_tui.errors import UserError
@@ -129,38 +155,202 @@ class HpoApp(App[None]):
             else:
                 message = f"{type(error).__name__}: {error}\nCheck the spec and the backend, then launch again."
             self.push_screen(ErrorDialog("Launch failed", message))
+        elif event.worker.group in ("clone", "copy") and event.state == WorkerState.ERROR:
+            from hpo_tui.app.format import shorten
 
-    # --- quit -----------------------------------------------------------------------
+            title = "Clone" if event.worker.group == "clone" else "Copy best hyperparameters"
+            self.notify(shorten(str(event.worker.error) or type(event.worker.error).__name__, 300), title=title,
+                        severity="error", markup=False, timeout=8)
 
-    def watched_dashboard(self):
-        """The topmost dashboard on the screen stack, if any."""
-        if "hpo_tui.app.screens.dashboard" not in sys.modules:
-            return None  # never opened one: don't import the charts just to quit
-        from hpo_tui.app.screens.dashboard import DashboardScreen
+    # --- navigation: jobs list, dashboards, configure ---------------------------------
 
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, DashboardScreen):
+    def _screen_of(self, kind: type, match: Callable[[Screen], bool] = lambda s: True) -> Screen | None:
+        """The topmost screen of a kind on the stack (the default screen excluded)."""
+        for screen in reversed(self.screen_stack[1:]):
+            if isinstance(screen, kind) and match(screen):
                 return screen
         return None
+
+    def _pop_to(self, target: Screen) -> None:
+        """Pop every screen above target. A configure screen's form is kept as the draft."""
+        while self.screen is not target and len(self.screen_stack) > 2:
+            current = self.screen
+            draft = getattr(current, "current_spec", None)
+            if draft is not None:
+                self.draft_spec = draft()
+            self.pop_screen()
+
+    def open_dashboard(self, name: str, backend_name: str | None = None, *, status: str | None = None) -> None:
+        """Show the dashboard of a tuning job: the one already open, else a new one."""
+        from hpo_tui.app.screens.dashboard import DashboardScreen
+
+        backend_name = backend_name or self.backend_name
+        self.watched.add(name, backend_name, status)
+        existing = self._screen_of(DashboardScreen, lambda s: s.tuning_job == name)
+        if existing is not None:
+            self._pop_to(existing)
+        else:
+            self.push_screen(DashboardScreen(name, backend_name=backend_name))
+
+    def action_tuning_jobs(self) -> None:
+        """The tuning jobs list: the one already open, else a new one."""
+        from hpo_tui.app.screens.jobs import TuningJobsScreen
+
+        existing = self._screen_of(TuningJobsScreen)
+        if existing is not None:
+            self._pop_to(existing)
+        else:
+            self.push_screen(TuningJobsScreen(backend_name=self.backend_name))
+
+    def action_new_tuning_job(self, spec: TuningSpec | None = None) -> None:
+        """The configure screen: a clone of `spec`, else the open form (or the last draft)."""
+        from hpo_tui.app.screens.configure import ConfigureScreen
+
+        existing = self._screen_of(ConfigureScreen)
+        if spec is None and existing is not None:
+            self._pop_to(existing)
+            return
+        if spec is not None:
+            self.push_screen(ConfigureScreen(spec))
+        elif self.draft_spec is not None:
+            self.push_screen(ConfigureScreen(self.draft_spec, spec_path=self.spec_path))
+        else:
+            self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
+                                             backend_name=self.backend_name if self.spec is None else None))
+
+    def action_watch(self) -> None:
+        """Back to the dashboard of the tuning job watched last (a running one first)."""
+        job = self.watched.latest()
+        if job is None:
+            self.notify("No tuning job launched or attached yet: ctrl+t lists them.", title="Dashboard",
+                        severity="warning")
+            return
+        self.open_dashboard(job.name, job.backend)
+
+    def tuning_job_missing(self, screen: Screen, name: str, message: str) -> None:
+        """A dashboard's tuning job does not exist: say so and show the jobs list instead."""
+        self.watched.forget(name)
+        self.notify(message, title="No such tuning job", severity="error", markup=False, timeout=8)
+        if screen is self.screen:
+            if len(self.screen_stack) > 2:
+                self.pop_screen()
+            else:
+                from hpo_tui.app.screens.jobs import TuningJobsScreen
+
+                self.switch_screen(TuningJobsScreen(backend_name=screen.backend_name or self.backend_name))
+                return
+        self.action_tuning_jobs()
+
+    # --- clone, copy best hyperparameters ----------------------------------------------
+
+    def clone_tuning_job(self, name: str, backend_name: str | None = None) -> None:
+        """Open a configure screen pre-filled with the spec `name` was launched with."""
+        self._fetch_spec(name, backend_name)
+
+    @work(thread=True, group="clone", exit_on_error=False)
+    def _fetch_spec(self, name: str, backend_name: str | None) -> None:
+        from hpo_tui.errors import UserError
+
+        backend = self.backend_for(backend_name)
+        fetch = getattr(backend, "tuning_spec", None)
+        if fetch is None:
+            raise UserError(f"The spec of {backend.name} tuning job {name} cannot be read back yet: open its spec "
+                            "file with ctrl+o on the configure screen (ctrl+n) instead.")
+        self.post_message(SpecFetched(name, fetch(name)))
+
+    @on(SpecFetched)
+    def _spec_fetched(self, message: SpecFetched) -> None:
+        from hpo_tui.app.clone import clone_spec
+
+        self.action_new_tuning_job(clone_spec(message.spec))
+        self.notify(f"New tuning job from {message.source}: change what you like, then ctrl+l launches it.",
+                    title="Clone", markup=False)
+
+    def copy_best_hyperparameters(self, name: str, backend_name: str | None = None, *, as_toml: bool = False,
+                                  snapshot: Snapshot | None = None) -> None:
+        """Copy the best training job's hyperparameters (CLI arguments, or TOML) to the clipboard."""
+        self._fetch_best(name, backend_name, as_toml, snapshot)
+
+    @work(thread=True, group="copy", exit_on_error=False)
+    def _fetch_best(self, name: str, backend_name: str | None, as_toml: bool, snapshot: Snapshot | None) -> None:
+        from hpo_tui.app.clone import best_hyperparameters
+
+        backend = self.backend_for(backend_name)
+        fetch = getattr(backend, "tuning_spec", None)
+        spec = fetch(name) if fetch is not None else None
+        best, values = best_hyperparameters(snapshot or backend.poll(name), spec)
+        self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml))
+
+    @on(BestHyperparametersFound)
+    def _best_found(self, message: BestHyperparametersFound) -> None:
+        from hpo_tui.app.clone import as_cli_args, as_toml
+
+        if message.training_job is None:
+            self.notify(f"{message.tuning_job} has no training job with an objective value yet: nothing to copy.",
+                        title="Copy best hyperparameters", severity="warning", markup=False)
+            return
+        text = as_toml(message.hyperparameters) if message.as_toml else as_cli_args(message.hyperparameters)
+        self.copy_to_clipboard(text)
+        what = "TOML" if message.as_toml else "command-line arguments"
+        note = "" if message.static_known else "\n(tuned ones only: the static ones are not known for this job)"
+        self.notify(f"Copied the hyperparameters of {message.training_job} as {what}:\n{text.strip()}{note}",
+                    title="Copied", markup=False, timeout=8)
+
+    # --- help -----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """The keys of the current screen (and the app's own), from their bindings."""
+        from hpo_tui.app.screens.dialogs import HelpScreen, screen_keys
+
+        screen = self.screen
+        own = getattr(screen, "action_help", None)
+        if own is not None:
+            own()  # a screen with notes of its own (the dashboard)
+            return
+        if isinstance(screen, HelpScreen):
+            return
+        title = getattr(screen, "HELP_TITLE", None) or f"{type(screen).__name__.removesuffix('Screen')} keys"
+        self.push_screen(HelpScreen(title, screen_keys(self, screen) + [("ctrl+p", "Command palette")]))
+
+    # --- quit -----------------------------------------------------------------------
 
     async def action_quit(self) -> None:
         from hpo_tui.app.screens.dialogs import ConfirmDialog
 
-        dashboard = self.watched_dashboard()
-        if dashboard is None or not dashboard.watched_is_running or isinstance(self.screen, ConfirmDialog):
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-dialog":
+            self._exit_with_notes()  # ctrl+q twice: yes
+            return
+        notes = self._quit_notes()
+        if not notes:
             self.exit()
             return
-        backend = dashboard.snapshot.tuning_job.backend if dashboard.snapshot else (
-            dashboard.backend_name or self.backend_name)
-        hint = reattach_hint(dashboard.tuning_job, backend)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.exit_hint = hint  # the CLI prints it once the terminal is restored
-                self.exit()
+                self._exit_with_notes()
 
-        self.push_screen(ConfirmDialog("Quit hpo-tui?", hint + "\nStop it first with s to end it now.",
-                                       confirm="Quit", variant="warning"), answered)
+        self.push_screen(ConfirmDialog("Quit hpo-tui?", "\n".join(notes) + "\nStop a tuning job first with s "
+                                       "on its dashboard to end it now.", confirm="Quit", variant="warning",
+                                       id="quit-dialog"), answered)
+
+    def _quit_notes(self) -> list[str]:
+        notes = [job.quit_note() for job in self.watched.maybe_running()]
+        if self.launching:
+            notes.insert(0, "A launch is in progress: quitting now may leave the new tuning job running "
+                            "unwatched; `hpo-tui jobs` lists it.")
+        return notes
+
+    def _exit_with_notes(self) -> None:
+        notes = self._quit_notes()
+        self.exit_hint = "\n".join(notes) or None  # the CLI prints it once the terminal is restored
+        self.exit()
+
+    def on_unmount(self) -> None:
+        # The app built these backends: close them (without waiting on a poll in progress).
+        for backend in self._backends.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
 
 
 def make_app(*, backend_name: str = "local", spec: TuningSpec | None = None, attach: str | None = None,

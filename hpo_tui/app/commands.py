@@ -23,3 +23,32 @@ class ScreenActions(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), partial(self.screen.run_action, action), help=help_text)
+
+
+class Navigation(Provider):
+    """The app's places, from any screen: the jobs list, each watched dashboard, a configure screen."""
+
+    def _entries(self) -> list[tuple[str, str, object]]:
+        app = self.app
+        entries: list[tuple[str, str, object]] = [
+            ("Tuning jobs", "List the tuning jobs on this backend (ctrl+t)", app.action_tuning_jobs),
+            ("New tuning job", "Open the configure screen (ctrl+n)", partial(app.action_new_tuning_job)),
+        ]
+        for job in reversed(list(getattr(app, "watched", ()))):
+            state = job.status or "status not known yet"
+            entries.append((f"Dashboard of {job.name}", f"{state} · ctrl+g opens the latest",
+                            partial(app.open_dashboard, job.name, job.backend)))
+        if not any(action == "help" for _, _, action in getattr(self.screen, "PALETTE", ())):
+            entries.append(("Help", "List the keys of this screen (?)", app.action_help))
+        return entries
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._entries():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._entries():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -42,3 +43,22 @@ class TuningJobLaunched(Message):
 class ExportWritten(Message):
     path: str
     count: int
+
+
+@dataclass
+class SpecFetched(Message):
+    """The spec a tuning job was launched with, to open a configure screen pre-filled."""
+
+    source: str  # the tuning job's name
+    spec: Any
+
+
+@dataclass
+class BestHyperparametersFound(Message):
+    """The best training job's hyperparameters, to copy to the clipboard."""
+
+    tuning_job: str
+    training_job: str | None  # None: no training job has an objective yet
+    hyperparameters: dict[str, str]
+    static_known: bool  # False when only the tuned ones are known (no spec from the backend)
+    as_toml: bool

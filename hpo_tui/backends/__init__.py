@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from hpo_tui.backends.base import Backend
 
+INTERACTIVE_READ_TIMEOUT = 0.25  # seconds a TUI read waits on a locked local store
 
-def make_backend(name: str = "local", *, region: str | None = None, profile: str | None = None) -> Backend:
-    """Build a backend by name; heavy clients are imported only here, on demand."""
+
+def make_backend(name: str = "local", *, region: str | None = None, profile: str | None = None,
+                 interactive: bool = False) -> Backend:
+    """Build a backend by name; heavy clients are imported only here, on demand.
+
+    interactive: for the TUI, whose reads give up quickly on a locked local store (it keeps
+    showing the last data) instead of waiting out SQLite's full busy timeout.
+    """
     if name == "local":
         from hpo_tui.backends.local import LocalBackend
 
-        return LocalBackend()
+        return LocalBackend(read_busy_timeout=INTERACTIVE_READ_TIMEOUT if interactive else None)
     if name == "sagemaker":
         from hpo_tui.backends.sagemaker import SageMakerBackend
 

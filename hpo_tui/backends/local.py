@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from hpo_tui.views import (
 from hpo_tui.engine import procinfo
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
-from hpo_tui.engine.store import Store, spec_to_json, store_error
+from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
@@ -65,14 +66,47 @@ def runner_silent_after() -> float:
         return DEFAULT_RUNNER_SILENT
 
 
+def _is_busy(err: sqlite3.Error) -> bool:
+    text = str(err)
+    return isinstance(err, sqlite3.OperationalError) and any(
+        word in text for word in ("locked", "busy", "interrupted"))
+
+
+def _busy_is_an_error(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A read that met a locked store says so plainly (the caller keeps its last data)."""
+
+    @functools.wraps(method)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            text = str(exc)
+            raise StoreBusy(
+                f"the local store is busy ({text}): another process holds a lock on it; "
+                "the last data stays on screen and the read is retried"
+            ) from None
+
+    return reading
+
+
+class StoreBusy(BackendError):
+    """The store was locked for longer than the read's busy timeout."""
+
+
 class LocalBackend:
     """Tuning jobs run by the local engine on this machine."""
 
     name = "local"
     default_interval = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_busy_timeout: float | None = None) -> None:
+        """read_busy_timeout: how long a read waits on a locked store before it fails (the
+        store's default when None). The TUI passes a short one: it shows the last data,
+        marked stale, rather than wait."""
         self._lock = threading.Lock()
+        self._read_busy_timeout = read_busy_timeout
         self._reader: Store | None = None
         self._reader_path: Path | None = None
         self._children: list[subprocess.Popen] = []
@@ -86,7 +120,7 @@ class LocalBackend:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        self._reader = Store.reader(path)
+        self._reader = Store.reader(path, busy_timeout=self._read_busy_timeout)
         self._reader_path = path
         return self._reader
 
@@ -101,6 +135,8 @@ class LocalBackend:
                 try:
                     return read(store)
                 except sqlite3.DatabaseError as err:
+                    if _is_busy(err):
+                        raise  # a lock, not damage: the read says so (StoreBusy) and is retried
                     if self._reader is not None:
                         self._reader.close()
                         self._reader = None
@@ -113,10 +149,19 @@ class LocalBackend:
         self._children = [p for p in self._children if p.poll() is None]
 
     def close(self) -> None:
-        with self._lock:
+        """Close the reader. Never waits on a read in progress (quitting must not hang): that
+        read is interrupted, and its connection goes with the process."""
+        if not self._lock.acquire(blocking=False):
+            reader = self._reader
+            if reader is not None:
+                reader.interrupt()
+            return
+        try:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+        finally:
+            self._lock.release()
 
     # -- launch ----------------------------------------------------------------------------------
 
@@ -312,6 +357,7 @@ class LocalBackend:
             )
         return row
 
+    @_busy_is_an_error
     def list_tuning_jobs(self) -> list[TuningJobView]:
         self._reap_children()
         def read(store: Store | None) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
@@ -332,6 +378,7 @@ class LocalBackend:
                 self._handle_dead_runner(row)
         return [_tuning_view(row, jobs[row["name"]]) for row in rows]
 
+    @_busy_is_an_error
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
         self._reap_children()
         start = int(cursor or 0)
@@ -365,6 +412,7 @@ class LocalBackend:
             warning=self._silence_warning(row),
         )
 
+    @_busy_is_an_error
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
         row = self._training_row(job)
         if row is None:
@@ -417,6 +465,11 @@ class LocalBackend:
 
     def _training_row(self, job: str) -> dict[str, Any] | None:
         return self._query(lambda store: store.training_job(job) if store is not None else None)
+
+    @_busy_is_an_error
+    def tuning_spec(self, name: str) -> TuningSpec:
+        """The spec a tuning job was launched with (to launch a new one from it)."""
+        return spec_from_json(self._row(name)["spec_json"])
 
     # -- stop -------------------------------------------------------------------------------------
 

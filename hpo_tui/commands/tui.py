@@ -36,11 +36,35 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    """Open the dashboard of a tuning job."""
+    """Open the dashboard of a tuning job; one the backend says does not exist is an error
+    (exit 1) before any screen opens."""
+    from hpo_tui.backends import make_backend
+    from hpo_tui.backends.base import TuningJobNotFound
+
+    backend_name = args.backend or "local"
+    backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
+    status = None
+    try:
+        status = backend.poll(args.name).tuning_job.status
+    except TuningJobNotFound:
+        _close(backend)
+        raise  # a UserError: the CLI prints it, exit 1
+    except Exception:  # noqa: BLE001 -- any other failure: the dashboard shows it and retries
+        pass
     from hpo_tui.app.app import make_app
 
-    return _run(make_app(backend_name=args.backend or "local", attach=args.name, start="dashboard",
-                         interval=getattr(args, "interval", None), region=args.region, profile=args.profile))
+    app = make_app(backend_name=backend_name, attach=args.name, start="dashboard",
+                   interval=getattr(args, "interval", None), region=args.region, profile=args.profile)
+    app.adopt_backend(backend)
+    if status is not None:
+        app.watched.add(args.name, backend_name, status)
+    return _run(app)
+
+
+def _close(backend) -> None:
+    close = getattr(backend, "close", None)
+    if close is not None:
+        close()
 
 
 def cmd_jobs_tui(args: argparse.Namespace) -> int:

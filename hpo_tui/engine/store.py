@@ -122,7 +122,7 @@ def store_error(path: Path, err: sqlite3.Error) -> StoreError:
             f"(chmod u+w {path} and its -wal/-shm files), or set HPO_TUI_HOME to another folder"
         )
     if "locked" in text or "busy" in text:
-        return StoreError(f"the store {path} is locked by another process ({text}); try again")
+        return StoreError(f"the local store is busy ({text}): another process holds a lock on {path}; try again")
     return StoreError(
         f"the store {path} is damaged or not an hpo-tui store ({text}); move it aside "
         f"(mv {path} {path}.damaged) to start a new one, or set HPO_TUI_HOME to another folder"
@@ -158,17 +158,21 @@ class Store:
         return store
 
     @classmethod
-    def reader(cls, path: Path) -> "Store | None":
-        """A read-only connection, or None when no store exists yet (nothing launched)."""
+    def reader(cls, path: Path, *, busy_timeout: float | None = None) -> "Store | None":
+        """A read-only connection, or None when no store exists yet (nothing launched).
+
+        busy_timeout: seconds a read waits on a locked store before failing with StoreBusy.
+        """
         if not path.exists():
             paths.refuse_link(path)  # a dangling link: never create or read through it
             return None
         paths.refuse_link(path)
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+        timeout_ms = BUSY_TIMEOUT_MS if busy_timeout is None else max(0, int(busy_timeout * 1000))
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=timeout_ms / 1000,
                                isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version:
                 conn.execute("SELECT name FROM tuning_jobs LIMIT 1").fetchall()
@@ -198,6 +202,10 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def interrupt(self) -> None:
+        """Abort the statement running on this connection in another thread, if any."""
+        self.conn.interrupt()
 
     def _migrate(self) -> None:
         with self.write():

@@ -35,3 +35,36 @@ def dashboard_app(backend: FakeBackend, **kwargs):
     # A long interval: the test decides when to poll again (r); the clock is frozen.
     return make_app(backend=backend, attach=TUNING_JOB, start="dashboard", interval=3600.0,
                     clock=lambda: NOW, **kwargs)
+
+
+def record_tuning_job(name: str, spec=None, *, status: str = "Completed",
+                      best: dict[str, str] | None = None) -> None:
+    """Write a finished tuning job (and, with best, one Completed training job) into the real
+    local store, as a runner would have left it: no process is started."""
+    import json
+    import time
+
+    from hpo_tui import paths
+    from hpo_tui.engine.store import Store, spec_to_json
+    from hpo_tui.spec import TuningSpec
+
+    spec = spec or TuningSpec()
+    now = time.time()
+    folder = paths.jobs_dir() / name
+    writer = Store.writer(paths.store_path())
+    try:
+        with writer.write():
+            writer.insert("tuning_jobs", dict(
+                name=name, spec_json=spec_to_json(spec), status=status, strategy=spec.strategy,
+                objective_name=spec.objective.name, objective_type=spec.objective.type,
+                max_jobs=spec.max_jobs or 1, max_parallel_jobs=spec.max_parallel_jobs,
+                tuned_parameters=json.dumps(list(spec.ranges)), created_at=now - 60, ended_at=now - 1,
+                folder=str(folder)))
+            if best is not None:
+                writer.insert("training_jobs", dict(
+                    name=f"{name}-001-abcd", tuning_job=name, launch_index=0, status="Completed",
+                    objective_status="Succeeded", hyperparameters=json.dumps(best), final_objective=0.97,
+                    best_objective=0.97, last_epoch=1, created_at=now - 50, started_at=now - 49,
+                    ended_at=now - 2, log_path=str(folder / "001.log")))
+    finally:
+        writer.close()

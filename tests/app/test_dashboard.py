@@ -302,23 +302,6 @@ async def test_detail_shows_the_log_without_markup_or_escapes(mid_run_backend):
         assert isinstance(app.screen, DashboardScreen)
 
 
-async def test_unknown_tuning_job_is_reported_in_the_status_bar():
-    jobs = mid_run_jobs()
-    backend = FakeBackend([snapshot_of(jobs)], jobs=jobs)
-    from hpo_tui.app.app import make_app
-    from tests.app.fake_backend import NOW
-
-    app = make_app(backend=backend, attach="no-such-job", start="dashboard", interval=3600.0, clock=lambda: NOW)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        bar = str(app.screen.query_one("#status-bar").render())
-        assert "no tuning job named 'no-such-job'" in bar
-        await pilot.press("q")  # nothing known to be running: no "keeps running" question
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfirmDialog)
-    assert app.exit_hint is None
-
-
 async def test_tuning_jobs_screen_lists_newest_first_and_enter_attaches():
     from dataclasses import replace as dc_replace
 

@@ -28,7 +28,7 @@ from botocore.stub import Stubber
 
 from hpo_tui.views import Snapshot, TrainingJobView
 from hpo_tui.backends.local import LocalBackend
-from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend, filter_pattern
+from hpo_tui.backends.sagemaker import SageMakerBackend, filter_pattern
 from hpo_tui.spec import CategoricalParameter, Channels, Estimator, MetricDefinition, TuningSpec
 from tests.conftest import processes_with_home
 from tests.engine.conftest import FAKE_TRAIN

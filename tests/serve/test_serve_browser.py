@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from tests.serve.browser import (WAIT_MS, chromium_browser, expose_terminal, new_context, served,
                                  wait_for_downloads, wait_for_no_text, wait_for_text)

@@ -36,6 +36,7 @@ from hpo_tui.spec import (
     TuningSpec,
     load_spec,
     render_request,
+    resolved_max_jobs,
     save_spec,
     validate,
 )
@@ -190,6 +191,18 @@ class MetricsTable(DataTable):
     ]
 
 
+def sagemaker_launch_summary(spec: TuningSpec) -> str:
+    """What a SageMaker launch starts (and bills): instances x jobs, and how many at once."""
+    jobs = resolved_max_jobs(spec)
+    count, instance = spec.estimator.instance_count, spec.estimator.instance_type
+    parallel = min(spec.max_parallel_jobs, jobs)
+    each = f"{count} × {instance}" if count != 1 else instance
+    return (f"{jobs} training jobs × {each}, {parallel} in parallel "
+            f"(up to {parallel * count} instance{'s' if parallel * count != 1 else ''} at once).\n"
+            f"SageMaker bills each training job's instance time. Tuning job: "
+            f"{spec.tuning_job_name or 'name generated from ' + spec.estimator.base_job_name}.")
+
+
 def count_text(n: int) -> str:
     if n == 0:
         return "ready to launch"
@@ -213,8 +226,11 @@ class ConfigureScreen(Screen):
         ("Preview SageMaker request", "Show the CreateHyperParameterTuningJob JSON (p)", "preview_request"),
     )
 
+    HELP_TITLE = "Configure keys"
     BINDINGS = [
         Binding("ctrl+l", "launch", "Launch", id="configure.launch"),
+        # Shown here, where q types a letter: the app's own ctrl+q is hidden from footers.
+        Binding("ctrl+q", "app.quit", "Quit", id="configure.quit", priority=True),
         Binding("ctrl+s", "save_spec", "Save", id="configure.save"),
         Binding("ctrl+o", "load_spec", "Load", id="configure.load"),
         Binding("a", "add_range", "Add range", id="configure.add_range"),
@@ -413,7 +429,14 @@ class ConfigureScreen(Screen):
             spec.hyperband = HyperbandSettings()
         spec.ranges = copy.deepcopy(self._ranges)
         spec.metric_definitions = [copy.copy(m) for m in self._metrics]
-        spec.estimator.hyperparameters = self.query_one(KeyValueEditor).items
+        static = self.query_one(KeyValueEditor)
+        spec.estimator.hyperparameters = static.items
+        if static.pending is not None:
+            key, value = static.pending
+            typed = f"{key} = {value}" if key and value else f"{key or value!r} (no {'value' if key else 'name'})"
+            parse_problems.append(("estimator.hyperparameters",
+                                   f"{typed} is typed but not set: press Set (or enter) to add it, "
+                                   "or clear the name and value inputs"))
         return spec, parse_problems
 
     def current_spec(self) -> TuningSpec:
@@ -530,8 +553,8 @@ class ConfigureScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch" and self.is_mounted:
-            # None: the footer shows the key greyed out while the form has problems.
-            return None if self._problems or self._launching else True
+            # ctrl+l on a form with problems still runs, to say what blocks the launch.
+            return None if self._launching else True
         return True
 
     # ----- ranges -------------------------------------------------------------------------
@@ -723,16 +746,53 @@ class ConfigureScreen(Screen):
         self._sync()
         if self._problems:
             self.app.bell()
+            path, message = self._problems[0]
             self.notify(
-                Content(f"Cannot launch: {count_text(len(self._problems))}. Fix the fields marked in red."),
+                Content(f"Cannot launch: {count_text(len(self._problems))}. First: {path}: {message}"),
+                title="Fix the fields marked in red",
                 severity="error",
-                timeout=4,
+                timeout=6,
             )
+            self._focus_problem(path)
             return
+        spec = self.current_spec()
+        if spec.backend != "sagemaker":
+            self._start_launch(spec)  # local runs cost nothing: no question
+            return
+        from hpo_tui.app.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_launch(spec)
+
+        self.app.push_screen(ConfirmDialog("Launch on SageMaker?", sagemaker_launch_summary(spec),
+                                           confirm="Launch", variant="warning", id="sagemaker-launch-dialog"),
+                             answered)
+
+    def _start_launch(self, spec: TuningSpec) -> None:
         self._launching = True
         self.query_one("#launch", Button).disabled = True
         self.refresh_bindings()
-        self.app.launch_tuning_job(self.current_spec())  # type: ignore[attr-defined]
+        self.app.launch_tuning_job(spec)  # type: ignore[attr-defined]
+
+    def _focus_problem(self, path: str) -> None:
+        """Focus the widget where a problem is fixed (and scroll it into view)."""
+        label_id, _ = self._error_target(path)
+        if label_id is None:
+            # A field the current selects hide: focus the select that shows it.
+            field = next((f for f in ALL_FIELDS if f.path == path and f.id in SHOWN_WHEN), None)
+            if field is not None:
+                self.query_one(f"#{SHOWN_WHEN[field.id][0]}").focus()
+            return
+        if label_id == "static-hps-error":
+            self.query_one(KeyValueEditor).focus_pending()
+            return
+        target = {"ranges-error": "#ranges-table", "metrics-error": "#metrics-table"}.get(
+            label_id, "#" + label_id.removesuffix("-error"))
+        try:
+            self.query_one(target).focus()
+        except NoMatches:
+            pass
 
     def on_screen_resume(self) -> None:
         # Back from the dashboard or from a launch error dialog: ready to launch again.

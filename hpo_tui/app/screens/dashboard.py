@@ -26,6 +26,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import ExportWritten, SnapshotPolled
 from hpo_tui.views import TRAINING_STATUSES, Snapshot, TrainingJobView, TuningJobView
 from hpo_tui.report import write_export
+from hpo_tui.backends.base import TuningJobNotFound
 
 # Fixed column keys start with ":" so they never collide with a hyperparameter name.
 COL_JOB = ":job"
@@ -62,13 +63,18 @@ class DashboardScreen(Screen):
     """Watch one tuning job live."""
 
     BINDINGS = [
-        Binding("enter", "detail", "Detail", id="dashboard.detail"),
+        # priority: the table's own enter (select, hidden) would hide this one from the footer.
+        Binding("enter", "detail", "Detail", id="dashboard.detail", priority=True),
         Binding("s", "stop", "Stop", id="dashboard.stop"),
         Binding("e", "export", "Export", id="dashboard.export"),
         Binding("f", "filter", "Filter", id="dashboard.filter"),
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
+        # Listed by ? and the palette; the footer keeps room for the keys used most.
+        Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
+        Binding("y", "copy_best", "Copy best", id="dashboard.copy_best", show=False),
+        Binding("Y", "copy_best(True)", "Copy best as TOML", id="dashboard.copy_best_toml", show=False),
         Binding("question_mark", "help", "Help", id="dashboard.help"),
         Binding("escape", "back", "Back", id="dashboard.back", show=False),
         Binding("q", "app.quit", "Quit", id="dashboard.quit"),
@@ -82,6 +88,11 @@ class DashboardScreen(Screen):
         ("Sort", "Sort the training jobs by a column (o)", "sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
+        ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
+        ("Copy best hyperparameters", "Copy the best training job's hyperparameters as CLI arguments (y)",
+         "copy_best"),
+        ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
+         "copy_best(True)"),
         ("Help", "List the keys (?)", "help"),
     ]
 
@@ -198,13 +209,16 @@ class DashboardScreen(Screen):
         self.last_error = None
         self.error_count = 0
         self.interval = message.interval
+        self.app.watched.seen(self.tuning_job, message.snapshot.tuning_job.status)
         self.apply_snapshot(message.snapshot)
         self._schedule_poll(message.interval)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "poll" and event.state == WorkerState.ERROR:
+        if worker.group == "poll" and event.state == WorkerState.ERROR and isinstance(worker.error, TuningJobNotFound):
+            self.app.tuning_job_missing(self, self.tuning_job, str(worker.error))
+        elif worker.group == "poll" and event.state == WorkerState.ERROR:
             # The one place poll errors land: say so, keep the last good data, back off.
             self.error_count += 1
             self.last_error = fmt.shorten(str(worker.error) or type(worker.error).__name__, 160)
@@ -691,27 +705,31 @@ class DashboardScreen(Screen):
         self._schedule_poll(0)
 
     def action_help(self) -> None:
-        from hpo_tui.app.screens.dialogs import HelpScreen
+        from hpo_tui.app.screens.dialogs import HelpScreen, screen_keys
 
-        keys = [(b.key_display or b.key, b.description) for b in self.BINDINGS if b.description]
-        keys = [("enter" if k == "enter" else "?" if k == "question_mark" else k, d) for k, d in keys]
         self.app.push_screen(HelpScreen(
-            "Dashboard keys", keys + [("ctrl+p", "Command palette")],
+            "Dashboard keys", screen_keys(self.app, self) + [("ctrl+p", "Command palette")],
             notes=f"{BEST_MARK} marks the best training job. The tuning job keeps running when you quit; "
                   f"reattach with: hpo-tui attach {self.tuning_job}",
         ))
 
     def action_back(self) -> None:
-        # Back to the configure or jobs screen this dashboard was opened from, if any.
+        # Back to the screen this dashboard was opened from, else to the jobs list. The app
+        # remembers the tuning job: ctrl+g (or the palette) comes back to this dashboard.
+        job = self.app.watched.get(self.tuning_job)
+        if job is not None and job.maybe_running:
+            self.notify(f"{self.tuning_job} keeps running: ctrl+g comes back to its dashboard.", markup=False)
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        else:
+            self.app.action_tuning_jobs()
 
-    @property
-    def watched_is_running(self) -> bool:
-        """Running as far as we know: not ended, or not polled yet without an error."""
-        if self.snapshot is None:
-            return self.last_error is None
-        return not self.snapshot.tuning_job.is_terminal
+    def action_clone(self) -> None:
+        self.app.clone_tuning_job(self.tuning_job, self.backend_name)
+
+    def action_copy_best(self, as_toml: bool = False) -> None:
+        self.app.copy_best_hyperparameters(self.tuning_job, self.backend_name, as_toml=as_toml,
+                                           snapshot=self.snapshot)
 
 
 def _rich(rgb: tuple[int, int, int]) -> Style:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
@@ -22,8 +22,8 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, title: str, message: str, *, confirm: str = "Yes", cancel: str = "Cancel",
-                 variant: str = "primary") -> None:
-        super().__init__(classes="dialog-screen")
+                 variant: str = "primary", id: str | None = None) -> None:
+        super().__init__(classes="dialog-screen", id=id)
         self._title = title
         self._message = message
         self._confirm = confirm
@@ -205,6 +205,22 @@ class SortDialog(ModalScreen[tuple[str, bool] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def screen_keys(app: App, screen: Screen) -> list[tuple[str, str]]:
+    """(key, description) of every described binding active on a screen, nearest first:
+    the screen's own keys, then the app's (navigation, quit)."""
+    keys: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.description or binding.system or binding.description in seen:
+            continue
+        if binding.id is None:
+            continue  # Textual's own keys (cursor, focus, copy); ours all have an id
+        seen.add(binding.description)
+        keys.append((app.get_key_display(binding), binding.description))
+    return keys
 
 
 class HelpScreen(ModalScreen[None]):

@@ -24,14 +24,24 @@ COLUMNS = (("name", "tuning job"), ("status", "status"), ("strategy", "strategy"
 
 
 class TuningJobsScreen(Screen):
+    HELP_TITLE = "Tuning jobs keys"
     BINDINGS = [
-        Binding("enter", "attach", "Attach", id="jobs.attach"),
+        # priority: the table's own enter (select, hidden) would hide this one from the footer.
+        Binding("enter", "attach", "Attach", id="jobs.attach", priority=True),
+        Binding("n", "clone", "New from this", id="jobs.clone"),
+        Binding("y", "copy_best", "Copy best", id="jobs.copy_best"),
+        Binding("Y", "copy_best(True)", "Copy best as TOML", id="jobs.copy_best_toml", show=False),
         Binding("r", "refresh", "Refresh", id="jobs.refresh"),
         Binding("escape", "back", "Back", id="jobs.back", show=False),
         Binding("q", "app.quit", "Quit", id="jobs.quit"),
     ]
     PALETTE = [
         ("Attach", "Open the dashboard of the selected tuning job (enter)", "attach"),
+        ("New tuning job from this one", "Configure a new tuning job with the selected one's spec (n)", "clone"),
+        ("Copy best hyperparameters", "Copy the best training job's hyperparameters as CLI arguments (y)",
+         "copy_best"),
+        ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
+         "copy_best(True)"),
         ("Refresh the list", "List the tuning jobs again (r)", "refresh"),
     ]
 
@@ -101,6 +111,8 @@ class TuningJobsScreen(Screen):
     def _listed(self, message: TuningJobsListed) -> None:
         """Diff the table against the listing: new rows, changed cells, newest first."""
         self.jobs = sorted(message.jobs, key=lambda j: j.created_at or 0.0, reverse=True)
+        for job in self.jobs:
+            self.app.watched.seen(job.name, job.status)
         table = self.query_one(DataTable)
         now = self.app.clock()
         keys = [key for key, _ in COLUMNS]
@@ -142,7 +154,8 @@ class TuningJobsScreen(Screen):
         backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
         count = len(self.jobs)
         self.query_one("#jobs-status", Static).update(
-            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  r: refresh")
+            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
+                 "n: new from this  ·  ?: keys")
             if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
         self._schedule()
 
@@ -158,14 +171,28 @@ class TuningJobsScreen(Screen):
     def _selected(self) -> None:
         self.action_attach()
 
-    def action_attach(self) -> None:
+    def selected_job(self) -> TuningJobView | None:
         table = self.query_one(DataTable)
         if not table.row_count:
-            return
+            self.notify("No tuning job selected: none listed yet", severity="warning")
+            return None
         name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        from hpo_tui.app.screens.dashboard import DashboardScreen
+        return next((job for job in self.jobs if job.name == name), None)
 
-        self.app.push_screen(DashboardScreen(name, backend_name=self.backend_name))
+    def action_attach(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.app.open_dashboard(job.name, self.backend_name or job.backend, status=job.status)
+
+    def action_clone(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.app.clone_tuning_job(job.name, self.backend_name or job.backend)
+
+    def action_copy_best(self, as_toml: bool = False) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.app.copy_best_hyperparameters(job.name, self.backend_name or job.backend, as_toml=as_toml)
 
     def action_refresh(self) -> None:
         if not any(w.group == "list" and w.is_running for w in self.workers):

@@ -64,7 +64,7 @@ class KeyValueEditor(Vertical):
     ]
 
     class Changed(Message):
-        """The rows changed (added, replaced or removed)."""
+        """The rows changed (added, replaced or removed), or the pending inputs did."""
 
         def __init__(self, editor: KeyValueEditor) -> None:
             super().__init__()
@@ -105,6 +105,24 @@ class KeyValueEditor(Vertical):
     @property
     def items(self) -> dict[str, HpValue]:
         return dict(self._items)
+
+    @property
+    def pending(self) -> tuple[str, str] | None:
+        """(name, value) typed in the inputs but not set yet, or None when both are empty.
+
+        Not part of items: the form reports it, so that nothing typed is silently dropped."""
+        key = self.query_one(f"#{self._prefix}-key", Input).value.strip()
+        value = self.query_one(f"#{self._prefix}-value", Input).value.strip()
+        return (key, value) if key or value else None
+
+    def focus_pending(self) -> None:
+        """Focus where the pending row is finished: the name if missing, else the Set button."""
+        if self.pending is not None and not self.pending[0]:
+            self.query_one(f"#{self._prefix}-key", Input).focus()
+        elif self.pending is not None:
+            self.query_one(f"#{self._prefix}-add", Button).focus()
+        else:
+            self.query_one(DataTable).focus()
 
     def set_items(self, items: dict[str, HpValue]) -> None:
         self._items = dict(items)
@@ -168,8 +186,10 @@ class KeyValueEditor(Vertical):
 
     @on(Input.Changed)
     def _typing(self, event: Input.Changed) -> None:
-        # The inputs are a staging area, not part of the spec: keep their keystrokes to ourselves.
+        # The inputs are a staging area, not part of the spec: the form hears of them as a
+        # pending row (see `pending`), not as one of its own fields.
         event.stop()
+        self.post_message(self.Changed(self))
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
