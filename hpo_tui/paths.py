@@ -19,6 +19,16 @@ def home() -> Path:
     return path
 
 
+def config_dir() -> Path:
+    """Where the user's settings live: HPO_TUI_HOME, else the platform's user config dir."""
+    override = os.environ.get("HPO_TUI_HOME")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("hpo-tui", appauthor=False))
+
+
 def store_path() -> Path:
     """The local engine's SQLite store."""
     return home() / "store.sqlite3"

@@ -60,6 +60,7 @@ class HpoApp(App[None]):
         self.exit_hint: str | None = None
 
     def on_mount(self) -> None:
+        self._restore_theme()
         if self.start == "dashboard":
             from hpo_tui.app.screens.dashboard import DashboardScreen
 
@@ -73,6 +74,16 @@ class HpoApp(App[None]):
 
             self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
                                              backend_name=self.backend_name if self.spec is None else None))
+
+    def _restore_theme(self) -> None:
+        """The theme chosen last time, if still known; a new choice is remembered."""
+        from hpo_tui.app import settings
+
+        remembered = settings.load(lambda message: self.notify(message, severity="warning", markup=False))
+        if remembered.theme and remembered.theme in self.available_themes:
+            self.theme = remembered.theme
+        self.theme_changed_signal.subscribe(
+            self, lambda theme: settings.update(lambda m: self.notify(m, severity="warning"), theme=theme.name))
 
     # --- backends -------------------------------------------------------------------
 

@@ -264,7 +264,7 @@ async def test_command_palette_offers_the_dashboard_actions(mid_run_backend):
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"filter by")
+        await pilot.press(*"filter by status")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.2)
