@@ -41,22 +41,13 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
     COL_STATUS,
     TrainingJobsTable,
 )
+from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
 # A finished tuning job cannot change any more (short of a resume), so poll it gently.
 FINISHED_INTERVAL = 5.0
-
-
-class FilterInput(Input):
-    """The `/` filter line: enter keeps the filter, escape clears it."""
-
-    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", id="dashboard.filter.clear")]
-
-    def action_clear_filter(self) -> None:
-        self.value = ""
-        self.screen.close_text_filter()
 
 
 class DashboardScreen(Screen):
@@ -105,13 +96,9 @@ class DashboardScreen(Screen):
         self._poll_timer = None
         self._poll_due_on_resume = False
         self._styles: dict = {}
-        remembered = settings.load(self.notify_later)
+        remembered = settings.load(lambda _message: None)  # the app said so at start if unreadable
         self.charts_wanted = remembered.charts
         self._remembered_sort = (remembered.sort_key, remembered.sort_reverse)
-        self._notices: list[str] = []
-
-    def notify_later(self, message: str) -> None:
-        self._notices.append(message)
 
     # --- layout --------------------------------------------------------------------
 
@@ -140,8 +127,6 @@ class DashboardScreen(Screen):
         self.query_one("#no-match").display = False
         self._fit_charts(self.app.size.height)
         self.table.focus()
-        for notice in self._notices:
-            self.notify(notice, severity="warning", markup=False)
         self.set_interval(1.0, self._tick_clock)
         self._schedule_poll(0)
 

@@ -1,9 +1,9 @@
-"""A DataTable with the keys k9s, lazygit and htop users expect: j/k, g/G."""
+"""Row tables with the keys k9s, lazygit and htop users expect: j/k, g/G, and a `/` filter line."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 
 class KeyedTable(DataTable):
@@ -15,3 +15,16 @@ class KeyedTable(DataTable):
         Binding("g", "scroll_top", "Top", id="table.top", show=False),
         Binding("G", "scroll_bottom", "Bottom", id="table.bottom", show=False),
     ]
+
+
+class FilterInput(Input):
+    """The `/` filter line under a table: enter keeps the filter, escape clears it.
+
+    Its screen provides close_text_filter(), which hides the line and shows every row.
+    """
+
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", id="filter.clear")]
+
+    def action_clear_filter(self) -> None:
+        self.value = ""
+        self.screen.close_text_filter()  # type: ignore[attr-defined]

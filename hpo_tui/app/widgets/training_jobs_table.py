@@ -29,7 +29,8 @@ COL_DURATION = ":duration"
 COL_REASON = ":reason"
 
 BEST_MARK = "★"
-CURVE_WIDTH = 10  # epochs shown per sparkline (the last ones)
+CURVE_WIDTH = 9  # epochs shown per sparkline (the last ones)
+CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
 STATUS_ORDER = {s: i for i, s in enumerate(("InProgress", "Stopping", "Completed", "Stopped", "Failed"))}
 
@@ -53,7 +54,13 @@ def scaled_sparkline(values: Iterable[float], low: float, high: float, width: in
 
 def fmt_scale(low: float, high: float) -> str:
     """The curve column's label: the values of its lowest and highest block."""
-    return f"{fmt.SPARK_BLOCKS[0]}{low:.2g} {fmt.SPARK_BLOCKS[-1]}{high:.2g}"
+    return f"{fmt.SPARK_BLOCKS[0]}{_compact(low)} {fmt.SPARK_BLOCKS[-1]}{_compact(high)}"
+
+
+def _compact(value: float) -> str:
+    """Two significant digits without a leading zero: .11, .96, 2.3, 140."""
+    text = f"{value:.2g}"
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
 
 
 class TrainingJobsTable(KeyedTable):
@@ -135,6 +142,8 @@ class TrainingJobsTable(KeyedTable):
         view = snapshot.tuning_job
         if not self._column_keys:
             self._add_columns(snapshot)
+            if self.sort_key not in self.column_labels and self.sort_key not in (COL_BEST, COL_REASON):
+                self.sort_key, self.sort_reverse = COL_OBJECTIVE, False  # remembered from another tuning job
         was_empty = self.row_count == 0
         visible = self.visible_jobs(snapshot)
         visible_names = {j.name for j in visible}
@@ -143,6 +152,7 @@ class TrainingJobsTable(KeyedTable):
             del self._cells[name], self._signatures[name]
             self._row_inputs.pop(name, None)
             self._row_order.remove(name)
+        self._add_reason_column(visible)
         self._update_scale(visible, view, history)
         rows_before = self.row_count
         for job in visible:
@@ -185,20 +195,28 @@ class TrainingJobsTable(KeyedTable):
         self._hp_names = names
         columns: list[tuple[str, str]] = [(COL_JOB, "job"), (COL_STATUS, "status")]
         columns += [(name, name) for name in names]
+        # The best per-epoch value is in the detail view: the table fits 100 columns without it.
         columns += [
             (COL_OBJECTIVE, "objective"),
-            (COL_BEST, "best"),
             (COL_EPOCH, "epoch"),
             (COL_CURVE, "curve"),
             (COL_DURATION, "time"),
-            (COL_REASON, "failure reason"),
         ]
         for key, label in columns:
             # The curve's label carries its scale, so its width never depends on the epochs seen.
-            width = max(CURVE_WIDTH, 11) if key == COL_CURVE else None
+            width = CURVE_LABEL_WIDTH if key == COL_CURVE else None
             self.add_column(Text(label), key=key, width=width)
         self._column_keys = [key for key, _ in columns]
         self.column_labels = dict(columns)
+
+    def _add_reason_column(self, jobs: list[TrainingJobView]) -> None:
+        """The failure reason column appears with the first failure (most runs never need it)."""
+        if COL_REASON in self.column_labels or not any(j.failure_reason for j in jobs):
+            return
+        self.add_column(Text("failure reason"), key=COL_REASON, default=Text(""))
+        self._column_keys.append(COL_REASON)
+        self.column_labels[COL_REASON] = "failure reason"
+        self._row_inputs.clear()  # rows already shown get their (empty) reason cell
 
     def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> None:
         """One scale for every sparkline: the range of the values the visible rows draw."""
@@ -224,7 +242,6 @@ class TrainingJobsTable(KeyedTable):
             COL_JOB: Text(f"{BEST_MARK if is_best else ' '} {self.short_name(job.name)}", style=base),
             COL_STATUS: Text(job.status, style=status_style(self.cell_styles, job.status)),
             COL_OBJECTIVE: Text(fmt.fmt_number(job.final_objective), style=base, justify="right"),
-            COL_BEST: Text(fmt.fmt_number(job.best_objective), style=base, justify="right"),
             COL_EPOCH: Text(fmt.fmt_epochs(job, view), style=base, justify="right"),
             COL_CURVE: Text(scaled_sparkline(objective_curve, low, high), style=base or self.cell_styles.get("accent", "")),
             COL_DURATION: Text(fmt.fmt_duration(fmt.job_duration(job, now)), style=base, justify="right"),
@@ -247,7 +264,7 @@ class TrainingJobsTable(KeyedTable):
             self._row_order.append(job.name)
         else:
             for key in self._column_keys:
-                if signatures[key] != old[key]:
+                if signatures[key] != old.get(key):
                     self.update_cell(job.name, key, cells[key], update_width=key != COL_CURVE)
         self._cells[job.name] = cells
         self._signatures[job.name] = signatures
