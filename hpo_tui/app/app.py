@@ -124,6 +124,8 @@ class HpoApp(App[None]):
     def _launched(self, message: TuningJobLaunched) -> None:
         from hpo_tui.app.screens.dashboard import DashboardScreen
 
+        self.clear_notifications()  # "Launching…" is over: it must not sit on the new dashboard's charts
+
         self.push_screen(DashboardScreen(message.name, backend_name=message.backend.name))
 
     @on(Worker.StateChanged)

@@ -272,7 +272,7 @@ async def test_command_palette_offers_the_dashboard_actions(mid_run_backend):
 
 
 async def test_detail_shows_the_log_without_markup_or_escapes(mid_run_backend):
-    from textual.widgets import RichLog
+    from textual.widgets import Log
 
     from hpo_tui.app.screens.detail import DetailScreen
 
@@ -285,8 +285,8 @@ async def test_detail_shows_the_log_without_markup_or_escapes(mid_run_backend):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DetailScreen) and app.screen.job == failed.name
-        log = app.screen.query_one("#detail-log", RichLog)
-        text = "\n".join(strip.text for strip in log.lines)
+        log = app.screen.query_one("#detail-log", Log)
+        text = "\n".join(log.lines)
         assert "[bold]not markup[/bold]" in text
         assert "Traceback (most recent call last):" in text and "\x1b" not in text
         info = str(app.screen.query_one("#detail-info").render())

@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, RichLog, Static
+from textual.widgets import Button, DataTable, Log, Static
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.dashboard import DashboardScreen
@@ -126,8 +126,8 @@ async def test_configure_launch_watch_detail_stop_quit(mnist_channels, local_run
         table.move_cursor(row=table.get_row_index(best.name))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
-        log = app.screen.query_one("#detail-log", RichLog)
-        await wait_until(pilot, lambda: any("Validation-accuracy=" in s.text for s in log.lines), "the job's log")
+        log = app.screen.query_one("#detail-log", Log)
+        await wait_until(pilot, lambda: any("Validation-accuracy=" in line for line in log.lines), "the job's log")
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is dashboard

@@ -81,8 +81,11 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, tuning_job: str) -> None:
+        from hpo_tui.paths import exports_dir
+
         super().__init__(classes="dialog-screen")
         self._tuning_job = tuning_job
+        self._folder = exports_dir()  # not the current directory, which may be anywhere
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -91,7 +94,8 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
                 yield RadioButton("CSV", value=True, id="format-csv")
                 yield RadioButton("JSON", id="format-json")
             yield Label("File")
-            yield Input(value=f"{self._tuning_job}.csv", id="export-path")
+            yield Input(value=str(self._folder / f"{self._tuning_job}.csv"), id="export-path")
+            yield Static(Text(f"A name without a folder is saved in {self._folder}"), classes="dialog-hint")
             yield Static("", classes="field-error", id="export-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export")
@@ -117,6 +121,8 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             error.update("Enter a file name, e.g. results.csv")
             return
         path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = self._folder / path
         if path.is_dir():
             error.update(Text(f"{raw} is a directory: enter a file name inside it"))
             return

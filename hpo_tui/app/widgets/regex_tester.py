@@ -52,7 +52,9 @@ def describe_captures(definitions: list[tuple[str, str]], line: str) -> Content:
         # The engine's own extractor gives the epoch it would record the point at.
         points = MetricExtractor([(name, regex)]).feed(line)
         if points:
-            parts.append((f"  at epoch {points[-1].epoch}", "$text-muted"))
+            # Charts and tables count epochs from 1; the log's Epoch[k] counts from 0.
+            epoch = points[-1].epoch
+            parts.append((f"  plotted at epoch {epoch + 1} (Epoch[{epoch}] in the log)", "$text-muted"))
     return Content.assemble(*parts)
 
 
