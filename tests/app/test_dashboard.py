@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from textual.widgets import DataTable, OptionList
 
-from hpo_tui.app.screens.dashboard import COL_BEST, COL_CURVE, COL_EPOCH, COL_OBJECTIVE, DashboardScreen
+from hpo_tui.app.screens.dashboard import COL_CURVE, COL_EPOCH, COL_OBJECTIVE, DashboardScreen
 from hpo_tui.app.screens.dialogs import ConfirmDialog, ExportDialog, FilterDialog, HelpScreen, SortDialog
 from tests.app.conftest import dashboard_app, settle
 from tests.app.fake_backend import TUNING_JOB, FakeBackend, mid_run_jobs, snapshot_of
@@ -92,7 +92,7 @@ async def test_poll_without_changes_writes_nothing_and_one_changed_job_writes_on
         assert backend.polls == 3
         assert counter.adds == [] and counter.removes == []
         assert {row for row, _ in counter.updates} == {job4}
-        assert sorted(col for _, col in counter.updates) == sorted([COL_OBJECTIVE, COL_BEST, COL_EPOCH, COL_CURVE])
+        assert sorted(col for _, col in counter.updates) == sorted([COL_OBJECTIVE, COL_EPOCH, COL_CURVE])
         assert table.get_cell(job4, COL_EPOCH).plain == "3/5"
         assert table.get_cell(job4, COL_OBJECTIVE).plain == "0.9581"
         # Re-sorted on raw values, and the cursor stayed on its job, not on its old row index.

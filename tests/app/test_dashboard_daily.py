@@ -381,3 +381,20 @@ async def test_jobs_list_sorts_by_a_clicked_header():
         await pilot.click("#tuning-jobs-table", offset=(3, 0))
         await settle(pilot)
         assert _order(table) == sorted(_order(table), reverse=True)
+
+
+async def test_at_80x24_configure_stacks_its_columns_and_no_table_is_cut():
+    from hpo_tui.app.app import make_app
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for selector in ("#ranges-table", "#metrics-table"):
+            table = app.screen.query_one(selector, DataTable)
+            table.scroll_visible(animate=False)
+            await settle(pilot)
+            assert table.virtual_size.width <= table.scrollable_content_region.width, selector
+        await pilot.resize_terminal(120, 40)  # wide again: side by side
+        await settle(pilot)
+        left, right = app.screen.query_one("#form-left"), app.screen.query_one("#form-right")
+        assert left.region.y == right.region.y and left.region.x < right.region.x

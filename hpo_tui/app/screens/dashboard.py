@@ -303,19 +303,19 @@ class DashboardScreen(Screen):
             age = max(0.0, now - snapshot.fetched_at) + snapshot.data_age
             text.append(f"refreshed {fmt.fmt_age(age)}")
         if self.interval:
-            text.append(f"  ·  polling every {self.interval:g}s")
-        text.append(f"  ·  {self.table.sort_summary()}")
+            text.append(f" (every {self.interval:g}s)")
+        text.append(f" · {self.table.sort_summary()}")
         if self.charts_wanted and not self.query_one("#charts").display:
-            text.append("  ·  charts hidden: terminal too short", style="dim")
+            text.append(f" · charts hidden under {MIN_ROWS_FOR_CHARTS} rows")
         if snapshot is not None and snapshot.throttle_count:
-            text.append(f"  ·  throttled {snapshot.throttle_count}×", style=self._styles.get("warning", ""))
+            text.append(f" · throttled {snapshot.throttle_count}×", style=self._styles.get("warning", ""))
         if snapshot is not None and snapshot.warning:
-            text.append(f"  ·  ⚠ {fmt.shorten(snapshot.warning, 60)}", style=self._styles.get("warning", ""))
+            text.append(f" · ⚠ {fmt.shorten(snapshot.warning, 60)}", style=self._styles.get("warning", ""))
         if self.last_error:
-            text.append(f"  ·  ⚠ poll failed ({self.error_count}×): {self.last_error}",
+            text.append(f" · ⚠ poll failed ({self.error_count}×): {self.last_error}",
                         style=self._styles.get("error", ""))
             if snapshot is not None:
-                text.append("  ·  showing stale data", style=self._styles.get("error", ""))
+                text.append(" · showing stale data", style=self._styles.get("error", ""))
         bar.set_class(bool(self.last_error), "stale")
         bar.update(text)
 

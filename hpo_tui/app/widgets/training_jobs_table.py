@@ -220,8 +220,13 @@ class TrainingJobsTable(KeyedTable):
 
     def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> None:
         """One scale for every sparkline: the range of the values the visible rows draw."""
-        values = [v for job in jobs for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
-                  if math.isfinite(v)]
+        # A failed job's values (0.11 after a NaN) would squash every other row into ▇█:
+        # they clamp to ▁ instead, unless nothing else has values.
+        def values_of(chosen: list[TrainingJobView]) -> list[float]:
+            return [v for job in chosen for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
+                    if math.isfinite(v)]
+
+        values = values_of([j for j in jobs if j.status != "Failed"]) or values_of(jobs)
         scale = (min(values), max(values)) if values else None
         if scale == self.scale:
             return

@@ -44,9 +44,6 @@ class TuningJobHeader(Vertical):
         title.append(f" · {view.backend} · ")
         title.append(view.status, style=status_style(styles, view.status))
         title.append(f" · {view.strategy} · elapsed {fmt.fmt_duration(fmt.tuning_elapsed(view, now))}")
-        eta = fmt_eta(estimate, view)
-        if eta:
-            title.append(f" · {eta}", style="bold" if estimate and estimate.remaining_seconds is not None else "")
         if view.failure_reason:
             title.append(f"  {fmt.shorten(view.failure_reason, 50)}", style=styles.get("error", ""))
         elif view.completion_reason:
@@ -55,21 +52,23 @@ class TuningJobHeader(Vertical):
 
         counters = view.status_counters
         progress = self.query_one("#dash-progress", ProgressBar)
-        parts = []
+        # Most telling first: a narrow terminal cuts the end of the line.
+        parts = [fmt_eta(estimate, view)] if fmt_eta(estimate, view) else []
+        parts.append(f"{counters.finished}/{view.max_jobs} finished")
+        parts.append(f"{counters.in_progress} running")
+        failed = counters.retryable_error + counters.non_retryable_error
+        if failed:
+            parts.append(f"{failed} failed")
+        if counters.stopped:
+            parts.append(f"{counters.stopped} stopped")
+        parts.append(f"{counters.completed} completed")
         if estimate is not None and estimate.epochs_total:
             # Weighted by epochs: three jobs half-way through read 15%, not 0%.
             progress.update(total=PROGRESS_STEPS, progress=round(estimate.fraction * PROGRESS_STEPS))
             parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
             progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
-        parts += [f"{counters.finished}/{view.max_jobs} finished", f"{counters.in_progress} running",
-                  f"{counters.completed} completed"]
-        failed = counters.retryable_error + counters.non_retryable_error
-        if failed:
-            parts.append(f"{failed} failed")
-        if counters.stopped:
-            parts.append(f"{counters.stopped} stopped")
-        self.query_one("#dash-counters", Static).update("  ·  ".join(parts))
+        self.query_one("#dash-counters", Static).update(" · ".join(parts))
 
         best = Text()
         best.append(f"best {view.objective_name} ({view.objective_type}): ")
