@@ -121,7 +121,7 @@ class DashboardCharts(Horizontal):
                 plt.plot(xs, ys, marker=marker, color=colour)
             legend.append("━ " if marker == "braille" else f"{marker} ", style=rgb_style(colour))
             legend.append(short_name(name), style="bold" if name == selected else "")
-            legend.append("* " if name == selected else "  ")
+            legend.append("* " if name == selected else " ")
         if drawn:
             epochs = [epoch + 1 for _, curve in drawn for epoch, _ in curve]
             plt.xticks(whole_ticks(min(epochs), max(epochs)))
