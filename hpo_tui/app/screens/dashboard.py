@@ -122,7 +122,6 @@ class DashboardScreen(Screen):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         key, reverse = self._remembered_sort
         self.table.sort_key, self.table.sort_reverse = key, reverse
-        self.query_one("#text-filter").display = False
         self.query_one("#filter-bar").display = False
         self.query_one("#no-match").display = False
         self._fit_charts(self.app.size.height)
@@ -260,8 +259,9 @@ class DashboardScreen(Screen):
     def _update_header(self, now: float) -> None:
         if self.snapshot is None:
             return
-        self.query_one(TuningJobHeader).show(self.snapshot.tuning_job, getattr(self.snapshot, "estimate", None),
-                                             now, self._styles)
+        snapshot = self.snapshot
+        self.query_one(TuningJobHeader).show(snapshot.tuning_job, getattr(snapshot, "estimate", None), now, self._styles,
+                                             fetched_at=snapshot.fetched_at)
 
     def _update_filter_bar(self) -> None:
         """What the table hides and why, on a line of its own (never cut by the best job)."""
@@ -428,9 +428,7 @@ class DashboardScreen(Screen):
 
     def action_text_filter(self) -> None:
         """`/`: type to filter the rows live across name, status and hyperparameter values."""
-        box = self.query_one("#text-filter", FilterInput)
-        box.display = True
-        box.focus()
+        self.query_one("#text-filter", FilterInput).open()
 
     @on(Input.Changed, "#text-filter")
     def _text_filter_changed(self, event: Input.Changed) -> None:
@@ -445,8 +443,7 @@ class DashboardScreen(Screen):
             self.table.focus()
 
     def close_text_filter(self) -> None:
-        box = self.query_one("#text-filter", FilterInput)
-        box.display = False
+        self.query_one("#text-filter", FilterInput).close()
         if self.table.text_filter:
             self.table.text_filter = ""
             self._refilter()

@@ -90,7 +90,6 @@ class DetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#log-search").display = False
         self._show_log_title()
         self._show()
         self._schedule(0)
@@ -235,9 +234,7 @@ class DetailScreen(Screen):
         return [i for i, line in enumerate(self.query_one("#detail-log", Log).lines) if needle in line.lower()]
 
     def action_search(self) -> None:
-        box = self.query_one("#log-search", FilterInput)
-        box.display = True
-        box.focus()
+        self.query_one("#log-search", FilterInput).open()
 
     @on(Input.Changed, "#log-search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -254,7 +251,7 @@ class DetailScreen(Screen):
 
     def close_text_filter(self) -> None:
         """Escape in the search line: close it and forget the search."""
-        self.query_one("#log-search").display = False
+        self.query_one("#log-search", FilterInput).close()
         self.search, self.match_line = "", None
         self._show_log_title()
         self.query_one("#detail-log", Log).focus()

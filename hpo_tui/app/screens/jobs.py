@@ -67,7 +67,6 @@ class TuningJobsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#jobs-filter").display = False
         self.query_one("#jobs-no-match").display = False
         self.query_one(DataTable).focus()
         self.list_jobs()
@@ -205,9 +204,7 @@ class TuningJobsScreen(Screen):
         self._show()
 
     def action_text_filter(self) -> None:
-        box = self.query_one("#jobs-filter", FilterInput)
-        box.display = True
-        box.focus()
+        self.query_one("#jobs-filter", FilterInput).open()
 
     @on(Input.Changed, "#jobs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -222,7 +219,7 @@ class TuningJobsScreen(Screen):
             self.query_one(DataTable).focus()
 
     def close_text_filter(self) -> None:
-        self.query_one("#jobs-filter").display = False
+        self.query_one("#jobs-filter", FilterInput).close()
         if self.text_filter:
             self.text_filter = ""
             self._show()

@@ -23,7 +23,21 @@ class FilterInput(Input):
     Its screen provides close_text_filter(), which hides the line and shows every row.
     """
 
+    DEFAULT_CSS = """
+    FilterInput {
+        display: none;
+        height: 3;
+    }
+    """
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", id="filter.clear")]
+
+    def open(self) -> None:
+        """Show the line and type into it (what `/` does)."""
+        self.display = True
+        self.focus()
+
+    def close(self) -> None:
+        self.display = False
 
     def action_clear_filter(self) -> None:
         self.value = ""

@@ -18,13 +18,13 @@ BEST_MARK = "★"
 PROGRESS_STEPS = 1000
 
 
-def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView) -> str:
-    """"ETA 4m10s", or why there is none yet."""
+def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView, since_fetch: float = 0.0) -> str:
+    """"ETA 4m10s" (counting down between polls), or why there is none yet."""
     if view.is_terminal:
         return ""
     if estimate is None or estimate.remaining_seconds is None:
         return "ETA after the first epoch"
-    return f"ETA {fmt.fmt_duration(estimate.remaining_seconds)}"
+    return f"ETA {fmt.fmt_duration(max(0.0, estimate.remaining_seconds - since_fetch))}"
 
 
 class TuningJobHeader(Vertical):
@@ -38,7 +38,7 @@ class TuningJobHeader(Vertical):
         yield Static("", id="dash-best")
 
     def show(self, view: TuningJobView, estimate: ProgressEstimate | None, now: float,
-             styles: dict[str, Style]) -> None:
+             styles: dict[str, Style], fetched_at: float | None = None) -> None:
         title = Text()
         title.append(view.name, style="bold")
         title.append(f" · {view.backend} · ")
@@ -53,7 +53,8 @@ class TuningJobHeader(Vertical):
         counters = view.status_counters
         progress = self.query_one("#dash-progress", ProgressBar)
         # Most telling first: a narrow terminal cuts the end of the line.
-        parts = [fmt_eta(estimate, view)] if fmt_eta(estimate, view) else []
+        eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
+        parts = [eta] if eta else []
         parts.append(f"{counters.finished}/{view.max_jobs} finished")
         parts.append(f"{counters.in_progress} running")
         failed = counters.retryable_error + counters.non_retryable_error
