@@ -1,17 +1,19 @@
 """Progress and ETA of a tuning job, from the epochs its training jobs reported so far.
 
-Headless and shared: both backends attach the estimate to every Snapshot, and the TUI
-and `hpo-tui status` only print it.
+Headless and shared: every Snapshot carries one (Snapshot.estimate, whichever backend
+made it), and the TUI and `hpo-tui status` only print it. It imports nothing of ours,
+so the view dataclasses can build on it.
 """
 
 from __future__ import annotations
 
 import heapq
-from statistics import mean
-
 from dataclasses import dataclass
+from statistics import mean
+from typing import TYPE_CHECKING, Sequence
 
-from hpo_tui.backends.base import TrainingJobView, TuningJobView
+if TYPE_CHECKING:
+    from hpo_tui.views import TrainingJobView, TuningJobView
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,7 @@ def _running_seconds(job: TrainingJobView, now: float) -> float | None:
     return max(0.0, end - start)
 
 
-def estimate_progress(view: TuningJobView, jobs: tuple[TrainingJobView, ...] | list[TrainingJobView],
-                      now: float) -> ProgressEstimate:
+def estimate_progress(view: TuningJobView, jobs: Sequence[TrainingJobView], now: float) -> ProgressEstimate:
     """Progress weighted by epochs, and the time left, of a tuning job seen at `now`.
 
     The rate is the tuning job's seconds per epoch so far (start-up cost included,
