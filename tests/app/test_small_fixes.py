@@ -56,7 +56,7 @@ async def test_detail_says_best_of_its_epochs_and_ticks_whole_epochs():
         axis = next(i for i, line in enumerate(lines) if "└" in line)
         ticks = lines[axis + 1].split()
         assert ticks == [str(n) for n in range(1, 6)]  # epochs 1..5: the log's Epoch[0..4]
-        assert "Epoch[0] is 1" in lines[axis + 2]
+        assert "log Epoch[0] = 1" in lines[axis + 2]
 
 
 async def test_the_launching_toast_is_gone_once_the_dashboard_opens(mid_run_backend):

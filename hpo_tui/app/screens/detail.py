@@ -208,7 +208,7 @@ class DetailScreen(Screen):
             plt = plot.plt
             plt.clear_figure()
             plt.title(metric)
-            plt.xlabel("epoch (the log's Epoch[0] is 1)")
+            plt.xlabel("epoch (log Epoch[0] = 1)")
             xs = [epoch + 1 for epoch, _ in curve]  # epoch 1 is the log's Epoch[0]
             plt.plot(xs, [v for _, v in curve], marker="braille")
             plt.xticks(whole_ticks(min(xs), max(xs)))
