@@ -52,6 +52,14 @@ def scaled_sparkline(values: Iterable[float], low: float, high: float, width: in
     return "".join(blocks[max(0, min(top, round((v - low) / (high - low) * top)))] for v in data)
 
 
+def _round_sig(value: float, up: bool) -> float:
+    """`value` rounded down (or up) to two significant digits: 0.9702 -> 0.98 up, 0.97 down."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 1)
+    return round((math.ceil if up else math.floor)(value / step - (1e-9 if up else -1e-9)) * step, 12)
+
+
 def fmt_scale(low: float, high: float) -> str:
     """The curve column's label: the values of its lowest and highest block."""
     return f"{fmt.SPARK_BLOCKS[0]}{_compact(low)} {fmt.SPARK_BLOCKS[-1]}{_compact(high)}"
@@ -153,8 +161,9 @@ class TrainingJobsTable(KeyedTable):
             self._row_inputs.pop(name, None)
             self._row_order.remove(name)
         self._add_reason_column(visible)
-        self._update_scale(visible, view, history)
+        rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
+        written: set[str] = set()
         for job in visible:
             is_best = job.name == view.best_training_job
             # A finished job whose view, best mark and curve did not change cannot have
@@ -164,6 +173,9 @@ class TrainingJobsTable(KeyedTable):
                 continue
             self._write_row(job, view, now)
             self._row_inputs[job.name] = (job, is_best)
+            written.add(job.name)
+        if rescaled:
+            self._rescale_curves(visible, view, written)
         if self.row_count != rows_before:
             # Textual 8.2 can keep the cursor row rendered with pre-measurement widths.
             self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
@@ -218,8 +230,9 @@ class TrainingJobsTable(KeyedTable):
         self.column_labels[COL_REASON] = "failure reason"
         self._row_inputs.clear()  # rows already shown get their (empty) reason cell
 
-    def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> None:
-        """One scale for every sparkline: the range of the values the visible rows draw."""
+    def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> bool:
+        """One scale for every sparkline: the range of the values the visible rows draw,
+        widened to the two digits its label shows (so it moves rarely). True if it moved."""
         # A failed job's values (0.11 after a NaN) would squash every other row into ▇█:
         # they clamp to ▁ instead, unless nothing else has values.
         def values_of(chosen: list[TrainingJobView]) -> list[float]:
@@ -227,28 +240,44 @@ class TrainingJobsTable(KeyedTable):
                     if math.isfinite(v)]
 
         values = values_of([j for j in jobs if j.status != "Failed"]) or values_of(jobs)
-        scale = (min(values), max(values)) if values else None
+        scale = (_round_sig(min(values), up=False), _round_sig(max(values), up=True)) if values else None
         if scale == self.scale:
-            return
+            return False
         self.scale = scale
-        self._row_inputs.clear()  # every sparkline is redrawn on the new scale
         column = self.columns.get(COL_CURVE)  # type: ignore[call-overload]
         if column is not None:
             column.label = Text(fmt_scale(*scale) if scale else "curve")
             self.refresh()
+        return True
+
+    def _curve_cell(self, job: TrainingJobView, view: TuningJobView, base: Style | str) -> Text:
+        assert self._history is not None
+        values = [v for _, v in self._history.curve(job.name, view.objective_name)]
+        low, high = self.scale or (0.0, 0.0)
+        return Text(scaled_sparkline(values, low, high), style=base or self.cell_styles.get("accent", ""))
+
+    def _rescale_curves(self, jobs: list[TrainingJobView], view: TuningJobView, written: set[str]) -> None:
+        """A new scale: redraw the sparklines of the rows this poll did not rewrite anyway."""
+        for job in jobs:
+            if job.name in written or job.name not in self._cells:
+                continue
+            is_best = job.name == view.best_training_job
+            cell = self._curve_cell(job, view, self.cell_styles.get("best", "") if is_best else "")
+            signature = _cell_signature(cell)
+            if signature != self._signatures[job.name].get(COL_CURVE):
+                self.update_cell(job.name, COL_CURVE, cell, update_width=False)
+                self._cells[job.name][COL_CURVE] = cell
+                self._signatures[job.name][COL_CURVE] = signature
 
     def _row_cells(self, job: TrainingJobView, view: TuningJobView, now: float) -> dict[str, Text]:
         is_best = job.name == view.best_training_job
         base = self.cell_styles.get("best", "") if is_best else ""
-        assert self._history is not None
-        objective_curve = [v for _, v in self._history.curve(job.name, view.objective_name)]
-        low, high = self.scale or (0.0, 0.0)
         cells = {
             COL_JOB: Text(f"{BEST_MARK if is_best else ' '} {self.short_name(job.name)}", style=base),
             COL_STATUS: Text(job.status, style=status_style(self.cell_styles, job.status)),
             COL_OBJECTIVE: Text(fmt.fmt_number(job.final_objective), style=base, justify="right"),
             COL_EPOCH: Text(fmt.fmt_epochs(job, view), style=base, justify="right"),
-            COL_CURVE: Text(scaled_sparkline(objective_curve, low, high), style=base or self.cell_styles.get("accent", "")),
+            COL_CURVE: self._curve_cell(job, view, base),
             COL_DURATION: Text(fmt.fmt_duration(fmt.job_duration(job, now)), style=base, justify="right"),
             COL_REASON: Text(fmt.shorten(job.failure_reason, REASON_WIDTH), style=self.cell_styles.get("error", "")),
         }
