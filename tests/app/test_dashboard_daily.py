@@ -4,6 +4,7 @@ a layout that adapts to the terminal, and remembered settings."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from rich.color import Color as RichColor
@@ -398,3 +399,26 @@ async def test_at_80x24_configure_stacks_its_columns_and_no_table_is_cut():
         await settle(pilot)
         left, right = app.screen.query_one("#form-left"), app.screen.query_one("#form-right")
         assert left.region.y == right.region.y and left.region.x < right.region.x
+
+
+async def test_progress_is_weighted_by_epochs_and_the_header_shows_an_eta():
+    from textual.widgets import ProgressBar
+
+    # The issue's run: 0/9 finished for 1m33s while its jobs were 15/34, 14/15 and 13/37 epochs in.
+    jobs = [ScriptedJob(i, "InProgress", {"optimizer": "sgd", "learning_rate": "0.1", "num_epoch": str(n)},
+                        [0.9 + k * 1e-3 for k in range(done)], start=0)
+            for i, (done, n) in enumerate(((15, 34), (14, 15), (13, 37)))]
+    snap = snapshot_of(jobs)
+    from hpo_tui.app.app import make_app
+    from tests.app.fake_backend import TUNING_JOB
+
+    now = snap.tuning_job.created_at + 94.0
+    app = make_app(backend=FakeBackend([replace(snap, fetched_at=now)], jobs=jobs), attach=TUNING_JOB,
+                   start="dashboard", interval=3600.0, clock=lambda: now)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one("#dash-progress", ProgressBar)
+        assert bar.percentage is not None and bar.percentage > 0.05  # not "0%" any more
+        counters = str(app.screen.query_one("#dash-counters", Static).render())
+        assert re.search(r"ETA \d+m\d\ds", counters), counters
+        assert "0/9 finished" in counters and "epochs 42/" in counters

@@ -44,6 +44,7 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
 from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TRAINING_STATUSES, Snapshot
+from hpo_tui.estimate import estimate_progress
 
 MAX_ERROR_BACKOFF = 60.0
 # A finished tuning job cannot change any more (short of a resume), so poll it gently.
@@ -260,7 +261,8 @@ class DashboardScreen(Screen):
         if self.snapshot is None:
             return
         snapshot = self.snapshot
-        self.query_one(TuningJobHeader).show(snapshot.tuning_job, getattr(snapshot, "estimate", None), now, self._styles,
+        estimate = estimate_progress(snapshot.tuning_job, snapshot.training_jobs, snapshot.fetched_at)
+        self.query_one(TuningJobHeader).show(snapshot.tuning_job, estimate, now, self._styles,
                                              fetched_at=snapshot.fetched_at)
 
     def _update_filter_bar(self) -> None:
