@@ -422,3 +422,29 @@ async def test_progress_is_weighted_by_epochs_and_the_header_shows_an_eta():
         counters = str(app.screen.query_one("#dash-counters", Static).render())
         assert re.search(r"ETA \d+m\d\ds", counters), counters
         assert "0/9 finished" in counters and "epochs 42/" in counters
+
+
+async def test_a_new_sparkline_scale_rewrites_only_curve_cells():
+    from tests.app.test_dashboard import WriteCounter
+
+    jobs = mid_run_jobs()
+    first = snapshot_of(jobs)
+    later = list(jobs)
+    later[3] = replace(jobs[3], accuracy=jobs[3].accuracy + [0.9912])  # a new maximum: the scale grows
+    second = snapshot_of(later)
+    old = set(first.new_points)
+    backend = FakeBackend([first, replace(second, new_points=first.new_points + tuple(
+        p for p in second.new_points if p not in old))], jobs=later)
+    app = dashboard_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#jobs-table", DataTable)
+        before = table.columns[COL_CURVE].label.plain  # type: ignore[index]
+        counter = WriteCounter(table)
+        backend.frame = 1
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.columns[COL_CURVE].label.plain != before  # type: ignore[index]
+        others = [(row, col) for row, col in counter.updates if row != jobs[3].name]
+        assert others and {col for _, col in others} == {COL_CURVE}
+        assert counter.adds == [] and counter.removes == []
