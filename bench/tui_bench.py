@@ -1,6 +1,7 @@
 """TUI figures: time to the first painted frame of `hpo-tui` (tmux), main-thread time to
-apply a 500-job snapshot with 20 changed jobs, idle CPU while watching a finished job, and
-quit -> process exit with a poll blocked on a locked store (against an unlocked one).
+apply a 500-job snapshot with 20 changed jobs, loading a 5,000-line log into the detail
+view (against the old RichLog-per-line, side by side), idle CPU while watching a finished
+job, and quit -> process exit with a poll blocked on a locked store (against an unlocked one).
 
 Prints the figures recorded in bench/RESULTS.md. Uses a temporary HPO_TUI_HOME; needs tmux.
 """
@@ -156,6 +157,69 @@ async def apply_times(count: int = 500, changed: int = 20, rounds: int = 15) -> 
     return times
 
 
+def synthetic_log(lines: int) -> list[str]:
+    """A training log as MXNet writes it: batch speed lines, epoch metrics, some colour codes."""
+    out = []
+    for i in range(lines):
+        epoch, batch = divmod(i, 100)
+        if batch == 99:
+            out.append(f"INFO:root:Epoch[{epoch}] Validation-accuracy={0.9 + epoch * 1e-4:.6f}")
+        else:
+            out.append(f"\x1b[2mINFO:root:Epoch[{epoch}] Batch [{batch * 100}]\tSpeed: {9000 + i % 977:.2f} "
+                       f"samples/sec\taccuracy={0.9 + (i % 89) / 1000:.6f}\x1b[0m")
+    return out
+
+
+async def log_load_times(lines: int = 5000, rounds: int = 5) -> tuple[list[float], list[float]]:
+    """Seconds from a 5,000-line log chunk arriving in the detail view to the next painted
+    frame, and the same lines written one at a time into the RichLog the view used before."""
+    from rich.text import Text
+    from textual.app import App
+    from textual.widgets import RichLog
+
+    from hpo_tui.app import format as fmt
+    from hpo_tui.app.app import make_app
+    from hpo_tui.app.messages import DetailPolled
+    from hpo_tui.app.screens.detail import DetailScreen
+    from hpo_tui.views import LogChunk
+
+    log = synthetic_log(lines)
+    snap = synthetic_snapshot(9)
+    new_times = []
+    for _ in range(rounds):
+        app = make_app(backend=ScriptedBackend(snap), attach="bench", start="dashboard", interval=3600.0,
+                       clock=lambda: 1_764_000_000.0 + 2000)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.2)
+            await app.workers.wait_for_complete()
+            await app.push_screen(DetailScreen("bench", snap.training_jobs[0].name, snapshot=snap))
+            await pilot.pause(0.2)
+            await app.workers.wait_for_complete()
+            screen = app.screen
+            start = time.perf_counter()
+            screen._polled(DetailPolled(None, LogChunk(tuple(log), len(log)), 3600.0))
+            await pilot.pause()  # the next frame, with the log's last lines on screen
+            new_times.append(time.perf_counter() - start)
+            assert screen.query_one("#detail-log").line_count == lines
+
+    class OldLog(App[None]):
+        def compose(self):
+            yield RichLog(max_lines=lines, markup=False, highlight=False, wrap=True)
+
+    old_times = []
+    for _ in range(rounds):
+        old = OldLog()
+        async with old.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.1)
+            widget = old.query_one(RichLog)
+            start = time.perf_counter()
+            for line in log:
+                widget.write(Text(fmt.strip_escapes(line)))
+            await pilot.pause()
+            old_times.append(time.perf_counter() - start)
+    return new_times, old_times
+
+
 def finished_local_job(env: dict[str, str]) -> str:
     """Run one tiny real tuning job to the end on the local backend; return its name."""
     from hpo_tui.backends.local import LocalBackend
@@ -265,6 +329,13 @@ def main() -> int:
         print(f"apply a 500-job snapshot with 20 changed ({len(applies)} rounds): median "
               f"{statistics.median(applies) * 1000:.1f} ms (min {min(applies) * 1000:.1f}, "
               f"max {max(applies) * 1000:.1f})  target < 30 ms")
+
+        new, old = asyncio.run(log_load_times())
+        print(f"load a 5,000-line log into the detail view (Log.write_lines, to the next frame; "
+              f"median of {len(new)}): {statistics.median(new) * 1000:.0f} ms (min {min(new) * 1000:.0f}, "
+              f"max {max(new) * 1000:.0f})  target < 200 ms")
+        print(f"  the old RichLog, one write per line, same lines, same run: {statistics.median(old) * 1000:.0f} ms"
+              f"  ratio {statistics.median(old) / statistics.median(new):.1f}x")
 
         name = finished_local_job(env)
         share = idle_cpu(env, name)

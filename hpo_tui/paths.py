@@ -97,6 +97,26 @@ def refuse_link(path: Path) -> Path:
     return path
 
 
+def config_dir() -> Path:
+    """Where the user's settings live: HPO_TUI_HOME, else the platform's user config dir."""
+    override = os.environ.get("HPO_TUI_HOME")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("hpo-tui", appauthor=False))
+
+
+def exports_dir() -> Path:
+    """Where exports go unless told otherwise: HPO_TUI_HOME/exports, else ~/Documents/hpo-tui."""
+    override = os.environ.get("HPO_TUI_HOME")
+    if override:
+        return Path(override).expanduser() / "exports"
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir()) / "hpo-tui"
+
+
 def store_path() -> Path:
     """The local engine's SQLite store."""
     return home() / "store.sqlite3"

@@ -53,6 +53,7 @@ def render_status(snap: Snapshot) -> str:
         f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "
         f"{c.non_retryable_error + c.retryable_error} failed; objective: {o.succeeded} succeeded, "
         f"{o.pending} pending, {o.failed} failed",
+        _progress_line(snap),
         f"created      {utc_time(t.created_at)}" + (f"   ended {utc_time(t.ended_at)}" if t.ended_at else ""),
         f"best job     {t.best_training_job} ({t.objective_name}={fmt_value(t.best_objective)})"
         if t.best_training_job else "best job     none yet",
@@ -71,6 +72,29 @@ def render_status(snap: Snapshot) -> str:
                     + [fmt_value(job.final_objective), one_line(job.failure_reason)[:80]])
     out.append(text_table(["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name, "FAILURE"], rows))
     return "\n".join(out)
+
+
+def fmt_duration(seconds: float) -> str:
+    """12s, 3m05s, 2h07m."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _progress_line(snap: Snapshot) -> str:
+    """Progress weighted by epochs, and the ETA while there is time left to wait."""
+    e = snap.estimate
+    if not e.epochs_total:
+        return "progress     no epochs reported yet"
+    line = f"progress     {e.fraction:.0%}  epochs {e.epochs_done}/{e.epochs_total}"
+    if e.remaining_seconds is not None and e.remaining_seconds > 0 and not snap.tuning_job.is_terminal:
+        line += f"  ETA {fmt_duration(e.remaining_seconds)}"
+    return line
 
 
 def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:

@@ -2,15 +2,20 @@
 TuningJobView, TrainingJobView, MetricPoint, LogChunk), SageMaker's status vocabulary, and
 the comparison helpers.
 
-At the bottom of the house: imports nothing from hpo_tui, so the engine, the backends,
-the report, the app and the commands can all use it.
+At the bottom of the house: imports nothing from hpo_tui but hpo_tui.estimate (arithmetic
+on these views, for Snapshot.estimate), so the engine, the backends, the report, the app
+and the commands can all use it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpo_tui.estimate import ProgressEstimate
 
 # SageMaker's own status vocabularies (DescribeHyperParameterTuningJob / ListTrainingJobsFor...).
 TUNING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
@@ -124,6 +129,13 @@ class Snapshot:
     data_age: float = 0.0  # seconds since the data was last fetched successfully
     suggested_interval: float | None = None  # set when the backend wants a slower poll
     warning: str | None = None  # a message to show in the status bar (data kept)
+
+    @functools.cached_property
+    def estimate(self) -> "ProgressEstimate":
+        """Progress weighted by epochs and the ETA, as of the fetch (hpo_tui.estimate)."""
+        from hpo_tui.estimate import estimate_progress
+
+        return estimate_progress(self.tuning_job, self.training_jobs, self.fetched_at)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
 from hpo_tui.app.threads import DaemonThreadExecutor
-from hpo_tui.backends.base import Backend, Snapshot
+from hpo_tui.backends.base import Backend
+from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
 
 START_SCREENS = ("configure", "dashboard", "jobs")
@@ -75,6 +76,7 @@ class HpoApp(App[None]):
 
     def on_mount(self) -> None:
         self.served = self.is_web
+        self._restore_theme()
         if self.start == "dashboard":
             self.open_dashboard(self.attach, self.backend_name)
         elif self.start == "jobs":
@@ -86,6 +88,16 @@ class HpoApp(App[None]):
 
             self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
                                              backend_name=self.backend_name if self.spec is None else None))
+
+    def _restore_theme(self) -> None:
+        """The theme chosen last time, if still known; a new choice is remembered."""
+        from hpo_tui.app import settings
+
+        remembered = settings.load(lambda message: self.notify(message, severity="warning", markup=False))
+        if remembered.theme and remembered.theme in self.available_themes:
+            self.theme = remembered.theme
+        self.theme_changed_signal.subscribe(
+            self, lambda theme: settings.update(lambda m: self.notify(m, severity="warning"), theme=theme.name))
 
     # --- backends -------------------------------------------------------------------
 
@@ -139,6 +151,7 @@ class HpoApp(App[None]):
     def _launched(self, message: TuningJobLaunched) -> None:
         # Just launched, so running, even before the dashboard's first poll says so.
         self._launches -= 1
+        self.clear_notifications()  # "Launching…" is over: it must not sit on the new dashboard's charts
         self.open_dashboard(message.name, message.backend.name, status="InProgress")
 
     @on(Worker.StateChanged)

@@ -208,3 +208,19 @@ class FakeBackend:
     def launch(self, spec: Any) -> str:
         self.launched.append(spec)
         return TUNING_JOB
+
+
+def twelve_jobs() -> list[ScriptedJob]:
+    """Twelve jobs of a 12-job tuning job: nine ended (one failed), three running."""
+    jobs = finished_jobs()
+    rates = ("0.0861", "0.1203", "0.0318")
+    for offset, (rate, accuracy) in enumerate(zip(rates, ([0.9311, 0.9502], [0.9398], [0.9205, 0.9477, 0.9533]))):
+        jobs.append(ScriptedJob(9 + offset, "InProgress", {"optimizer": "sgd" if offset != 1 else "Adam",
+                                                          "learning_rate": rate, "num_epoch": "5"},
+                                accuracy, start=200 + 10 * offset))
+    return jobs
+
+
+def twelve_job_snapshot() -> Snapshot:
+    snap = snapshot_of(twelve_jobs())
+    return replace(snap, tuning_job=replace(snap.tuning_job, max_jobs=12))

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from textual.widgets import DataTable, OptionList
 
-from hpo_tui.app.screens.dashboard import COL_BEST, COL_CURVE, COL_EPOCH, COL_OBJECTIVE, DashboardScreen
+from hpo_tui.app.screens.dashboard import COL_CURVE, COL_EPOCH, COL_OBJECTIVE, DashboardScreen
 from hpo_tui.app.screens.dialogs import ConfirmDialog, ExportDialog, FilterDialog, HelpScreen, SortDialog
 from tests.app.conftest import dashboard_app, settle
 from tests.app.fake_backend import TUNING_JOB, FakeBackend, mid_run_jobs, snapshot_of
@@ -93,7 +93,7 @@ async def test_poll_without_changes_writes_nothing_and_one_changed_job_writes_on
         assert backend.polls == 3
         assert counter.adds == [] and counter.removes == []
         assert {row for row, _ in counter.updates} == {job4}
-        assert sorted(col for _, col in counter.updates) == sorted([COL_OBJECTIVE, COL_BEST, COL_EPOCH, COL_CURVE])
+        assert sorted(col for _, col in counter.updates) == sorted([COL_OBJECTIVE, COL_EPOCH, COL_CURVE])
         assert table.get_cell(job4, COL_EPOCH).plain == "3/5"
         assert table.get_cell(job4, COL_OBJECTIVE).plain == "0.9581"
         # Re-sorted on raw values, and the cursor stayed on its job, not on its old row index.
@@ -270,7 +270,7 @@ async def test_command_palette_offers_the_dashboard_actions(mid_run_backend):
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"filter by")
+        await pilot.press(*"filter by status")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -278,7 +278,7 @@ async def test_command_palette_offers_the_dashboard_actions(mid_run_backend):
 
 
 async def test_detail_shows_the_log_without_markup_or_escapes(mid_run_backend):
-    from textual.widgets import RichLog
+    from textual.widgets import Log
 
     from hpo_tui.app.screens.detail import DetailScreen
 
@@ -291,8 +291,8 @@ async def test_detail_shows_the_log_without_markup_or_escapes(mid_run_backend):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DetailScreen) and app.screen.job == failed.name
-        log = app.screen.query_one("#detail-log", RichLog)
-        text = "\n".join(strip.text for strip in log.lines)
+        log = app.screen.query_one("#detail-log", Log)
+        text = "\n".join(log.lines)
         assert "[bold]not markup[/bold]" in text
         assert "Traceback (most recent call last):" in text and "\x1b" not in text
         info = str(app.screen.query_one("#detail-info").render())

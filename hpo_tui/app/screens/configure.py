@@ -214,6 +214,8 @@ class ConfigureScreen(Screen):
 
     CSS_PATH = "configure.tcss"
     SUB_TITLE = "Configure a tuning job"
+    # Below 100 columns the two form columns stack (configure.tcss), so no table is cut.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     # The app's command palette offers these (hpo_tui.app.commands.ScreenActions).
     PALETTE = (
         ("Launch tuning job", "Start the tuning job on the chosen backend (ctrl+l)", "launch"),

@@ -1,22 +1,34 @@
-"""One training job: hyperparameters, status, times, a curve per metric, and its live log."""
+"""One training job: hyperparameters, status, times, a curve per metric, and its live log.
+
+The log is a plain-text Log (written in bulk, escapes stripped) that follows new lines
+unless you scroll or search; `/` searches it, n/N step through the matches, and `v`
+opens it in $PAGER with the app suspended.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, Input, Log, Static
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import DetailPolled
+from hpo_tui.app.widgets.dashboard_charts import whole_ticks
+from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.views import Snapshot, TrainingJobView
 
 LOG_MAX_LINES = 5000
@@ -31,11 +43,21 @@ class DetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("r", "refresh", "Refresh", id="detail.refresh"),
+        Binding("slash", "search", "Search log", id="detail.search", key_display="/"),
+        Binding("n", "next_match", "Next", id="detail.next_match"),
+        Binding("N", "previous_match", "Previous", id="detail.previous_match", show=False),
+        Binding("f", "toggle_follow", "Follow", id="detail.follow"),
+        Binding("v", "pager", "Pager", id="detail.pager"),
         Binding("q", "app.quit", "Quit", id="detail.quit"),
     ]
     PALETTE = [
         ("Back to the dashboard", "Close the job detail (escape)", "back"),
         ("Refresh now", "Poll the backend and the log now (r)", "refresh"),
+        ("Search the log", "Find text in the log; n and N step through the matches (/)", "search"),
+        ("Next match", "The next line of the log that matches the search (n)", "next_match"),
+        ("Previous match", "The previous line of the log that matches the search (N)", "previous_match"),
+        ("Follow the log", "Keep the newest log line in view, or stop following (f)", "toggle_follow"),
+        ("Open the log in $PAGER", "Suspend hpo-tui and page through the log (v)", "pager"),
     ]
 
     def __init__(self, tuning_job: str, job: str, *, backend_name: str | None = None,
@@ -55,16 +77,20 @@ class DetailScreen(Screen):
         self._plotted: dict[str, tuple] = {}
         self._suspended = False
         self.last_error: str | None = None
+        self.search = ""
+        self.match_line: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-top"):
             yield Static(Text(self.job), id="detail-info")
             yield Horizontal(id="detail-charts")
         yield Static(Text(f"log of {self.job}"), id="detail-log-title")
-        yield RichLog(id="detail-log", max_lines=LOG_MAX_LINES, markup=False, highlight=False, wrap=True)
+        yield Log(id="detail-log", max_lines=LOG_MAX_LINES, highlight=False, auto_scroll=True)
+        yield FilterInput(placeholder="search the log (enter: next match, esc: close)", id="log-search")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._show_log_title()
         self._show()
         self._schedule(0)
 
@@ -106,11 +132,13 @@ class DetailScreen(Screen):
             self.history.add(message.snapshot.new_points)
         if message.log is not None:
             self.log_cursor = message.log.cursor
-            log = self.query_one("#detail-log", RichLog)
-            for line in message.log.lines:
-                # Log text is the user's: never markup, never terminal escapes.
-                log.write(Text(fmt.strip_escapes(line.rstrip("\n"))))
-            self.log_lines += len(message.log.lines)
+            if message.log.lines:
+                # Log text is the user's: never terminal escapes (Log shows no markup). One bulk
+                # write: a line at a time, 5,000 lines took over a second.
+                self.query_one("#detail-log", Log).write_lines(
+                    fmt.strip_escapes(line.rstrip("\n")) for line in message.log.lines)
+                self.log_lines += len(message.log.lines)
+                self._show_log_title()
         self._show()
         self._schedule(message.interval)
 
@@ -149,7 +177,7 @@ class DetailScreen(Screen):
             info.append(job.status, style=self._colour(STATUS_COLOURS.get(job.status, "")))
             info.append(f"   objective {job.objective_status}")
             info.append(f"   {view.objective_name} {fmt.fmt_number(job.final_objective)}"
-                        f" (best epoch {fmt.fmt_number(job.best_objective)})")
+                        f" (best of its epochs: {fmt.fmt_number(job.best_objective)})")
             info.append(best, style=self._colour("success"))
             info.append(f"\nepochs {fmt.fmt_epochs(job, view)}   duration {fmt.fmt_duration(fmt.job_duration(job, now))}")
             for label, ts in (("created", job.created_at), ("started", job.started_at), ("ended", job.ended_at)):
@@ -180,12 +208,108 @@ class DetailScreen(Screen):
             plt = plot.plt
             plt.clear_figure()
             plt.title(metric)
-            plt.xlabel("epoch")
-            xs = [epoch + 1 for epoch, _ in curve]
+            plt.xlabel("epoch (log Epoch[0] = 1)")
+            xs = [epoch + 1 for epoch, _ in curve]  # epoch 1 is the log's Epoch[0]
             plt.plot(xs, [v for _, v in curve], marker="braille")
-            if len(xs) <= 12:
-                plt.xticks(xs)
+            plt.xticks(whole_ticks(min(xs), max(xs)))
             plot.refresh()
+
+    # --- the log: search, follow, pager --------------------------------------------
+
+    def _show_log_title(self) -> None:
+        log = self.query_one("#detail-log", Log)
+        title = Text(f"log of {self.job}  ·  {self.log_lines} lines")
+        title.append("  ·  following" if log.auto_scroll else "  ·  not following (f follows)")
+        if self.search:
+            matches = self._matches()
+            if self.match_line is not None and matches:
+                title.append(f"  ·  /{self.search}: match {matches.index(self.match_line) + 1} of {len(matches)}"
+                             f" at line {self.match_line + 1} (n/N)")
+            else:
+                title.append(f"  ·  /{self.search}: no match", style=self._colour("warning"))
+        self.query_one("#detail-log-title", Static).update(title)
+
+    def _matches(self) -> list[int]:
+        needle = self.search.lower()
+        return [i for i, line in enumerate(self.query_one("#detail-log", Log).lines) if needle in line.lower()]
+
+    def action_search(self) -> None:
+        self.query_one("#log-search", FilterInput).open()
+
+    @on(Input.Changed, "#log-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search = event.value.strip()
+        self.match_line = None
+        if self.search:
+            self._step_match(forward=True, from_line=-1)
+        else:
+            self._show_log_title()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#detail-log", Log).focus()
+
+    def close_text_filter(self) -> None:
+        """Escape in the search line: close it and forget the search."""
+        self.query_one("#log-search", FilterInput).close()
+        self.search, self.match_line = "", None
+        self._show_log_title()
+        self.query_one("#detail-log", Log).focus()
+
+    def action_next_match(self) -> None:
+        self._step_match(forward=True)
+
+    def action_previous_match(self) -> None:
+        self._step_match(forward=False)
+
+    def _step_match(self, forward: bool, from_line: int | None = None) -> None:
+        if not self.search:
+            self.notify("Search first: press /", severity="warning")
+            return
+        matches = self._matches()
+        start = self.match_line if from_line is None else from_line
+        if matches:
+            if start is None:
+                start = -1
+            after = [i for i in matches if i > start] if forward else [i for i in matches if i < start]
+            self.match_line = (after[0] if forward else after[-1]) if after else (
+                matches[0] if forward else matches[-1])  # wrap around, as less does
+            log = self.query_one("#detail-log", Log)
+            log.auto_scroll = False  # new lines must not scroll the match away
+            log.scroll_to(y=max(0, self.match_line - log.size.height // 3), animate=False)
+        else:
+            self.match_line = None
+        self._show_log_title()
+
+    def action_toggle_follow(self) -> None:
+        log = self.query_one("#detail-log", Log)
+        log.auto_scroll = not log.auto_scroll
+        if log.auto_scroll:
+            log.scroll_end(animate=False)
+        self._show_log_title()
+
+    def action_pager(self) -> None:
+        """The log in $PAGER (else less): the app is suspended, the pager gets an argv list."""
+        argv = shlex.split(os.environ.get("PAGER") or "less")
+        if not argv or shutil.which(argv[0]) is None:
+            self.notify(f"No pager found ({' '.join(argv) or 'empty $PAGER'}): set $PAGER to one, e.g. less",
+                        severity="error", markup=False)
+            return
+        lines = self.query_one("#detail-log", Log).lines
+        handle, path = tempfile.mkstemp(prefix=f"{self.job[:40]}-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        try:
+            with self.app.suspend():
+                subprocess.run([*argv, path], check=False)
+        except SuspendNotSupported:  # a web or headless session has no terminal to lend
+            self.notify(f"This session cannot hand the terminal to a pager. The log is in {path}",
+                        severity="warning", markup=False)
+            return
+        except OSError as error:
+            self.notify(f"Could not run {argv[0]}: {error}. The log is in {path}", severity="error", markup=False)
+            return
+        os.unlink(path)
 
     # --- actions --------------------------------------------------------------------
 

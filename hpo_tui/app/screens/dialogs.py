@@ -82,9 +82,12 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, tuning_job: str, *, download: bool = False) -> None:
+        from hpo_tui.paths import exports_dir
+
         super().__init__(classes="dialog-screen")
         self._tuning_job = tuning_job
         self._download = download
+        self._folder = exports_dir()  # not the current directory, which may be anywhere
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -92,8 +95,13 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             with RadioSet(id="export-format"):
                 yield RadioButton("CSV", value=True, id="format-csv")
                 yield RadioButton("JSON", id="format-json")
-            yield Label("File name (your browser downloads it)" if self._download else "File")
-            yield Input(value=f"{self._tuning_job}.csv", id="export-path")
+            if self._download:
+                yield Label("File name (your browser downloads it)")
+                yield Input(value=f"{self._tuning_job}.csv", id="export-path")
+            else:
+                yield Label("File")
+                yield Input(value=str(self._folder / f"{self._tuning_job}.csv"), id="export-path")
+                yield Static(Text(f"A name without a folder is saved in {self._folder}"), classes="dialog-hint")
             yield Static("", classes="field-error", id="export-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export")
@@ -126,6 +134,8 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             self.dismiss((self._format(), Path(name)))
             return
         path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = self._folder / path
         if path.is_dir():
             error.update(Text(f"{raw} is a directory: enter a file name inside it"))
             return

@@ -1,6 +1,11 @@
-"""The tuning jobs on the current backend, newest first; enter attaches to one."""
+"""The tuning jobs on the current backend, newest first; enter attaches to one.
+
+`/` filters them by text, a header click sorts by that column (again: reversed).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -8,12 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.views import TuningJobView
+from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
                   "Stopped": "warning", "Failed": "error"}
@@ -32,6 +38,7 @@ class TuningJobsScreen(Screen):
         Binding("y", "copy_best", "Copy best", id="jobs.copy_best"),
         Binding("Y", "copy_best(True)", "Copy best as TOML", id="jobs.copy_best_toml", show=False),
         Binding("r", "refresh", "Refresh", id="jobs.refresh"),
+        Binding("slash", "text_filter", "Filter", id="jobs.text_filter", key_display="/"),
         Binding("escape", "back", "Back", id="jobs.back", show=False),
         Binding("q", "app.quit", "Quit", id="jobs.quit"),
     ]
@@ -43,6 +50,7 @@ class TuningJobsScreen(Screen):
         ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
          "copy_best(True)"),
         ("Refresh the list", "List the tuning jobs again (r)", "refresh"),
+        ("Filter by text", "Show only tuning jobs whose name, status or strategy match (/)", "text_filter"),
     ]
 
     def __init__(self, *, backend_name: str | None = None) -> None:
@@ -54,16 +62,22 @@ class TuningJobsScreen(Screen):
         self._timer = None
         self._suspended = False
         self._due_on_resume = False
+        self.text_filter = ""
+        self.sort_key: str | None = None  # None: newest first
+        self.sort_reverse = False
 
     def compose(self) -> ComposeResult:
         yield Static("Tuning jobs", id="jobs-title")
-        table: DataTable = DataTable(id="tuning-jobs-table", cursor_type="row", zebra_stripes=True,
-                                     cursor_foreground_priority="renderable")
-        yield table
+        yield KeyedTable(id="tuning-jobs-table", cursor_type="row", zebra_stripes=True,
+                         cursor_foreground_priority="renderable", fixed_columns=1)
+        yield Static("", id="jobs-no-match")
+        yield FilterInput(placeholder="filter: name, status or strategy (enter keeps, esc clears)",
+                          id="jobs-filter")
         yield Static("loading…", id="jobs-status")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#jobs-no-match").display = False
         self.query_one(DataTable).focus()
         self.list_jobs()
 
@@ -107,16 +121,48 @@ class TuningJobsScreen(Screen):
             Text(fmt.fmt_age(now - job.created_at) if job.created_at else fmt.DASH),
         ]
 
+    def _matches(self, job: TuningJobView) -> bool:
+        haystack = " ".join((job.name, job.status, job.strategy, job.best_training_job or "")).lower()
+        return all(term in haystack for term in self.text_filter.lower().split())
+
+    def _raw_value(self, job: TuningJobView) -> tuple:
+        """What a header click sorts by: raw values, missing ones last."""
+        value: Any = {
+            "name": job.name.lower(), "status": job.status, "strategy": job.strategy,
+            "progress": job.status_counters.finished, "best": job.best_objective,
+            "best_job": job.best_training_job, "created": job.created_at,
+        }[self.sort_key or "created"]
+        return (value is None, value if value is not None else 0)
+
+    def _ordered(self) -> list[TuningJobView]:
+        shown = [job for job in self.jobs if self._matches(job)]
+        if self.sort_key is None:
+            return shown  # newest first, as listed
+        present = sorted((j for j in shown if self._raw_value(j)[0] is False), key=self._raw_value,
+                         reverse=self.sort_reverse)
+        return present + [j for j in shown if self._raw_value(j)[0]]
+
     @on(TuningJobsListed)
     def _listed(self, message: TuningJobsListed) -> None:
-        """Diff the table against the listing: new rows, changed cells, newest first."""
         self.jobs = sorted(message.jobs, key=lambda j: j.created_at or 0.0, reverse=True)
         for job in self.jobs:
             self.app.watched.seen(job.name, job.status)
+        self._show()
+        backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
+        count = len(self.jobs)
+        self.query_one("#jobs-status", Static).update(
+            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
+                 "n: new from this  ·  /: filter  ·  ?: keys")
+            if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
+        self._schedule()
+
+    def _show(self) -> None:
+        """Diff the table against the listing: new rows, changed cells, in the wanted order."""
         table = self.query_one(DataTable)
         now = self.app.clock()
         keys = [key for key, _ in COLUMNS]
-        listed = {job.name for job in self.jobs}
+        ordered = self._ordered()
+        listed = {job.name for job in ordered}
         with self.app.batch_update():
             if not table.columns:
                 # Added with the first rows: columns added before any row keep their
@@ -127,7 +173,7 @@ class TuningJobsScreen(Screen):
                 table.remove_row(name)
                 del self._shown[name]
             added = False
-            for job in self.jobs:
+            for job in ordered:
                 cells = self._cells(job, now)
                 old = self._shown.get(job.name)
                 if old is None:
@@ -138,26 +184,58 @@ class TuningJobsScreen(Screen):
                         if (cell.plain, str(cell.style)) != (before.plain, str(before.style)):
                             table.update_cell(job.name, key, cell, update_width=True)
                 self._shown[job.name] = cells
-            if added:
-                selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-                rank = {job.name: i for i, job in enumerate(self.jobs)}
+            current = [row.key.value for row in table.ordered_rows]
+            wanted = [job.name for job in ordered]
+            if current != wanted:
+                selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value \
+                    if table.row_count and self._seen_rows else None
+                rank = {name: i for i, name in enumerate(wanted)}
                 table.sort("name", key=lambda cell: rank.get(cell.plain, len(rank)))
-                if self._seen_rows:  # keep the cursor on its job; the first listing starts on top
+                if selected in rank:  # keep the cursor on its job; the first listing starts on top
                     table.move_cursor(row=table.get_row_index(selected))
                 else:
                     table.move_cursor(row=0)
+            if added:
                 self._seen_rows = True
                 # Textual 8.2 can keep the cursor row rendered with the widths it had before
                 # the new rows were measured; drop its render caches once the sizes are known.
                 self.call_after_refresh(getattr(table, "_clear_caches", lambda: None))
                 self.call_after_refresh(table.refresh)
-        backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
-        count = len(self.jobs)
-        self.query_one("#jobs-status", Static).update(
-            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
-                 "n: new from this  ·  ?: keys")
-            if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
-        self._schedule()
+        no_match = self.query_one("#jobs-no-match", Static)
+        empty = bool(self.text_filter) and not ordered and bool(self.jobs)
+        no_match.display, table.display = empty, not empty
+        if empty:
+            no_match.update(Text(f"No tuning jobs match /{self.text_filter}: press / to change it, "
+                                 "escape in the filter to clear it.", justify="center"))
+
+    @on(DataTable.HeaderSelected, "#tuning-jobs-table")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        self.sort_reverse = not self.sort_reverse if key == self.sort_key else key in ("best", "created", "progress")
+        self.sort_key = key
+        self._show()
+
+    def action_text_filter(self) -> None:
+        self.query_one("#jobs-filter", FilterInput).open()
+
+    @on(Input.Changed, "#jobs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text_filter = event.value.strip()
+        self._show()
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.close_text_filter()
+        else:
+            self.query_one(DataTable).focus()
+
+    def close_text_filter(self) -> None:
+        self.query_one("#jobs-filter", FilterInput).close()
+        if self.text_filter:
+            self.text_filter = ""
+            self._show()
+        self.query_one(DataTable).focus()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -178,6 +256,13 @@ class TuningJobsScreen(Screen):
             return None
         name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((job for job in self.jobs if job.name == name), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # enter is a priority binding (so the footer shows it over the table's own enter);
+        # while a text input has focus, enter belongs to the input (submit the filter).
+        if action == "attach" and isinstance(self.app.focused, Input):
+            return False
+        return True
 
     def action_attach(self) -> None:
         job = self.selected_job()

@@ -39,8 +39,9 @@ def parse_values(text: str) -> list[str]:
 class RangeEditor(FormDialog[RangeResult | None]):
     """Edit one range. Returns (name, parameter), or None when cancelled.
 
-    Values that do not parse block OK; rule violations (min > max, ...) are shown here in
-    the spec's words but accepted, and the configure screen keeps Launch disabled until fixed.
+    Values that do not parse, and a min above the max, block OK and enter (the field turns
+    red); other rule violations are shown here in the spec's words but accepted, and the
+    configure screen keeps Launch disabled until fixed.
     """
 
     DEFAULT_CSS = """
@@ -191,7 +192,13 @@ class RangeEditor(FormDialog[RangeResult | None]):
                     shown = repr(text) if text else "empty"
                     errors.append(f"{field}: {shown} is not {noun}; type {noun}")
             scaling = self.query_one("#range-scaling", Select).value
-            if len(bounds) == 2:
+            if len(bounds) == 2 and bounds[0] >= bounds[1]:
+                errors.append(f"min: {format_number(bounds[0])} must be less than max {format_number(bounds[1])}; "
+                              "lower min or raise max")
+                self.query_one("#range-min", Input).add_class("-invalid")
+            else:
+                self.query_one("#range-min", Input).remove_class("-invalid")
+            if len(bounds) == 2 and not errors:
                 cls = IntegerParameter if kind == "integer" else ContinuousParameter
                 parameter = cls(bounds[0], bounds[1], str(scaling))  # type: ignore[arg-type]
         if errors or parameter is None:

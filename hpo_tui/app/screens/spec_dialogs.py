@@ -145,7 +145,8 @@ class RequestPreview(ModalScreen[None]):
             if self._error:
                 yield Static(Content(self._error), id="request-error", classes="dialog-error")
             yield TextArea(
-                self._text, read_only=True, show_line_numbers=True, soft_wrap=False, id="request-json"
+                self._text, language="json", read_only=True, show_line_numbers=True, soft_wrap=False,
+                id="request-json"
             )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="request-close", variant="primary")

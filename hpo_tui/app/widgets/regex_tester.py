@@ -52,7 +52,8 @@ def describe_captures(definitions: list[tuple[str, str]], line: str) -> Content:
         # The engine's own extractor gives the epoch it would record the point at.
         points = MetricExtractor([(name, regex)]).feed(line)
         if points:
-            parts.append((f"  at epoch {points[-1].epoch}", "$text-muted"))
+            # The epoch as the charts and tables count it: from 1 (the log's Epoch[k] counts from 0).
+            parts.append((f"  epoch {points[-1].epoch + 1}", "$text-muted"))
     return Content.assemble(*parts)
 
 

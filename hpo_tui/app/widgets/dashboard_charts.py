@@ -1,0 +1,133 @@
+"""The dashboard's two charts: the objective of finished jobs in launch order (with the
+best so far), and per-epoch curves of the top jobs plus the selected one.
+
+Each series has its own colour, one apart from the others in every colour system, and
+with NO_COLOR its own marker; the legend under each plot says which is which.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
+
+TOP_CURVES = 5
+# Below this many terminal rows the charts hide themselves: the table needs the room.
+MIN_ROWS_FOR_CHARTS = 30
+
+
+def chart_height(rows: int) -> int:
+    """Rows the charts get in a terminal `rows` high (0: hidden)."""
+    if rows < MIN_ROWS_FOR_CHARTS:
+        return 0
+    return max(10, min(28, round(rows * 0.35)))
+
+
+def whole_ticks(low: int, high: int, most: int = 8) -> list[int]:
+    """At most `most` evenly spread whole numbers from low to high (chart ticks for counts)."""
+    if high <= low:
+        return [low]
+    step = max(1, -(-(high - low) // (most - 1)))
+    return list(range(low, high + 1, step))
+
+
+def running_best(values: list[float], maximize: bool) -> list[float]:
+    best: list[float] = []
+    for y in values:
+        if not best or (y > best[-1] if maximize else y < best[-1]):
+            best.append(y)
+        else:
+            best.append(best[-1])
+    return best
+
+
+class DashboardCharts(Horizontal):
+    """`show(data)` redraws both plots; `data` is plain values, so equal data is skipped."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._signature: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        # Legends live under the plots: plotext draws its own over the data.
+        with Vertical(classes="chart"):
+            yield PlotextPlot(id="objective-chart")
+            yield Static("", id="objective-legend", classes="chart-legend")
+        with Vertical(classes="chart"):
+            yield PlotextPlot(id="curves-chart")
+            yield Static("", id="curves-legend", classes="chart-legend")
+
+    def invalidate(self) -> None:
+        """Redraw on the next show (new theme, shown again)."""
+        self._signature = None
+
+    def _marker(self, index: int) -> str:
+        # Braille lines read best in colour; without colour only the marker tells series apart.
+        return SERIES_MARKERS[index % len(SERIES_MARKERS)] if self.app.no_color else "braille"
+
+    def show(self, data: tuple, short_name) -> None:
+        if not self.display or data == self._signature:
+            return
+        self._signature = data
+        if not data:
+            return
+        objective_name, objective_type, objective, curves, selected = data
+        self._show_objective(objective_name, objective_type, objective)
+        self._show_curves(objective_name, curves, selected, short_name)
+
+    def _show_objective(self, objective_name: str, objective_type: str, objective: tuple) -> None:
+        plot = self.query_one("#objective-chart", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
+        plt.title(f"{objective_name} of finished jobs (launch order)")
+        legend = Text()
+        if objective:
+            xs = [x for x, _ in objective]
+            ys = [y for _, y in objective]
+            plt.xticks(whole_ticks(xs[0], xs[-1]))  # job numbers, not 2.2 or 3.5
+            point_colour, best_colour = SERIES_COLOURS[0], SERIES_COLOURS[2]
+            point_marker = "●"
+            best_marker = "braille" if not self.app.no_color else "·"
+            plt.plot(xs, running_best(ys, objective_type == "Maximize"), marker=best_marker, color=best_colour)
+            plt.scatter(xs, ys, marker=point_marker, color=point_colour)
+            legend.append(f"{point_marker} ", style=rgb_style(point_colour))
+            legend.append("objective   ")
+            legend.append("━ " if best_marker == "braille" else "··· ", style=rgb_style(best_colour))
+            legend.append("best so far")
+        else:
+            legend = Text("no finished job yet", style="dim")
+        self.query_one("#objective-legend", Static).update(legend)
+        plot.refresh()
+
+    def _show_curves(self, objective_name: str, curves: tuple, selected: str | None, short_name) -> None:
+        plot = self.query_one("#curves-chart", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")
+        legend = Text()
+        drawn = [(name, curve) for name, curve in curves if curve]
+        for index, (name, curve) in enumerate(drawn):
+            colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+            marker = self._marker(index)
+            xs = [epoch + 1 for epoch, _ in curve]  # people count epochs from 1
+            ys = [value for _, value in curve]
+            if len(xs) == 1:  # one epoch: a line needs two points, so show the point
+                plt.scatter(xs, ys, marker="●" if marker == "braille" else marker, color=colour)
+            else:
+                plt.plot(xs, ys, marker=marker, color=colour)
+            legend.append("━ " if marker == "braille" else f"{marker} ", style=rgb_style(colour))
+            legend.append(short_name(name), style="bold" if name == selected else "")
+            legend.append("* " if name == selected else " ")
+        if drawn:
+            epochs = [epoch + 1 for _, curve in drawn for epoch, _ in curve]
+            plt.xticks(whole_ticks(min(epochs), max(epochs)))
+            if selected in dict(drawn):
+                legend.append("(* selected)", style="dim")
+        else:
+            legend = Text("no epoch reported yet", style="dim")
+        self.query_one("#curves-legend", Static).update(legend)
+        plot.refresh()

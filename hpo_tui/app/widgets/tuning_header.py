@@ -1,0 +1,87 @@
+"""The dashboard's header: the tuning job's name, status, elapsed time and ETA, progress
+weighted by epochs, the job counters, and the best training job so far."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from hpo_tui.app import format as fmt
+from hpo_tui.app.styles import status_style
+from hpo_tui.views import TuningJobView
+from hpo_tui.estimate import ProgressEstimate
+
+BEST_MARK = "★"
+PROGRESS_STEPS = 1000
+
+
+def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView, since_fetch: float = 0.0) -> str:
+    """"ETA 4m10s" (counting down between polls), or why there is none yet."""
+    if view.is_terminal:
+        return ""
+    if estimate is None or estimate.remaining_seconds is None:
+        return "ETA after the first epoch"
+    return f"ETA {fmt.fmt_duration(max(0.0, estimate.remaining_seconds - since_fetch))}"
+
+
+class TuningJobHeader(Vertical):
+    """Three lines over the table; `show` redraws them from the latest view."""
+
+    def __init__(self, tuning_job: str = "", **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._tuning_job = tuning_job
+
+    def compose(self) -> ComposeResult:
+        # Before the first poll the name still says which tuning job this is.
+        yield Static(Text(f"{self._tuning_job} · waiting for the first poll" if self._tuning_job else ""),
+                     id="dash-title")
+        with Horizontal(id="dash-progress-row"):
+            yield ProgressBar(total=None, show_eta=False, id="dash-progress")
+            yield Static("", id="dash-counters")
+        yield Static("", id="dash-best")
+
+    def show(self, view: TuningJobView, estimate: ProgressEstimate | None, now: float,
+             styles: dict[str, Style], fetched_at: float | None = None) -> None:
+        title = Text()
+        title.append(view.name, style="bold")
+        title.append(f" · {view.backend} · ")
+        title.append(view.status, style=status_style(styles, view.status))
+        title.append(f" · {view.strategy} · elapsed {fmt.fmt_duration(fmt.tuning_elapsed(view, now))}")
+        if view.failure_reason:
+            title.append(f"  {fmt.shorten(view.failure_reason, 50)}", style=styles.get("error", ""))
+        elif view.completion_reason:
+            title.append(f"  ({fmt.shorten(view.completion_reason, 50)})")
+        self.query_one("#dash-title", Static).update(title)
+
+        counters = view.status_counters
+        progress = self.query_one("#dash-progress", ProgressBar)
+        # Most telling first: a narrow terminal cuts the end of the line.
+        eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
+        parts = [eta] if eta else []
+        parts.append(f"{counters.finished}/{view.max_jobs} finished")
+        parts.append(f"{counters.in_progress} running")
+        failed = counters.retryable_error + counters.non_retryable_error
+        if failed:
+            parts.append(f"{failed} failed")
+        if counters.stopped:
+            parts.append(f"{counters.stopped} stopped")
+        parts.append(f"{counters.completed} completed")
+        if estimate is not None and estimate.epochs_total:
+            # Weighted by epochs: three jobs half-way through read 15%, not 0%.
+            progress.update(total=PROGRESS_STEPS, progress=round(estimate.fraction * PROGRESS_STEPS))
+            parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
+        else:
+            progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
+        self.query_one("#dash-counters", Static).update(" · ".join(parts))
+
+        best = Text()
+        best.append(f"best {view.objective_name} ({view.objective_type}): ")
+        if view.best_objective is not None and view.best_training_job:
+            best.append(f"{BEST_MARK} {fmt.fmt_number(view.best_objective)}", style=styles.get("best", ""))
+            best.append(f"  {view.best_training_job}")
+        else:
+            best.append(fmt.DASH)
+        self.query_one("#dash-best", Static).update(best)
