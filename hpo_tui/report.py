@@ -49,7 +49,9 @@ def render_status(snap: Snapshot) -> str:
         f"status       {t.status}" + (f"  reason: {one_line(t.failure_reason)}" if t.failure_reason else "")
         + (f"  ({t.completion_reason})" if t.completion_reason else ""),
         f"strategy     {t.strategy}, {t.objective_type} {t.objective_name}, "
-        f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel",
+        f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel"
+        + (f" ({t.job_slots} at once on {t.cores} core{'s' if t.cores != 1 else ''})"
+           if t.job_slots is not None and t.job_slots < t.max_parallel_jobs else ""),
         f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "
         f"{c.non_retryable_error + c.retryable_error} failed; objective: {o.succeeded} succeeded, "
         f"{o.pending} pending, {o.failed} failed",

@@ -101,6 +101,10 @@ class TuningJobView:
     completion_reason: str | None = None
     tuned_parameters: tuple[str, ...] = ()  # hyperparameter names, in spec order
     max_epochs: int | None = None  # when known (largest num_epoch the spec allows)
+    # Local engine only: jobs it runs at once (max_parallel_jobs capped by [local] concurrency,
+    # default one per core), and the cores it counted. None on SageMaker.
+    job_slots: int | None = None
+    cores: int | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -38,6 +38,7 @@ from hpo_tui.views import (
     is_better,
 )
 from hpo_tui.engine import procinfo
+from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
 from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
@@ -657,7 +658,17 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
+        job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(row)), cores=executor.cores(),
     )
+
+
+def _local_concurrency(row: dict[str, Any]) -> int | None:
+    """The spec's [local] concurrency (None: one job per core), as the runner reads it."""
+    try:
+        value = (json.loads(row["spec_json"]).get("local") or {}).get("concurrency")
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _training_view(j: dict[str, Any]) -> TrainingJobView:

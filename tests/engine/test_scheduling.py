@@ -30,6 +30,35 @@ def test_local_concurrency_caps_max_parallel_jobs(backend, fake_spec):
     assert [j.status for j in snap.training_jobs] == ["Completed"] * 6
     # Three allowed, two at a time: the cap is reached and never exceeded.
     assert most_at_once(snap.training_jobs) == 2
+    # The view says so, for the dashboard's "3 allowed, 2 running (N cores)".
+    assert snap.tuning_job.job_slots == 2 and snap.tuning_job.cores == executor.cores()
+
+
+async def test_dashboard_header_says_how_many_jobs_are_allowed_and_running() -> None:
+    from textual.app import App
+
+    from hpo_tui.app.widgets.tuning_header import TuningJobHeader
+    from hpo_tui.views import StatusCounters, TuningJobView
+
+    def view(slots: int | None) -> TuningJobView:
+        return TuningJobView(name="t", backend="local", status="InProgress", strategy="Random",
+                             objective_name="acc", objective_type="Maximize", max_jobs=9, max_parallel_jobs=3,
+                             status_counters=StatusCounters(in_progress=2), job_slots=slots, cores=2)
+
+    class Host(App[None]):
+        def compose(self):
+            yield TuningJobHeader("t")
+
+    app = Host()
+    async with app.run_test(size=(140, 10)) as pilot:
+        header = app.query_one(TuningJobHeader)
+        header.show(view(2), None, 0.0, {})
+        await pilot.pause()
+        assert "3 allowed, 2 running (2 cores)" in str(app.query_one("#dash-counters").render())
+        header.show(view(3), None, 0.0, {})  # nothing capped: the plain count
+        await pilot.pause()
+        text = str(app.query_one("#dash-counters").render())
+        assert "2 running" in text and "allowed" not in text
 
 
 def test_max_parallel_jobs_still_caps_below_the_local_concurrency(backend, fake_spec):

@@ -62,7 +62,12 @@ class TuningJobHeader(Vertical):
         eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
         parts = [eta] if eta else []
         parts.append(f"{counters.finished}/{view.max_jobs} finished")
-        parts.append(f"{counters.in_progress} running")
+        if view.job_slots is not None and view.job_slots < view.max_parallel_jobs:
+            # max_parallel_jobs is a cap; the local engine runs one job per core (or [local] concurrency).
+            cores = f" ({view.cores} core{'s' if view.cores != 1 else ''})" if view.cores else ""
+            parts.append(f"{view.max_parallel_jobs} allowed, {counters.in_progress} running{cores}")
+        else:
+            parts.append(f"{counters.in_progress} running")
         failed = counters.retryable_error + counters.non_retryable_error
         if failed:
             parts.append(f"{failed} failed")
