@@ -106,14 +106,22 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
             if k not in params:
                 params.append(k)
     columns = ["name", "status", "objective_status"] + params + [
-        "final_objective", "started", "ended", "failure_reason"]
+        "final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds",
+        "failure_reason"]
+    best = snap.tuning_job.best_training_job
     rows = []
     for job in snap.training_jobs:
         row: dict[str, Any] = {"name": job.name, "status": job.status, "objective_status": job.objective_status}
         for p in params:
             row[p] = job.hyperparameters.get(p)
-        row.update(final_objective=job.final_objective, started=utc_time(job.started_at) or None,
-                   ended=utc_time(job.ended_at) or None, failure_reason=job.failure_reason)
+        duration = (job.ended_at - job.started_at) if job.started_at and job.ended_at else None
+        row.update(final_objective=job.final_objective,
+                   best_objective=job.best_objective,  # the best of its epochs
+                   is_best=job.name == best,
+                   epochs=None if job.last_epoch is None else job.last_epoch + 1,
+                   started=utc_time(job.started_at) or None, ended=utc_time(job.ended_at) or None,
+                   duration_seconds=None if duration is None else round(duration, 3),
+                   failure_reason=job.failure_reason)
         rows.append(row)
     return columns, rows
 

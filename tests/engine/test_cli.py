@@ -50,13 +50,17 @@ def test_launch_wait_prints_events_and_summary_then_export_matches(project, tmp_
     assert main(["export", "cli-job", "--format", "csv", "--output", str(tmp_path / "out.csv")]) == 0
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert list(rows[0]) == ["name", "status", "objective_status", "learning_rate", "optimizer",
-                             "final_objective", "started", "ended", "failure_reason"]
+                             "final_objective", "best_objective", "is_best", "epochs", "started", "ended",
+                             "duration_seconds", "failure_reason"]
     assert [r["name"] for r in rows] == [j.name for j in snap.training_jobs]
     for row, job in zip(rows, snap.training_jobs):
         assert (row["status"], row["objective_status"]) == (job.status, job.objective_status)
         assert float(row["final_objective"]) == job.final_objective
         assert {k: row[k] for k in job.hyperparameters} == job.hyperparameters
         assert row["started"].endswith("Z") and row["failure_reason"] == ""
+        assert float(row["best_objective"]) == job.best_objective
+        assert row["is_best"] == str(job.name == best) and int(row["epochs"]) == job.last_epoch + 1
+        assert 0 < float(row["duration_seconds"]) == round(job.ended_at - job.started_at, 3)
 
     capsys.readouterr()
     assert main(["export", "cli-job", "--format", "json"]) == 0
