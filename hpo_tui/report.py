@@ -77,7 +77,7 @@ def render_status(snap: Snapshot) -> str:
 
 
 def fmt_duration(seconds: float) -> str:
-    """12s, 3m05s, 2h07m."""
+    """12s, 3m05s, 2h07m, 3d04h."""
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -85,7 +85,10 @@ def fmt_duration(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
 
 
 def _progress_line(snap: Snapshot) -> str:

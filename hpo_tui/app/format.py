@@ -8,6 +8,7 @@ import math
 import re
 from typing import Iterable
 
+from hpo_tui import report
 from hpo_tui.views import MetricPoint, TrainingJobView, TuningJobView
 
 DASH = "—"
@@ -65,20 +66,8 @@ def hyperparameter_sort_key(value: str | None) -> tuple:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """12s, 3m05s, 2h07m."""
-    if seconds is None:
-        return DASH
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    """12s, 3m05s, 2h07m, 3d04h; a dash when unknown."""
+    return DASH if seconds is None else report.fmt_duration(seconds)
 
 
 def fmt_age(seconds: float) -> str:
