@@ -1,6 +1,6 @@
 """The shared language of every layer: the view dataclasses a poll returns (Snapshot,
-TuningJobView, TrainingJobView, MetricPoint, LogChunk), SageMaker's status vocabulary, and
-the comparison helpers.
+TuningJobView, ParameterRangeView, TrainingJobView, MetricPoint, LogChunk), SageMaker's
+status vocabulary, and the comparison helpers.
 
 At the bottom of the house: imports nothing from hpo_tui, so the engine, the backends,
 the report, the app and the commands can all use it.
@@ -76,6 +76,22 @@ class TrainingJobView:
 
 
 @dataclass(frozen=True)
+class ParameterRangeView:
+    """One tuned hyperparameter's range, as the tuning job was launched with it."""
+
+    name: str
+    kind: str  # "categorical", "continuous" or "integer"
+    min: float | None = None  # continuous and integer ranges
+    max: float | None = None
+    scaling: str = "Auto"  # Auto, Linear, Logarithmic or ReverseLogarithmic
+    values: tuple[str, ...] = ()  # categorical ranges
+
+    @property
+    def is_log(self) -> bool:
+        return self.scaling == "Logarithmic"
+
+
+@dataclass(frozen=True)
 class TuningJobView:
     name: str
     backend: str  # "local" or "sagemaker"
@@ -96,6 +112,7 @@ class TuningJobView:
     completion_reason: str | None = None
     tuned_parameters: tuple[str, ...] = ()  # hyperparameter names, in spec order
     max_epochs: int | None = None  # when known (largest num_epoch the spec allows)
+    parameter_ranges: tuple[ParameterRangeView, ...] = ()  # when known, in spec order
 
     @property
     def is_terminal(self) -> bool:

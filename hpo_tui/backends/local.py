@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
 from hpo_tui.views import (
+    ParameterRangeView,
     TERMINAL_STATUSES,
     LogChunk,
     MetricPoint,
@@ -483,7 +484,25 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
+        parameter_ranges=_parameter_ranges(row.get("spec_json")),
     )
+
+
+def _parameter_ranges(spec_json: str | None) -> tuple[ParameterRangeView, ...]:
+    """The tuned ranges of a stored spec (JSON of its dataclasses); () when unreadable."""
+    try:
+        ranges = json.loads(spec_json or "{}").get("ranges") or {}
+        out = []
+        for name, r in ranges.items():
+            kind = r.get("kind", "")
+            if kind == "categorical":
+                out.append(ParameterRangeView(name, kind, values=tuple(str(v) for v in r.get("values", []))))
+            else:
+                out.append(ParameterRangeView(name, kind, float(r["min"]), float(r["max"]),
+                                              str(r.get("scaling") or "Auto")))
+        return tuple(out)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ()
 
 
 def _training_view(j: dict[str, Any]) -> TrainingJobView:
