@@ -38,6 +38,7 @@ class Axis:
     log: bool = False
     low: float = 0.0  # numeric axes: the range (widened to every value seen)
     high: float = 1.0
+    integer: bool = False
     values: tuple[str, ...] = ()  # categorical axes: the values, in range order
 
     def number(self, text: str | None) -> float | None:
@@ -121,7 +122,8 @@ def _axis(name: str, r: ParameterRangeView | None, jobs: tuple[TrainingJobView, 
     if numbers:
         low, high = min([low] + numbers), max([high] + numbers)
     log = r is not None and r.is_log and low > 0
-    return Axis(name, False, log=log, low=float(low), high=float(high))
+    integer = r.kind == "integer" if r is not None else bool(numbers) and all(n.is_integer() for n in numbers)
+    return Axis(name, False, log=log, low=float(low), high=float(high), integer=integer)
 
 
 # -- objective over time ----------------------------------------------------------------------
@@ -168,7 +170,7 @@ def distributions(snap: Snapshot) -> dict[str, Any]:
         r = ranges.get(axis.name)
         if axis.categorical:
             out[axis.name] = CategoricalDistribution(list(axis.values) or [""])
-        elif r is not None and r.kind == "integer" and float(axis.low).is_integer() \
+        elif r is not None and axis.integer and float(axis.low).is_integer() \
                 and float(axis.high).is_integer():
             out[axis.name] = IntDistribution(int(axis.low), int(axis.high), log=axis.log)
         else:

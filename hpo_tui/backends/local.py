@@ -484,12 +484,13 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
-        parameter_ranges=_parameter_ranges(row.get("spec_json")),
+        parameter_ranges=_parameter_ranges(row.get("spec_json"), json.loads(row["tuned_parameters"])),
     )
 
 
-def _parameter_ranges(spec_json: str | None) -> tuple[ParameterRangeView, ...]:
-    """The tuned ranges of a stored spec (JSON of its dataclasses); () when unreadable."""
+def _parameter_ranges(spec_json: str | None, order: list[str]) -> tuple[ParameterRangeView, ...]:
+    """The tuned ranges of a stored spec (JSON of its dataclasses, keys sorted), in `order`
+    (the spec's); () when unreadable."""
     try:
         ranges = json.loads(spec_json or "{}").get("ranges") or {}
         out = []
@@ -500,7 +501,8 @@ def _parameter_ranges(spec_json: str | None) -> tuple[ParameterRangeView, ...]:
             else:
                 out.append(ParameterRangeView(name, kind, float(r["min"]), float(r["max"]),
                                               str(r.get("scaling") or "Auto")))
-        return tuple(out)
+        rank = {name: i for i, name in enumerate(order)}
+        return tuple(sorted(out, key=lambda r: rank.get(r.name, len(rank))))
     except (ValueError, TypeError, KeyError, AttributeError):
         return ()
 

@@ -67,6 +67,7 @@ class DashboardScreen(Screen):
         Binding("f", "filter", "Filter", id="dashboard.filter"),
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
+        Binding("v", "search_views", "Search views", id="dashboard.search_views", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("question_mark", "help", "Help", id="dashboard.help"),
         Binding("escape", "back", "Back", id="dashboard.back", show=False),
@@ -80,6 +81,7 @@ class DashboardScreen(Screen):
         ("Filter by status", "Show only some training job statuses (f)", "filter"),
         ("Sort", "Sort the training jobs by a column (o)", "sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
+        ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("Help", "List the keys (?)", "help"),
     ]
@@ -584,6 +586,14 @@ class DashboardScreen(Screen):
 
         self.app.push_screen(DetailScreen(self.tuning_job, name, backend_name=self.backend_name,
                                           history=self.history, snapshot=self.snapshot))
+
+    def action_search_views(self) -> None:
+        if self.snapshot is None:
+            self.notify("Nothing to show yet: waiting for the first poll", severity="warning")
+            return
+        from hpo_tui.app.screens.search_views import SearchViewsScreen
+
+        self.app.push_screen(SearchViewsScreen(self.snapshot, backend_name=self.backend_name, cursor=self.cursor))
 
     def action_stop(self) -> None:
         from hpo_tui.app.screens.dialogs import ConfirmDialog

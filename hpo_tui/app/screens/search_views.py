@@ -1,0 +1,367 @@
+"""Views that explain a search, from the dashboard's last poll (either backend): slice plots,
+parameter importance, parallel coordinates and the objective over wall-clock time.
+
+Keys: 1-4 pick a view, r polls again, escape goes back to the dashboard. What each view
+computes lives in hpo_tui.analysis; this module only draws it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+from textual_plotext import PlotextPlot
+
+from hpo_tui import analysis
+from hpo_tui.report import fmt_value
+from hpo_tui.views import Snapshot
+
+TABS = (("slice", "Slice"), ("importance", "Importance"), ("parallel", "Parallel coordinates"),
+        ("time", "Over time"))
+BAR_WIDTH = 50
+MAX_SLICE_PLOTS = 6  # 2 rows of 3 fit 120x40 readably
+
+
+def _rich(rgb: tuple[int, int, int]) -> str:
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
+
+
+def _blend(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    t = min(1.0, max(0.0, t))
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class SearchViewsScreen(Screen):
+    """Slice, importance, parallel coordinates and objective over time for one tuning job."""
+
+    DEFAULT_CSS = """
+    SearchViewsScreen #search-title { height: 1; padding: 0 1; text-style: bold; }
+    SearchViewsScreen #search-summary { height: 1; padding: 0 1; color: $text-muted; }
+    SearchViewsScreen TabbedContent { height: 1fr; }
+    SearchViewsScreen TabPane { padding: 0; height: 1fr; }
+    SearchViewsScreen #slice-grid { grid-size: 3; grid-gutter: 0 1; height: 1fr; }
+    SearchViewsScreen #slice-grid PlotextPlot { height: 1fr; min-height: 10; }
+    SearchViewsScreen .view-legend { height: auto; padding: 0 1; }
+    SearchViewsScreen #parallel-plot, SearchViewsScreen #time-plot { height: 1fr; }
+    SearchViewsScreen #importance-body { padding: 1 2; height: 1fr; }
+    SearchViewsScreen .view-empty { padding: 1 2; color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("1", "show('slice')", "Slice", id="search.slice"),
+        Binding("2", "show('importance')", "Importance", id="search.importance"),
+        Binding("3", "show('parallel')", "Parallel", id="search.parallel"),
+        Binding("4", "show('time')", "Over time", id="search.time"),
+        Binding("r", "refresh", "Refresh", id="search.refresh"),
+        Binding("escape", "back", "Back", id="search.back"),
+    ]
+
+    def __init__(self, snapshot: Snapshot, *, backend_name: str | None = None, cursor: Any = None,
+                 initial: str = "slice") -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.backend_name = backend_name
+        self.cursor = cursor
+        self.initial = initial
+
+    # --- layout --------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="search-title")
+        yield Static("", id="search-summary")
+        with TabbedContent(initial=self.initial, id="search-tabs"):
+            with TabPane("1 Slice", id="slice"):
+                yield Grid(id="slice-grid")
+                yield Static("", id="slice-legend", classes="view-legend")
+            with TabPane("2 Importance", id="importance"):
+                yield Static("", id="importance-body")
+            with TabPane("3 Parallel coordinates", id="parallel"):
+                yield PlotextPlot(id="parallel-plot")
+                yield Static("", id="parallel-legend", classes="view-legend")
+            with TabPane("4 Over time", id="time"):
+                yield PlotextPlot(id="time-plot")
+                yield Static("", id="time-legend", classes="view-legend")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        theme = self.app.theme_variables
+        rgb = lambda name: Color.parse(theme[name]).rgb  # noqa: E731
+        self.colours = [rgb(n) for n in ("primary", "warning", "accent", "secondary", "foreground")]
+        self.best_colour = rgb("success")
+        self.low_colour, self.mid_colour = rgb("error"), rgb("warning")
+        await self._draw()
+
+    # --- actions --------------------------------------------------------------------
+
+    def action_show(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self._poll()
+
+    @work(thread=True, exclusive=True, group="search-poll", exit_on_error=False)
+    def _poll(self) -> Snapshot:
+        backend = self.app.backend_for(self.backend_name)
+        return backend.poll(self.snapshot.tuning_job.name, self.cursor)
+
+    @on(Worker.StateChanged)
+    async def _polled(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "search-poll":
+            return
+        if event.state == WorkerState.SUCCESS:
+            snap = event.worker.result
+            self.cursor = snap.cursor
+            self.snapshot = snap
+            await self._draw()
+        elif event.state == WorkerState.ERROR:
+            self.notify(f"Could not refresh: {event.worker.error}", severity="warning", markup=False)
+
+    # --- drawing --------------------------------------------------------------------
+
+    async def _draw(self) -> None:
+        snap = self.snapshot
+        t = snap.tuning_job
+        scored = analysis.scored_jobs(snap)
+        best = analysis.best_job(snap, scored)
+        self.query_one("#search-title", Static).update(Text(
+            f"Search of {t.name}  ({t.backend}, {t.strategy}, {t.objective_type} {t.objective_name})"))
+        summary = f"{len(scored)} of {len(snap.training_jobs)} training jobs finished with an objective"
+        if best is not None:
+            summary += f"; best {best.job.name} = {fmt_value(best.value)}"
+        self.query_one("#search-summary", Static).update(Text(summary))
+        axes = analysis.axes(snap)
+        await self._draw_slices(snap, axes, scored, best)
+        self._draw_importance(snap)
+        self._draw_parallel(snap, axes, scored, best)
+        self._draw_time(snap)
+
+    def _colour_by(self, axes: list[analysis.Axis]) -> analysis.Axis | None:
+        """The categorical hyperparameter that colours the points (the first one)."""
+        return next((a for a in axes if a.categorical and len(a.values) > 1), None)
+
+    def _category_colour(self, axis: analysis.Axis | None, value: str | None) -> tuple[int, int, int]:
+        if axis is None or value not in axis.values:
+            return self.colours[0]
+        return self.colours[axis.values.index(value) % len(self.colours)]
+
+    async def _draw_slices(self, snap: Snapshot, axes: list[analysis.Axis],
+                           scored: list[analysis.ScoredJob], best: analysis.ScoredJob | None) -> None:
+        grid = self.query_one("#slice-grid", Grid)
+        await grid.remove_children()
+        legend = self.query_one("#slice-legend", Static)
+        if not scored:
+            legend.update(Text("No training job has finished with an objective yet.", style="dim"))
+            return
+        colour_axis = self._colour_by(axes)
+        shown = axes[:MAX_SLICE_PLOTS]
+        plots = [PlotextPlot(id=f"slice-{i}") for i in range(len(shown))]
+        await grid.mount_all(plots)
+        values = [s.value for s in scored]
+        low, high = min(values), max(values)
+        pad = (high - low) * 0.05 or 0.01
+        objective = snap.tuning_job.objective_name
+        for plot, axis in zip(plots, shown):
+            plt = plot.plt
+            plt.clear_figure()
+            plt.title(f"{objective} vs {axis.name}" + ("  (log)" if axis.log else ""))
+            plt.ylim(low - pad, high + pad)
+            if axis.categorical:
+                labels = list(axis.values)
+                plt.xticks(list(range(len(labels))), [_short(v, 10) for v in labels])
+                plt.xlim(-0.6, len(labels) - 0.4)
+            elif axis.log:
+                plt.xscale("log")
+            elif axis.integer and axis.high - axis.low <= 12:
+                ticks = list(range(int(axis.low), int(axis.high) + 1))
+                plt.xticks(ticks, [str(v) for v in ticks])
+                plt.xlim(axis.low - 0.3, axis.high + 0.3)
+            groups: dict[str | None, list[tuple[float, float]]] = {}
+            rank: dict[float, int] = {}
+            for s in scored:
+                x = axis.number(s.job.hyperparameters.get(axis.name))
+                if x is None:
+                    continue
+                if axis.categorical:
+                    # Spread the points of one value across its column, so they don't hide each other.
+                    k = rank.get(x, 0)
+                    rank[x] = k + 1
+                    x += ((k % 7) - 3) * 0.07
+                key = s.job.hyperparameters.get(colour_axis.name) if colour_axis else None
+                groups.setdefault(key, []).append((x, s.value))
+            for key in (colour_axis.values if colour_axis else (None,)):
+                pts = groups.get(key)
+                if pts:
+                    plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="●",
+                                color=self._category_colour(colour_axis, key))
+            if best is not None:
+                bx = axis.number(best.job.hyperparameters.get(axis.name))
+                if bx is not None:
+                    plt.scatter([bx], [best.value], marker="★", color=self.best_colour)
+            plot.refresh()
+        text = Text()
+        if colour_axis is not None:
+            text.append(f"colour = {colour_axis.name}: ")
+            for value in colour_axis.values:
+                text.append("● ", style=_rich(self._category_colour(colour_axis, value)))
+                text.append(f"{value}   ")
+        text.append("★ ", style=_rich(self.best_colour))
+        text.append("best job")
+        if len(axes) > len(shown):
+            text.append(f"   ({len(axes) - len(shown)} more hyperparameters not shown)", style="dim")
+        legend.update(text)
+
+    def _draw_importance(self, snap: Snapshot) -> None:
+        body = self.query_one("#importance-body", Static)
+        result = analysis.importance(snap)
+        if result.needed:
+            body.update(Text(
+                f"Parameter importance needs {analysis.MIN_IMPORTANCE_JOBS} completed training jobs "
+                f"with an objective; {result.jobs} so far. {result.needed} more, and it will show "
+                f"which hyperparameters decide the best results (with fewer, the bars would be noise).",
+                style="dim"))
+            return
+        text = Text()
+        text.append(f"Which hyperparameters decide whether a job reaches the top {result.top_jobs} of "
+                    f"{result.jobs} completed jobs (PED-ANOVA, Optuna; sums to 1)\n\n")
+        width = max(len(name) for name in result.values)
+        top = max(result.values.values()) or 1.0
+        for name, value in result.values.items():
+            bar = round(BAR_WIDTH * value / top)
+            text.append(f"{name:<{width}}  ")
+            text.append("█" * bar, style=_rich(self.colours[0]))
+            text.append(" " * (BAR_WIDTH - bar) + f"  {value:.2f}\n")
+        body.update(text)
+
+    def _objective_colour(self, t: float) -> tuple[int, int, int]:
+        """Worst objective red, middle yellow, best in the success colour."""
+        return _blend(self.low_colour, self.mid_colour, t * 2) if t < 0.5 else \
+            _blend(self.mid_colour, self.best_colour, (t - 0.5) * 2)
+
+    def _draw_parallel(self, snap: Snapshot, axes: list[analysis.Axis],
+                       scored: list[analysis.ScoredJob], best: analysis.ScoredJob | None) -> None:
+        plot = self.query_one("#parallel-plot", PlotextPlot)
+        legend = self.query_one("#parallel-legend", Static)
+        plt = plot.plt
+        plt.clear_figure()
+        if not scored:
+            plot.refresh()
+            legend.update(Text("No training job has finished with an objective yet.", style="dim"))
+            return
+        t = snap.tuning_job
+        maximize = t.objective_type != "Minimize"
+        values = [s.value for s in scored]
+        low, high = min(values), max(values)
+        names = [a.name for a in axes] + [t.objective_name]
+        plt.title("one line per finished job, coloured by its objective; ★ marks the best job")
+        plt.xticks(list(range(len(names))), [_short(n, 20) for n in names])
+        plt.xlim(-0.3, len(names) - 0.7)
+        plt.ylim(-0.12, 1.12)
+        plt.yticks([])
+
+        def quality(v: float) -> float:
+            q = 0.5 if high <= low else (v - low) / (high - low)
+            return q if maximize else 1 - q
+
+        # Worst first, so the best lines are drawn on top.
+        for s in sorted(scored, key=lambda s: quality(s.value)):
+            if best is not None and s.job.name == best.job.name:
+                continue
+            xs, ys = self._line(axes, s, low, high)
+            plt.plot(xs, ys, marker="braille", color=self._objective_colour(quality(s.value)))
+        if best is not None:
+            xs, ys = self._line(axes, best, low, high)
+            plt.plot(xs, ys, marker="braille", color=self.best_colour)
+            plt.scatter(xs, ys, marker="★", color=self.best_colour)
+        # Each axis's ends (categorical: every value) as text at their height.
+        for i, axis in enumerate(axes):
+            if axis.categorical:
+                for value in axis.values:
+                    pos = axis.position(value)
+                    plt.text(_short(value, 12), i, pos, color="white", alignment="left")
+            else:
+                plt.text(_fmt_axis(axis.low), i, -0.08, alignment="left")
+                plt.text(_fmt_axis(axis.high), i, 1.08, alignment="left")
+        plt.text(fmt_value(low), len(axes), -0.08, alignment="left")
+        plt.text(fmt_value(high), len(axes), 1.08, alignment="left")
+        plot.refresh()
+        text = Text()
+        for label, q in (("worst", 0.0), ("middle", 0.5), ("best", 1.0)):
+            text.append("━ ", style=_rich(self._objective_colour(q)))
+            text.append(f"{label}  ")
+        text.append(f" {t.objective_name} {fmt_value(low)}-{fmt_value(high)}; axes: range min (bottom) "
+                    "to max (top)", style="dim")
+        if any(a.log for a in axes):
+            text.append(", log ranges in log space", style="dim")
+        legend.update(text)
+
+    def _line(self, axes: list[analysis.Axis], s: analysis.ScoredJob, low: float,
+              high: float) -> tuple[list[float], list[float]]:
+        xs, ys = [], []
+        for i, axis in enumerate(axes):
+            pos = axis.position(s.job.hyperparameters.get(axis.name))
+            if pos is not None:
+                xs.append(float(i))
+                ys.append(pos)
+        xs.append(float(len(axes)))
+        ys.append(0.5 if high <= low else (s.value - low) / (high - low))
+        return xs, ys
+
+    def _draw_time(self, snap: Snapshot) -> None:
+        plot = self.query_one("#time-plot", PlotextPlot)
+        legend = self.query_one("#time-legend", Static)
+        plt = plot.plt
+        plt.clear_figure()
+        points = analysis.objective_over_time(snap)
+        if not points:
+            plot.refresh()
+            legend.update(Text("No training job has finished with an objective yet.", style="dim"))
+            return
+        span = max(p.seconds for p in points)
+        unit, scale = ("min", 60.0) if span >= 180 else ("s", 1.0)
+        t = snap.tuning_job
+        plt.title(f"{t.objective_name} of each job when it ended, and the best so far")
+        plt.xlabel(f"wall-clock time since the tuning job started ({unit})")
+        xs = [p.seconds / scale for p in points]
+        # Best so far as a step line: flat until the job that improved it ends.
+        sx, sy = [xs[0]], [points[0].best_so_far]
+        for p, x in zip(points[1:], xs[1:]):
+            if p.best_so_far != sy[-1]:
+                sx.append(x)
+                sy.append(sy[-1])
+            sx.append(x)
+            sy.append(p.best_so_far)
+        plt.plot(sx, sy, marker="braille", color=self.best_colour)
+        plt.scatter(xs, [p.value for p in points], marker="●", color=self.colours[0])
+        better = [(x, p.value) for p, x in zip(points, xs) if p.improved]
+        plt.scatter([b[0] for b in better], [b[1] for b in better], marker="★", color=self.best_colour)
+        plot.refresh()
+        text = Text()
+        text.append("● ", style=_rich(self.colours[0]))
+        text.append("job's objective   ")
+        text.append("━ ", style=_rich(self.best_colour))
+        text.append("best so far   ")
+        text.append("★ ", style=_rich(self.best_colour))
+        text.append(f"new best ({sum(1 for p in points if p.improved)} times)   ")
+        last = max((p for p in points if p.improved), key=lambda p: p.seconds)
+        text.append(f"last new best at {last.seconds / scale:.1f} {unit}, of {span / scale:.1f} {unit}",
+                    style="dim")
+        legend.update(text)
+
+
+def _fmt_axis(value: float) -> str:
+    return f"{value:g}"
