@@ -127,14 +127,15 @@ async def test_keys_on_the_scripted_backends(backend_name):
 
 
 async def test_keys_on_the_real_local_backend(tmp_path):
-    """The real local backend, the fake trainer: the views follow what the dashboard polled."""
+    """The real local backend, the fake trainer: the views open on what the dashboard polled
+    and follow the tuning job while it runs."""
     from tests.app.test_pilot_local import wait_until
 
     for channel in ("train", "test"):
         (tmp_path / channel).mkdir()
     spec = TuningSpec(
         estimator=Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
-                            hyperparameters={"num_epoch": 2}, base_job_name="views"),
+                            hyperparameters={"num_epoch": 2, "sleep": 0.5}, base_job_name="views"),
         ranges={"learning_rate": ContinuousParameter(0.001, 0.5, "Logarithmic"),
                 "optimizer": CategoricalParameter(["sgd", "Adam"])},
         strategy="Random", random_seed=3, max_jobs=9, max_parallel_jobs=3,
@@ -148,8 +149,16 @@ async def test_keys_on_the_real_local_backend(tmp_path):
         app = make_app(backend_name="local", attach=name, start="dashboard", interval=0.2)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                             and app.screen.snapshot is not None
-                             and app.screen.snapshot.tuning_job.is_terminal, "the tuning job to end")
+                             and app.screen.snapshot is not None, "the first poll")
+            await pilot.press("v")
+            await settle(pilot)
+            views = app.screen
+            assert isinstance(views, SearchViewsScreen)
+            summary = views.query_one("#search-summary", Static)
+            await wait_until(pilot, lambda: str(summary.render()).startswith("9 of 9 training jobs finished"),
+                             "the views to show all 9 jobs")
+            await pilot.press("escape")
+            await settle(pilot)
             screen = await _cycle_views(pilot)
             # The launched ranges came through the poll: learning_rate gets a log axis.
             axes = {a.name: a for a in analysis.axes(screen.snapshot)}

@@ -593,7 +593,8 @@ class DashboardScreen(Screen):
             return
         from hpo_tui.app.screens.search_views import SearchViewsScreen
 
-        self.app.push_screen(SearchViewsScreen(self.snapshot, backend_name=self.backend_name, cursor=self.cursor))
+        self.app.push_screen(SearchViewsScreen(self.snapshot, backend_name=self.backend_name, cursor=self.cursor,
+                                               interval=self.interval))
 
     def action_stop(self) -> None:
         from hpo_tui.app.screens.dialogs import ConfirmDialog

@@ -69,12 +69,15 @@ class SearchViewsScreen(Screen):
     ]
 
     def __init__(self, snapshot: Snapshot, *, backend_name: str | None = None, cursor: Any = None,
-                 initial: str = "slice") -> None:
+                 interval: float | None = None, initial: str = "slice") -> None:
+        """`interval`: poll again this often while the tuning job runs (None: only on r)."""
         super().__init__()
         self.snapshot = snapshot
         self.backend_name = backend_name
         self.cursor = cursor
+        self.interval = interval
         self.initial = initial
+        self._signature: tuple | None = None
 
     # --- layout --------------------------------------------------------------------
 
@@ -102,6 +105,9 @@ class SearchViewsScreen(Screen):
         self.best_colour = rgb("success")
         self.low_colour, self.mid_colour = rgb("error"), rgb("warning")
         await self._draw()
+        if self.interval and not self.snapshot.tuning_job.is_terminal:
+            # Live while the tuning job runs (the dashboard below does not poll meanwhile).
+            self._timer = self.set_interval(self.interval, self._poll_if_running)
 
     # --- actions --------------------------------------------------------------------
 
@@ -113,6 +119,12 @@ class SearchViewsScreen(Screen):
 
     def action_refresh(self) -> None:
         self._poll()
+
+    def _poll_if_running(self) -> None:
+        if self.snapshot.tuning_job.is_terminal and all(j.is_terminal for j in self.snapshot.training_jobs):
+            self._timer.stop()
+        elif not any(w.group == "search-poll" and w.is_running for w in self.workers):
+            self._poll()
 
     @work(thread=True, exclusive=True, group="search-poll", exit_on_error=False)
     def _poll(self) -> Snapshot:
@@ -127,14 +139,23 @@ class SearchViewsScreen(Screen):
             snap = event.worker.result
             self.cursor = snap.cursor
             self.snapshot = snap
-            await self._draw()
+            if self._data_signature(snap) != self._signature:
+                await self._draw()
         elif event.state == WorkerState.ERROR:
             self.notify(f"Could not refresh: {event.worker.error}", severity="warning", markup=False)
 
     # --- drawing --------------------------------------------------------------------
 
+    @staticmethod
+    def _data_signature(snap: Snapshot) -> tuple:
+        """What the views draw from: redraw only when it changed."""
+        jobs = tuple((j.name, j.status, j.final_objective, j.ended_at, tuple(j.hyperparameters.items()))
+                     for j in snap.training_jobs)
+        return snap.tuning_job, jobs
+
     async def _draw(self) -> None:
         snap = self.snapshot
+        self._signature = self._data_signature(snap)
         t = snap.tuning_job
         scored = analysis.scored_jobs(snap)
         best = analysis.best_job(snap, scored)
