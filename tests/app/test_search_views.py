@@ -115,6 +115,7 @@ async def test_keys_on_the_scripted_backends(backend_name):
         screen = await _cycle_views(pilot)
         assert f"({backend_name}, Random" in str(screen.query_one("#search-title", Static).render())
         await pilot.press("2")
+        await settle(pilot)  # importance is computed in a worker
         body = str(screen.query_one("#importance-body", Static).render())
         assert "learning_rate" in body and "PED-ANOVA" in body
         polls = app._injected.polls
@@ -164,7 +165,7 @@ async def test_keys_on_the_real_local_backend(tmp_path):
             axes = {a.name: a for a in analysis.axes(screen.snapshot)}
             assert axes["learning_rate"].log and axes["optimizer"].values == ("sgd", "Adam")
             await pilot.press("2")
-            await pilot.pause()
+            await settle(pilot)
             body = str(screen.query_one("#importance-body", Static).render())
             assert "learning_rate" in body and "optimizer" in body
             await pilot.press("escape")
@@ -172,3 +173,25 @@ async def test_keys_on_the_real_local_backend(tmp_path):
             assert isinstance(app.screen, DashboardScreen)
     finally:
         backend.close()
+
+
+async def test_names_and_values_from_outside_are_shown_without_escape_sequences():
+    snap = reference_snapshot()
+    hostile = "sgd\x1b]0;pwned\x07\x1b[2J"
+    jobs = tuple(replace(j, hyperparameters={**j.hyperparameters, "optimizer": hostile})
+                 if j.hyperparameters["optimizer"] == "sgd" else j for j in snap.training_jobs)
+    ranges = tuple(replace(r, values=(hostile, "Adam")) if r.name == "optimizer" else r
+                   for r in snap.tuning_job.parameter_ranges)
+    snap = replace(snap, training_jobs=jobs, tuning_job=replace(snap.tuning_job, parameter_ranges=ranges))
+    app = make_app(backend=FakeBackend([snap]), attach=snap.tuning_job.name, start="dashboard",
+                   interval=3600.0, clock=lambda: snap.fetched_at)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        legend = str(app.screen.query_one("#slice-legend", Static).render())
+        # The terminal-title sequence and the clear-screen are gone; the value is still named.
+        assert "● sgd   ● Adam" in legend and "pwned" not in legend and "\x1b" not in legend
+        for plot_id in ("#slice-0", "#parallel-plot"):
+            drawn = app.screen.query_one(plot_id).plt.build()  # plotext's own colour codes only
+            assert "pwned" not in drawn and "\x07" not in drawn and "\x1b[2J" not in drawn

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui import analysis
+from hpo_tui.app.format import strip_escapes
 from hpo_tui.report import fmt_value
 from hpo_tui.views import Snapshot
 
@@ -39,7 +40,9 @@ def _blend(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
-def _short(text: str, width: int) -> str:
+def _short(text: str, width: int = 1000) -> str:
+    """A name or value from the spec, AWS or a log: no escape sequences, at most `width` long."""
+    text = strip_escapes(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -66,6 +69,14 @@ class SearchViewsScreen(Screen):
         Binding("4", "show('time')", "Over time", id="search.time"),
         Binding("r", "refresh", "Refresh", id="search.refresh"),
         Binding("escape", "back", "Back", id="search.back"),
+    ]
+    PALETTE = [
+        ("Slice plots", "The objective against each hyperparameter (1)", "show('slice')"),
+        ("Parameter importance", "PED-ANOVA importance of each hyperparameter (2)", "show('importance')"),
+        ("Parallel coordinates", "One line per job across hyperparameters and objective (3)", "show('parallel')"),
+        ("Objective over time", "Each job's objective when it ended, best so far (4)", "show('time')"),
+        ("Refresh now", "Poll the backend now (r)", "refresh"),
+        ("Back to the dashboard", "Close the search views (escape)", "back"),
     ]
 
     def __init__(self, snapshot: Snapshot, *, backend_name: str | None = None, cursor: Any = None,
@@ -131,8 +142,20 @@ class SearchViewsScreen(Screen):
         backend = self.app.backend_for(self.backend_name)
         return backend.poll(self.snapshot.tuning_job.name, self.cursor)
 
+    @work(thread=True, exclusive=True, group="importance", exit_on_error=False)
+    def _importance_worker(self, snap: Snapshot) -> analysis.Importance:
+        # PED-ANOVA's first run imports scipy and more (~1.5 s): never on the UI thread.
+        return analysis.importance(snap)
+
     @on(Worker.StateChanged)
-    async def _polled(self, event: Worker.StateChanged) -> None:
+    async def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "importance":
+            if event.state == WorkerState.SUCCESS:
+                self._show_importance(event.worker.result)
+            elif event.state == WorkerState.ERROR:
+                self.query_one("#importance-body", Static).update(
+                    Text(f"Could not compute the importance: {_short(str(event.worker.error), 300)}", style="dim"))
+            return
         if event.worker.group != "search-poll":
             return
         if event.state == WorkerState.SUCCESS:
@@ -160,10 +183,11 @@ class SearchViewsScreen(Screen):
         scored = analysis.scored_jobs(snap)
         best = analysis.best_job(snap, scored)
         self.query_one("#search-title", Static).update(Text(
-            f"Search of {t.name}  ({t.backend}, {t.strategy}, {t.objective_type} {t.objective_name})"))
+            f"Search of {_short(t.name)}  ({t.backend}, {_short(t.strategy)}, {t.objective_type} "
+            f"{_short(t.objective_name)})"))
         summary = f"{len(scored)} of {len(snap.training_jobs)} training jobs finished with an objective"
         if best is not None:
-            summary += f"; best {best.job.name} = {fmt_value(best.value)}"
+            summary += f"; best {_short(best.job.name)} = {fmt_value(best.value)}"
         self.query_one("#search-summary", Static).update(Text(summary))
         axes = analysis.axes(snap)
         await self._draw_slices(snap, axes, scored, best)
@@ -195,11 +219,11 @@ class SearchViewsScreen(Screen):
         values = [s.value for s in scored]
         low, high = min(values), max(values)
         pad = (high - low) * 0.05 or 0.01
-        objective = snap.tuning_job.objective_name
+        objective = _short(snap.tuning_job.objective_name, 30)
         for plot, axis in zip(plots, shown):
             plt = plot.plt
             plt.clear_figure()
-            plt.title(f"{objective} vs {axis.name}" + ("  (log)" if axis.log else ""))
+            plt.title(f"{objective} vs {_short(axis.name, 24)}" + ("  (log)" if axis.log else ""))
             plt.ylim(low - pad, high + pad)
             if axis.categorical:
                 labels = list(axis.values)
@@ -236,10 +260,10 @@ class SearchViewsScreen(Screen):
             plot.refresh()
         text = Text()
         if colour_axis is not None:
-            text.append(f"colour = {colour_axis.name}: ")
+            text.append(f"colour = {_short(colour_axis.name, 30)}: ")
             for value in colour_axis.values:
                 text.append("● ", style=_rich(self._category_colour(colour_axis, value)))
-                text.append(f"{value}   ")
+                text.append(f"{_short(value, 20)}   ")
         text.append("★ ", style=_rich(self.best_colour))
         text.append("best job")
         if len(axes) > len(shown):
@@ -248,7 +272,12 @@ class SearchViewsScreen(Screen):
 
     def _draw_importance(self, snap: Snapshot) -> None:
         body = self.query_one("#importance-body", Static)
-        result = analysis.importance(snap)
+        if not str(body.render()).strip():
+            body.update(Text("Computing parameter importance…", style="dim"))
+        self._importance_worker(snap)
+
+    def _show_importance(self, result: analysis.Importance) -> None:
+        body = self.query_one("#importance-body", Static)
         if result.needed:
             body.update(Text(
                 f"Parameter importance needs {analysis.MIN_IMPORTANCE_JOBS} completed training jobs "
@@ -259,11 +288,12 @@ class SearchViewsScreen(Screen):
         text = Text()
         text.append(f"Which hyperparameters decide whether a job reaches the top {result.top_jobs} of "
                     f"{result.jobs} completed jobs (PED-ANOVA, Optuna; sums to 1)\n\n")
-        width = max(len(name) for name in result.values)
+        names = {name: _short(name, 30) for name in result.values}
+        width = max(len(n) for n in names.values())
         top = max(result.values.values()) or 1.0
         for name, value in result.values.items():
             bar = round(BAR_WIDTH * value / top)
-            text.append(f"{name:<{width}}  ")
+            text.append(f"{names[name]:<{width}}  ")
             text.append("█" * bar, style=_rich(self.colours[0]))
             text.append(" " * (BAR_WIDTH - bar) + f"  {value:.2f}\n")
         body.update(text)
@@ -324,7 +354,7 @@ class SearchViewsScreen(Screen):
         for label, q in (("worst", 0.0), ("middle", 0.5), ("best", 1.0)):
             text.append("━ ", style=_rich(self._objective_colour(q)))
             text.append(f"{label}  ")
-        text.append(f" {t.objective_name} {fmt_value(low)}-{fmt_value(high)}; axes: range min (bottom) "
+        text.append(f" {_short(t.objective_name, 30)} {fmt_value(low)}-{fmt_value(high)}; axes: range min (bottom) "
                     "to max (top)", style="dim")
         if any(a.log for a in axes):
             text.append(", log ranges in log space", style="dim")
@@ -355,7 +385,7 @@ class SearchViewsScreen(Screen):
         span = max(p.seconds for p in points)
         unit, scale = ("min", 60.0) if span >= 180 else ("s", 1.0)
         t = snap.tuning_job
-        plt.title(f"{t.objective_name} of each job when it ended, and the best so far")
+        plt.title(f"{_short(t.objective_name, 40)} of each job when it ended, and the best so far")
         plt.xlabel(f"wall-clock time since the tuning job started ({unit})")
         xs = [p.seconds / scale for p in points]
         # Best so far as a step line: flat until the job that improved it ends.
