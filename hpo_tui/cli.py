@@ -90,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until the job ends")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_logs")
 
-    p = sub.add_parser("export", parents=[backend], help="export one row per training job")
+    p = sub.add_parser("export", parents=[backend], help="export one row per training job, or an Optuna study")
     p.add_argument("name")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--format", choices=("csv", "json", "optuna"), default="csv",
+                   help="csv or json: one row per training job; optuna: an Optuna JournalStorage "
+                        "file (one study; open it with optuna.load_study or optuna-dashboard FILE)")
+    p.add_argument("--output", "-o", help="file to write (default: standard output; required for optuna)")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_export")
 
     p = sub.add_parser("attach", parents=[backend, interval], help="open the dashboard of a tuning job")

@@ -1,6 +1,6 @@
 """The shared language of every layer: the view dataclasses a poll returns (Snapshot,
-TuningJobView, TrainingJobView, MetricPoint, LogChunk), SageMaker's status vocabulary, and
-the comparison helpers.
+TuningJobView, ParameterRangeView, TrainingJobView, MetricPoint, LogChunk), SageMaker's
+status vocabulary, and the comparison helpers.
 
 At the bottom of the house: imports nothing from hpo_tui but hpo_tui.estimate (arithmetic
 on these views, for Snapshot.estimate), so the engine, the backends, the report, the app
@@ -81,6 +81,22 @@ class TrainingJobView:
 
 
 @dataclass(frozen=True)
+class ParameterRangeView:
+    """One tuned hyperparameter's range, as the tuning job was launched with it."""
+
+    name: str
+    kind: str  # "categorical", "continuous" or "integer"
+    min: float | None = None  # continuous and integer ranges
+    max: float | None = None
+    scaling: str = "Auto"  # Auto, Linear, Logarithmic or ReverseLogarithmic
+    values: tuple[str, ...] = ()  # categorical ranges
+
+    @property
+    def is_log(self) -> bool:
+        return self.scaling == "Logarithmic"
+
+
+@dataclass(frozen=True)
 class TuningJobView:
     name: str
     backend: str  # "local" or "sagemaker"
@@ -105,6 +121,7 @@ class TuningJobView:
     # default one per core), and the cores it counted. None on SageMaker.
     job_slots: int | None = None
     cores: int | None = None
+    parameter_ranges: tuple[ParameterRangeView, ...] = ()  # when known, in spec order
 
     @property
     def is_terminal(self) -> bool:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
 from hpo_tui.views import (
+    ParameterRangeView,
     TERMINAL_STATUSES,
     LogChunk,
     MetricPoint,
@@ -659,6 +660,7 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(row)), cores=executor.cores(),
+        parameter_ranges=_parameter_ranges(row.get("spec_json"), json.loads(row["tuned_parameters"])),
     )
 
 
@@ -669,6 +671,26 @@ def _local_concurrency(row: dict[str, Any]) -> int | None:
     except (ValueError, TypeError, AttributeError, KeyError, IndexError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+
+def _parameter_ranges(spec_json: str | None, order: list[str]) -> tuple[ParameterRangeView, ...]:
+    """The tuned ranges of a stored spec (JSON of its dataclasses, keys sorted), in `order`
+    (the spec's); () when unreadable."""
+    try:
+        ranges = json.loads(spec_json or "{}").get("ranges") or {}
+        out = []
+        for name, r in ranges.items():
+            kind = r.get("kind", "")
+            if kind == "categorical":
+                out.append(ParameterRangeView(name, kind, values=tuple(str(v) for v in r.get("values", []))))
+            else:
+                out.append(ParameterRangeView(name, kind, float(r["min"]), float(r["max"]),
+                                              str(r.get("scaling") or "Auto")))
+        rank = {name: i for i, name in enumerate(order)}
+        return tuple(sorted(out, key=lambda r: rank.get(r.name, len(rank))))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ()
 
 
 def _training_view(j: dict[str, Any]) -> TrainingJobView:

@@ -209,6 +209,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "optuna":
+        return _export_optuna(args)
     backend = _backend(args)
     snap = backend.poll(args.name)
     text = render_export(snap, args.format)
@@ -220,4 +222,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(snap.training_jobs)} training jobs to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _export_optuna(args: argparse.Namespace) -> int:
+    from hpo_tui.optuna_export import write_optuna_journal
+
+    if not args.output:
+        raise UserError("--format optuna writes an Optuna journal file: give its path with "
+                        "--output FILE (e.g. -o study.log)")
+    backend = _backend(args)
+    snap = backend.poll(args.name)  # no cursor: every metric point, for the per-epoch values
+    count = write_optuna_journal(snap, snap.new_points, Path(args.output))
+    print(f"wrote an Optuna study of {count} trials to {args.output}; open it with "
+          f"optuna-dashboard {args.output}", file=sys.stderr)
     return 0

@@ -29,6 +29,7 @@ from hpo_tui.spec import (  # noqa: F401 -- max_epochs is part of this module's 
     grid_combinations,
     hyperband_resources,
     max_epochs,
+    resolved_max_jobs,
 )
 
 # The runner logs its own progress; Optuna's per-trial INFO lines would only be noise.
@@ -46,6 +47,38 @@ IMPROVEMENT_FRACTION = 0.01
 HYPERBAND_REDUCTION_FACTOR = 3
 
 _STUDY_NAME = "hpo-tui"  # fixed, so Hyperband's bracket of trial N is the same every run
+
+
+def tpe_startup_trials(max_jobs: int) -> int:
+    """How many random trials TPE draws before it models the results.
+
+    Optuna's default (10) would make every job of a 9-job tuning job random. A third of
+    the budget, at least 2 (TPE needs a few points to split into good and bad) and at
+    most Optuna's 10: 9 jobs -> 3 random then 6 modelled, 30 or more jobs -> 10.
+    """
+    return max(2, min(10, max_jobs // 3))
+
+
+def make_tpe_sampler(spec: TuningSpec, seed: int | None) -> optuna.samplers.TPESampler:
+    """The local Bayesian sampler (also Hyperband's): TPE with the startup rule above,
+    modelling the hyperparameters jointly (multivariate), and, when jobs run in parallel,
+    treating running trials as if they had the worst value seen so far (constant liar)
+    so jobs that start together are not proposed nearly the same hyperparameters.
+
+    max_jobs is SageMaker's MaxNumberOfTrainingJobs as resolved for the spec (a spec
+    without it runs 1 job, so 2 startup trials). The same rule holds after a resume,
+    where the restored jobs count as trials already run.
+    """
+    parallel = (spec.max_parallel_jobs or 1) > 1
+    with warnings.catch_warnings():
+        # multivariate and constant_liar are flagged experimental by Optuna.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=tpe_startup_trials(resolved_max_jobs(spec)),
+            multivariate=True,
+            constant_liar=parallel,
+        )
 
 
 class SearchSpaceError(UserError):
@@ -227,7 +260,7 @@ class SearchStrategy:
             # Grid trials are enqueued one by one; its sampler never picks a value.
             return optuna.samplers.RandomSampler(seed=seed)
         # Bayesian, and Hyperband: Optuna recommends TPE with its HyperbandPruner.
-        return optuna.samplers.TPESampler(seed=seed)
+        return make_tpe_sampler(self.spec, seed)
 
     # -- ask -----------------------------------------------------------------------------
 

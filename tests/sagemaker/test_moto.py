@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from hpo_tui.backends.base import BackendError
-from hpo_tui.views import MetricPoint
+from hpo_tui.views import MetricPoint, ParameterRangeView
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
 from hpo_tui.errors import UserError
 from hpo_tui.spec import CategoricalParameter, TuningSpec
@@ -269,6 +269,12 @@ def test_poll_reads_the_job_back_and_list_finds_it(boto_session: Any, moto_endpo
     assert (job.objective_name, job.objective_type) == ("Validation-accuracy", "Maximize")
     assert (job.max_jobs, job.max_parallel_jobs, job.max_epochs) == (9, 3, 50)
     assert job.tuned_parameters == ("optimizer", "learning_rate", "num_epoch")  # spec order
+    # The launched ranges, for the search views' axes and the Optuna export's distributions.
+    assert job.parameter_ranges == (
+        ParameterRangeView("optimizer", "categorical", values=("sgd", "Adam")),
+        ParameterRangeView("learning_rate", "continuous", 0.01, 0.2, "Auto"),
+        ParameterRangeView("num_epoch", "integer", 10, 50, "Auto"),
+    )
     assert job.status in {"InProgress", "Completed"}
     assert snap.training_jobs == () and snap.new_points == ()
     assert listed == [

@@ -67,6 +67,7 @@ class DashboardScreen(Screen):
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("p", "pause_sort", "Freeze", id="dashboard.pause_sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
+        Binding("v", "search_views", "Search views", id="dashboard.search_views", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         # Listed by ? and the palette; the footer keeps room for the keys used most.
         Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
@@ -86,6 +87,7 @@ class DashboardScreen(Screen):
         ("Sort", "Sort the training jobs by a column (o, or click its header)", "sort"),
         ("Freeze or resume the order", "Stop live re-sorting so rows stay put, or resume it (p)", "pause_sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
+        ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
         ("Copy best hyperparameters", "Copy the best training job's hyperparameters as CLI arguments (y)",
@@ -405,6 +407,15 @@ class DashboardScreen(Screen):
 
         self.app.push_screen(DetailScreen(self.tuning_job, name, backend_name=self.backend_name,
                                           history=self.history, snapshot=self.snapshot))
+
+    def action_search_views(self) -> None:
+        if self.snapshot is None:
+            self.notify("Nothing to show yet: waiting for the first poll", severity="warning")
+            return
+        from hpo_tui.app.screens.search_views import SearchViewsScreen
+
+        self.app.push_screen(SearchViewsScreen(self.snapshot, backend_name=self.backend_name, cursor=self.cursor,
+                                               interval=self.interval))
 
     def action_stop(self) -> None:
         from hpo_tui.app.screens.dialogs import ConfirmDialog

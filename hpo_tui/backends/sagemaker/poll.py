@@ -17,6 +17,7 @@ from typing import Any
 from hpo_tui.views import (
     MetricPoint,
     ObjectiveCounters,
+    ParameterRangeView,
     Snapshot,
     StatusCounters,
     TrainingJobView,
@@ -104,6 +105,23 @@ def parameter_names(config: dict[str, Any]) -> tuple[str, ...]:
     for key in ("CategoricalParameterRanges", "ContinuousParameterRanges", "IntegerParameterRanges"):
         names.extend(r["Name"] for r in ranges.get(key, []))
     return tuple(n for n in names if not _INTERNAL_HP.match(n))
+
+
+def parameter_ranges(config: dict[str, Any]) -> tuple[ParameterRangeView, ...]:
+    """ParameterRanges as views (framework strings unquoted); () when malformed."""
+    ranges = config.get("ParameterRanges", {})
+    out: list[ParameterRangeView] = []
+    try:
+        for r in ranges.get("CategoricalParameterRanges", []):
+            out.append(ParameterRangeView(r["Name"], "categorical",
+                                          values=tuple(plain_value(str(v)) for v in r.get("Values", []))))
+        for key, kind in (("ContinuousParameterRanges", "continuous"), ("IntegerParameterRanges", "integer")):
+            for r in ranges.get(key, []):
+                out.append(ParameterRangeView(r["Name"], kind, float(r["MinValue"]), float(r["MaxValue"]),
+                                              str(r.get("ScalingType") or "Auto")))
+    except (KeyError, TypeError, ValueError):
+        return ()
+    return tuple(r for r in out if not _INTERNAL_HP.match(r.name))
 
 
 def plain_value(value: str) -> str:
@@ -239,6 +257,8 @@ def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int
         completion_reason=_completion_reason(desc),
         tuned_parameters=order,
         max_epochs=_max_epochs(desc),
+        parameter_ranges=tuple(sorted(parameter_ranges(config),
+                                      key=lambda r: order.index(r.name) if r.name in order else len(order))),
     )
 
 
