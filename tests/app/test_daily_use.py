@@ -35,8 +35,23 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str, tim
         await pilot.pause(0.05)
 
 
+@pytest.fixture(autouse=True)
+def _keep_every_notification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every notification as it is raised: a toast expires after a few seconds, and on a
+    loaded machine a test can look after that."""
+    from textual.app import App
+
+    raise_notification = App.notify
+
+    def notify(self, message, *args, **kwargs):
+        self.__dict__.setdefault("_seen_notifications", []).append(str(message))
+        return raise_notification(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(App, "notify", notify)
+
+
 def notifications(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(getattr(app, "_seen_notifications", []) + [str(n.message) for n in app._notifications])
 
 
 async def wait_for_note(pilot: Pilot, text: str) -> None:

@@ -103,8 +103,21 @@ class Pane:
         raise AssertionError(f"{pattern!r} is not on the pane:\n{screen}")
 
     def click_text(self, pattern: str, screen: str | None = None) -> None:
-        col, row = self.find(pattern, screen)
+        col, row = self.find(pattern, screen if screen is not None else self.settled_text())
         self.click(col + 1, row)
+
+    def settled_text(self, timeout: float = 10.0) -> str:
+        """The pane once two captures 0.4 s apart agree: a click aims at a layout that has
+        stopped moving (an error line under a field can still be coming or going, and on a
+        loaded machine the capture may show the in-between layout)."""
+        deadline = time.monotonic() + timeout
+        before = self.text()
+        while True:
+            time.sleep(0.4)
+            now = self.text()
+            if now == before or time.monotonic() > deadline:
+                return now
+            before = now
 
     def text(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "e2e")
