@@ -39,6 +39,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
         from hpo_tui.spec import SpecError
 
         raise SpecError(issues)
+    from hpo_tui.spec import spec_warnings
+
+    for warning in spec_warnings(spec):
+        print(f"warning: {warning}", file=sys.stderr)
     backend = _backend(args, spec)
     name = backend.launch(spec)
     print(f"launched tuning job {name} on the {backend.name} backend")

@@ -16,6 +16,7 @@ from hpo_tui.spec import (
     render_request,
     role_arn_for,
     save_spec,
+    spec_warnings,
     summary_text,
 )
 
@@ -43,6 +44,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"  {issue}")
         return 1
     print(f"{args.path}: valid")
+    for warning in spec_warnings(spec):
+        print(f"  warning: {warning}")
     print(summary_text(spec))
     return 0
 

@@ -85,6 +85,7 @@ def launch_tuning_job(
             hyperparameters=dict(spec.estimator.hyperparameters),
             base_job_name=spec.estimator.base_job_name,
             sagemaker_session=sm_session,
+            **estimator_extras(spec),
         )
         tuner = HyperparameterTuner(estimator=estimator, **tuner_arguments(spec))
     except ValueError as exc:
@@ -208,6 +209,20 @@ def make_job_name(spec: TuningSpec) -> str:
     return make_tuning_job_name(spec)
 
 
+def estimator_extras(spec: TuningSpec) -> dict[str, Any]:
+    """The estimator's optional arguments: max_run and managed spot training."""
+    est = spec.estimator
+    extras: dict[str, Any] = {}
+    if est.max_run_seconds:
+        extras["max_run"] = est.max_run_seconds
+    if est.use_spot_instances:
+        extras["use_spot_instances"] = True
+        extras["max_wait"] = est.max_wait_seconds
+    if est.checkpoint_s3_uri:
+        extras["checkpoint_s3_uri"] = est.checkpoint_s3_uri
+    return extras
+
+
 def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
     """HyperparameterTuner keyword arguments for a spec (SDK classes imported lazily)."""
     from sagemaker.tuner import (
@@ -250,6 +265,14 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
     if resources is not None:
         low, high = resources
         args["strategy_config"] = StrategyConfig(HyperbandStrategyConfig(max_resource=high, min_resource=low))
+    if spec.warm_start.parents:
+        from sagemaker.tuner import WarmStartConfig, WarmStartTypes
+
+        from hpo_tui.spec import warm_start_type
+
+        args["warm_start_config"] = WarmStartConfig(
+            WarmStartTypes(warm_start_type(spec.warm_start)), parents=list(spec.warm_start.parents)
+        )
     crit = spec.completion
     if crit.target_objective_value is not None or crit.max_jobs_not_improving is not None:
         args["completion_criteria_config"] = TuningJobCompletionCriteriaConfig(
