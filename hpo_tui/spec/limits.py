@@ -2,8 +2,8 @@
 warm start, an s3:// source_dir), as validation rules; plus the warnings a spec can pass with.
 
 The numbers are CreateHyperParameterTuningJob's documented limits; the training instance types
-are botocore's `TrainingInstanceType` enum, read from the SageMaker service model that ships
-with botocore (imported lazily, once). Imports only `hpo_tui.spec.model`.
+are botocore's `TrainingInstanceType` enum, read once from the SageMaker service model file
+that ships with botocore (botocore itself is not imported). Imports only `hpo_tui.spec.model`.
 """
 
 from __future__ import annotations
@@ -42,15 +42,24 @@ Add = Callable[[str, str], None]
 
 @functools.lru_cache(maxsize=1)
 def training_instance_types() -> frozenset[str] | None:
-    """botocore's TrainingInstanceType enum (None when botocore cannot be loaded)."""
-    try:
-        import botocore.loaders
-    except ImportError:  # pragma: no cover -- boto3 is a dependency
+    """botocore's TrainingInstanceType enum, read from the SageMaker service model file that
+    ships with botocore (found without importing botocore, so the spec stays light);
+    None when it cannot be read."""
+    import gzip
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    found = importlib.util.find_spec("botocore")
+    if found is None or not found.submodule_search_locations:
         return None
+    models = Path(list(found.submodule_search_locations)[0]) / "data" / "sagemaker"
     try:
-        model = botocore.loaders.create_loader().load_service_model("sagemaker", "service-2")
-        return frozenset(model["shapes"]["TrainingInstanceType"]["enum"])
-    except Exception:  # noqa: BLE001 -- an unreadable model only loses this one check
+        newest = sorted(p for p in models.iterdir() if p.is_dir())[-1]
+        path = newest / "service-2.json.gz"
+        raw = gzip.decompress(path.read_bytes()) if path.exists() else (newest / "service-2.json").read_bytes()
+        return frozenset(json.loads(raw)["shapes"]["TrainingInstanceType"]["enum"])
+    except (OSError, IndexError, KeyError, ValueError):  # an unreadable model only loses this check
         return None
 
 
