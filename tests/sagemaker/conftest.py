@@ -123,6 +123,15 @@ def moto_endpoint(_moto_server: str, fake_aws: None, monkeypatch: pytest.MonkeyP
     assert ipaddress.ip_address(host).is_loopback
     with urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")) as r:
         assert r.status == 200
+    # The SDK asks STS for the account (to name and check its default bucket) on a client with
+    # an explicit regional endpoint, which AWS_ENDPOINT_URL does not override: in tests only,
+    # point that endpoint at the moto server too.
+    import os
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import sagemaker.session
+
+    monkeypatch.setattr(sagemaker.session, "sts_regional_endpoint", lambda region: _moto_server)
     return _moto_server
 
 
