@@ -319,11 +319,11 @@ class LocalBackend:
 
     # -- stop -------------------------------------------------------------------------------------
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str) -> bool | None:
         self._reap_children()
         row = self._row(name)
         if row["status"] in TERMINAL_STATUSES:
-            return
+            return False  # nothing to stop
         writer = Store.writer(paths.store_path())
         try:
             with writer.write():

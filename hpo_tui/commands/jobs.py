@@ -115,8 +115,17 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
         return cmd_jobs_tui(args)
     backend = _backend(args)
-    jobs = backend.list_tuning_jobs()
+    name_contains = getattr(args, "name_contains", None)
+    status = getattr(args, "status", None)
+    if backend.name == "sagemaker":  # AWS filters (and pages) itself
+        jobs = backend.list_tuning_jobs(name_contains=name_contains, status=status)  # type: ignore[call-arg]
+    else:
+        jobs = backend.list_tuning_jobs()
+    jobs = [j for j in jobs if (not name_contains or name_contains in j.name) and (not status or j.status == status)]
     if not jobs:
+        if name_contains or status:
+            print(f"no tuning jobs on the {backend.name} backend match the filters")
+            return 0
         print(f"no tuning jobs on the {backend.name} backend yet; start one with: hpo-tui launch SPEC.toml")
         return 0
     rows = [
@@ -129,8 +138,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import dataclasses
+
     backend = _backend(args)
-    print(render_status(backend.poll(args.name)))
+    snap = backend.poll(args.name)
+    price = getattr(args, "price_per_hour", None)
+    if price is not None:
+        if not price > 0:
+            raise UserError(f"--price-per-hour must be a price in dollars > 0, got {price}")
+        snap = dataclasses.replace(snap, tuning_job=dataclasses.replace(snap.tuning_job, price_per_hour=price))
+    print(render_status(snap, links=getattr(args, "links", False)))
     return 0
 
 
@@ -138,12 +155,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
+    """Send the stop first (nothing read before it can keep it from going out), then read the
+    status once."""
     backend = _backend(args)
-    before = backend.poll(args.name).tuning_job.status
-    backend.stop(args.name)
-    after = backend.poll(args.name).tuning_job.status
-    if before in ("Completed", "Failed", "Stopped"):
-        print(f"tuning job {args.name} had already ended ({before}); nothing to stop")
+    sent = backend.stop(args.name)
+    status_of = getattr(backend, "tuning_job_status", None)
+    try:
+        after = status_of(args.name) if status_of is not None else backend.poll(args.name).tuning_job.status
+    except UserError as err:
+        print(f"stop sent to tuning job {args.name}; its status could not be read ({err})")
+        return 0
+    if sent is False:
+        print(f"tuning job {args.name} had already ended ({after}); nothing to stop")
     else:
         print(f"tuning job {args.name}: {after}")
     return 0
