@@ -305,3 +305,26 @@ def test_final_objective_sagemaker_did_not_report_is_not_shown_as_sagemakers(bac
     assert by_name[failed["TrainingJobName"]].objective_from_log is True
     text = render_status(snap)
     assert "0.77 (log)" in text and "0.91 (log)" not in text
+
+
+# -- README's IAM policy --------------------------------------------------------------------------
+
+
+def test_readme_iam_policy_is_trimmed_and_partition_aware() -> None:
+    import json
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The smallest IAM policy to launch and watch", 1)[1]
+    policy = json.loads(re.search(r"```json\n(.*?)\n```", section, re.DOTALL).group(1))
+    actions = {a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    resources = [r for st in policy["Statement"] for r in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])]
+    assert "s3:ListAllMyBuckets" not in actions  # boto3 ignores its denial
+    assert all(r == "*" or r.startswith("arn:PARTITION:") for r in resources), resources  # no hard-coded arn:aws:
+    # Every call the backend makes while launching and watching is allowed.
+    for action in ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+                   "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListHyperParameterTuningJobs",
+                   "sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:DescribeTrainingJob",
+                   "iam:PassRole", "s3:CreateBucket", "s3:ListBucket", "s3:PutObject", "logs:FilterLogEvents",
+                   "logs:DescribeLogStreams", "logs:GetLogEvents"):
+        assert action in actions, action
