@@ -24,7 +24,7 @@ from textual_plotext import PlotextPlot
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import ExportWritten, SnapshotPolled
 from hpo_tui.views import TRAINING_STATUSES, Snapshot, TrainingJobView, TuningJobView
-from hpo_tui.report import write_export
+from hpo_tui.report import cost_text, write_export
 
 # Fixed column keys start with ":" so they never collide with a hyperparameter name.
 COL_JOB = ":job"
@@ -428,6 +428,9 @@ class DashboardScreen(Screen):
             parts.append(f"{failed} failed")
         if counters.stopped:
             parts.append(f"{counters.stopped} stopped")
+        cost = cost_text(self.snapshot) if self.snapshot is not None else None
+        if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour
+            parts.append(cost)
         self.query_one("#dash-counters", Static).update("  ·  ".join(parts))
         best = Text()
         best.append(f"best {view.objective_name} ({view.objective_type}): ")
