@@ -472,3 +472,23 @@ def test_throttled_get_caller_identity_at_launch_is_a_message(
         with pytest.raises(BackendError, match=r"throttled on GetCallerIdentity.*Nothing was launched"):
             backend.launch(make_spec(source_dir, "hpo-moto-throttle"))
     assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_warm_start_launch_sends_warm_start_config_and_checks_the_parents(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
+    orphan = make_spec(source_dir, "hpo-moto-orphan")
+    orphan.warm_start.parents = ["hpo-moto-nobody"]
+    with pytest.raises(UserError, match=r"warm_start\.parents\[0\]: no SageMaker tuning job named 'hpo-moto-nobody'"):
+        backend.launch(orphan)
+    parent = backend.launch(make_spec(source_dir, "hpo-moto-parent"))
+    assert describe(parent)["HyperParameterTuningJobStatus"] == "Completed"  # moto ends jobs at once
+    child = make_spec(source_dir, "hpo-moto-child")
+    child.warm_start.parents = [parent]
+    child.warm_start.type = "TransferLearning"
+    backend.launch(child)
+    assert describe("hpo-moto-child")["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent}],
+        "WarmStartType": "TransferLearning",
+    }

@@ -52,6 +52,7 @@ def launch_tuning_job(
     # Credentials first, with a clear message (and nothing created when they are wrong).
     try:
         call("sts", "get_caller_identity")
+        check_parents(call, spec, region)
     except Transient as exc:
         raise as_user_error(exc) from None
 
@@ -216,6 +217,24 @@ def resolve_source_dir(spec: TuningSpec) -> str:
             "estimator.source_dir to the folder that holds your training script."
         )
     return str(source)
+
+
+def check_parents(call: AwsCall, spec: TuningSpec, region: str) -> None:
+    """Warm start parents must exist in this region and have ended, as SageMaker requires."""
+    for i, parent in enumerate(spec.warm_start.parents or []):
+        try:
+            desc = call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=parent)
+        except TuningJobNotFound:
+            raise UserError(
+                f"warm_start.parents[{i}]: no SageMaker tuning job named {parent!r} in region {region}; "
+                "`hpo-tui jobs --backend sagemaker` lists them. Nothing was launched."
+            ) from None
+        status = desc.get("HyperParameterTuningJobStatus")
+        if status not in ("Completed", "Stopped", "Failed"):
+            raise UserError(
+                f"warm_start.parents[{i}]: {parent!r} is {status}; warm start from tuning jobs that "
+                "ended (wait for it, or stop it first). Nothing was launched."
+            )
 
 
 def check_region(spec: TuningSpec, region: str) -> None:
