@@ -268,6 +268,14 @@ def test_logs_follow_asks_one_describe_training_job_not_the_whole_tuning_job(
     assert calls.count("DescribeTrainingJob") == 1
 
 
+def test_logs_follow_goes_on_through_a_throttled_status_read(backend_stubbed: Any) -> None:
+    backend, sm, _ = backend_stubbed
+    sm.add_client_error("describe_training_job", "ThrottlingException", "Rate exceeded", 400)
+    sm.add_client_error("describe_training_job", "ValidationException", "Requested resource not found.", 400)
+    assert backend.training_job_status("hpo-x-001-00000000") == ""  # unknown this time: keep following
+    assert backend.training_job_status("hpo-x-001-00000000") is None  # no such job: stop
+
+
 # -- attach: deleting, provenance of the final objective ----------------------------------------
 
 

@@ -242,11 +242,13 @@ class SageMakerBackend:
         return str(desc.get("HyperParameterTuningJobStatus", ""))
 
     def training_job_status(self, job: str) -> str | None:
-        """One training job's status from one DescribeTrainingJob (None: no such job, or
-        AWS could not be asked this time)."""
+        """One training job's status from one DescribeTrainingJob: None when there is no such
+        job, "" when AWS could not be asked this time (throttled: `logs --follow` goes on)."""
         try:
             desc = self._call("sagemaker", "describe_training_job", TrainingJobName=job)
-        except (Transient, TuningJobNotFound):
+        except Transient:
+            return ""
+        except TuningJobNotFound:
             return None
         except BackendError as exc:
             if error_code(exc.__cause__) == "ValidationException":  # "Requested resource not found"
