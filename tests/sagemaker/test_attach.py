@@ -150,29 +150,49 @@ def test_xgboost_builtin_uses_final_metric_data_list_and_reads_no_log(stubbed: A
     assert "billed 7m00s over 2 training jobs, 0.12 instance-hours (of 20m00s training: spot saved 65%)" in text
 
 
-async def test_attach_dashboard_shows_the_two_definition_jobs_objective_best_and_cost(stubbed: Any) -> None:
-    from textual.widgets import Static
+def _running_description(summary: dict[str, Any], secondary: str) -> dict[str, Any]:
+    return {
+        "TrainingJobName": summary["TrainingJobName"], "TrainingJobArn": summary["TrainingJobArn"],
+        "ModelArtifacts": {"S3ModelArtifacts": ""}, "TrainingJobStatus": "InProgress", "SecondaryStatus": secondary,
+        "AlgorithmSpecification": {"TrainingImage": fx.MXNET_IMAGE, "TrainingInputMode": "File"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "CreationTime": summary["CreationTime"],
+    }
+
+
+def _serve_for_attach(which: str, sm: Stubber, logs: Stubber) -> tuple[str, str, str]:
+    """Queue one poll of a fixture job; (name, objective header, best job)."""
+    if which == "reference":
+        serve_reference(sm, logs)
+        return fx.REFERENCE_NAME, "best Validation-accuracy (Maximize)", fx.REFERENCE_SUMMARIES[2]["TrainingJobName"]
+    if which == "two definitions":
+        serve(sm, fx.TWO_DEFINITIONS, fx.TWO_SUMMARIES)
+        logs.add_response("filter_log_events", {"events": []}, None)
+        sm.add_response("describe_training_job", _running_description(fx.TWO_SUMMARIES[2], "Downloading"), None)
+        return fx.TWO_NAME, "best Validation-accuracy (Maximize)", fx.TWO_SUMMARIES[1]["TrainingJobName"]
+    serve(sm, fx.XGBOOST, fx.XGB_SUMMARIES)
+    for s, billable in zip(fx.XGB_SUMMARIES, (240, 180)):
+        sm.add_response("describe_training_job", fx.xgboost_training_job(s, billable), None)
+    return fx.XGB_NAME, "best validation:auc (Maximize)", fx.XGB_SUMMARIES[1]["TrainingJobName"]
+
+
+@pytest.mark.parametrize("which", ["reference", "two definitions", "xgboost"])
+async def test_attach_dashboard_shows_objective_best_job_and_cost_of_the_fixture_jobs(stubbed: Any, which: str) -> None:
+    from textual.widgets import DataTable, Static
 
     from hpo_tui.app.app import make_app
 
     backend, sm, logs = stubbed
-    serve(sm, fx.TWO_DEFINITIONS, fx.TWO_SUMMARIES)
-    logs.add_response("filter_log_events", {"events": []}, None)
-    sm.add_response("describe_training_job", {
-        "TrainingJobName": fx.TWO_SUMMARIES[2]["TrainingJobName"], "TrainingJobArn": fx.TWO_SUMMARIES[2]["TrainingJobArn"],
-        "ModelArtifacts": {"S3ModelArtifacts": ""}, "TrainingJobStatus": "InProgress", "SecondaryStatus": "Downloading",
-        "AlgorithmSpecification": {"TrainingImage": fx.MXNET_IMAGE, "TrainingInputMode": "File"},
-        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "CreationTime": fx.TWO_SUMMARIES[2]["CreationTime"],
-    }, None)
-    app = make_app(backend=backend, attach=fx.TWO_NAME, start="dashboard", interval=3600.0)
+    name, objective, best_job = _serve_for_attach(which, sm, logs)
+    app = make_app(backend=backend, attach=name, start="dashboard", interval=3600.0)
     async with app.run_test(size=(160, 50)) as pilot:
-        for _ in range(200):
+        for _ in range(400):  # generous: the machine may be loaded
             await pilot.pause(0.05)
             best = str(app.screen.query_one("#dash-best", Static).render())
-            if fx.TWO_SUMMARIES[1]["TrainingJobName"] in best:
+            if best_job in best:
                 break
-        assert "best Validation-accuracy (Maximize)" in best
-        assert fx.TWO_SUMMARIES[1]["TrainingJobName"] in best
+        assert objective in best and best_job in best
         counters = str(app.screen.query_one("#dash-counters", Static).render())
         assert "instance-hours" in counters
+        table = app.screen.query_one("#jobs-table", DataTable)
+        assert table.row_count == len(app.screen.snapshot.training_jobs)

@@ -492,3 +492,21 @@ def test_warm_start_launch_sends_warm_start_config_and_checks_the_parents(
         "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent}],
         "WarmStartType": "TransferLearning",
     }
+
+
+def test_head_bucket_403_is_a_denial_naming_s3_list_bucket_and_the_other_account(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    # Was "AWS error on HeadBucket (403): Forbidden". HEAD has no body: S3 says only 403.
+    from botocore.awsrequest import AWSResponse
+
+    def forbid(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return AWSResponse(None, 403, {}, None), {
+            "Error": {"Code": "403", "Message": "Forbidden"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    boto_session.events.register_first("before-call.s3.HeadBucket", forbid)
+    with pytest.raises(BackendError) as err:
+        SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-moto-head403"))
+    text = str(err.value)
+    assert "s3:ListBucket" in text and "belongs to another AWS account" in text and "(403" in text
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
