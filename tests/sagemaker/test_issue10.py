@@ -147,7 +147,7 @@ def test_moto_end_to_end_launch_jobs_status_stop_print_no_traceback_and_exit_0(
         training_summary("hpo-e2e", 1, status="InProgress"),
     ]
     answer_on_session(cli_session, "sagemaker", "ListTrainingJobsForHyperParameterTuningJob",
-                      [{"TrainingJobSummaries": summaries}] * 2)
+                      [{"TrainingJobSummaries": summaries}] * 3)
     answer_on_session(cli_session, "sagemaker", "StopHyperParameterTuningJob", [{}])
     answer_on_session(cli_session, "sagemaker", "DescribeTrainingJob", [{  # moto has none of them
         "TrainingJobName": summaries[1]["TrainingJobName"],
@@ -159,7 +159,7 @@ def test_moto_end_to_end_launch_jobs_status_stop_print_no_traceback_and_exit_0(
         "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
         "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
         "CreationTime": T0,
-    }])
+    }] * 2)
 
     assert main(["jobs", "--backend", "sagemaker"]) == 0
     out, err = capsys.readouterr()
@@ -172,6 +172,14 @@ def test_moto_end_to_end_launch_jobs_status_stop_print_no_traceback_and_exit_0(
     assert "hpo-e2e-001-00000000" in out and "0.97" in out
     assert "InProgress (Downloading)" in out  # SecondaryStatus of the running job
     assert "cost         billed" in out
+
+    assert main(["status", "hpo-e2e", "--backend", "sagemaker", "--links", "--price-per-hour", "0.5"]) == 0
+    out, err = capsys.readouterr()
+    no_traceback(out + err)
+    assert "at $0.5/instance-hour" in out
+    job = summaries[0]["TrainingJobName"]
+    assert f"{job}  logs: https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:" in out
+    assert f"{job}  console: https://console.aws.amazon.com/sagemaker/home?region=us-east-1#/jobs/{job}" in out
     assert "console.aws.amazon.com/sagemaker/home?region=us-east-1#/hyper-tuning-jobs/hpo-e2e" in out
 
     assert main(["stop", "hpo-e2e", "--backend", "sagemaker"]) == 0
@@ -336,3 +344,17 @@ def test_readme_iam_policy_is_trimmed_and_partition_aware() -> None:
                    "iam:PassRole", "s3:CreateBucket", "s3:ListBucket", "s3:PutObject", "logs:FilterLogEvents",
                    "logs:DescribeLogStreams", "logs:GetLogEvents"):
         assert action in actions, action
+
+
+def test_denied_describe_training_job_keeps_the_poll_and_says_what_is_missing(backend_stubbed: Any) -> None:
+    backend, sm, logs = backend_stubbed
+    name = "hpo-nodtj"
+    sm.add_response("describe_hyper_parameter_tuning_job", describe_response(name), {"HyperParameterTuningJobName": name})
+    sm.add_response("list_training_jobs_for_hyper_parameter_tuning_job",
+                    {"TrainingJobSummaries": [training_summary(name, i, status="InProgress") for i in range(2)]}, None)
+    logs.add_response("filter_log_events", {"events": []}, None)
+    sm.add_client_error("describe_training_job", "AccessDeniedException",
+                        "User is not authorized to perform: sagemaker:DescribeTrainingJob", 400)
+    snap = backend.poll(name)  # one denial, no second try in the same poll
+    assert len(snap.training_jobs) == 2 and all(j.secondary_status is None for j in snap.training_jobs)
+    assert snap.warning and "sagemaker:DescribeTrainingJob" in snap.warning and "SecondaryStatus" in snap.warning

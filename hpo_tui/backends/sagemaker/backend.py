@@ -60,6 +60,7 @@ class SageMakerBackend:
 
     name = "sagemaker"
     default_interval = 15.0
+    list_limit = LIST_LIMIT  # tuning jobs `jobs` shows at most
 
     def __init__(
         self,

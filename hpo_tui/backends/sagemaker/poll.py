@@ -25,7 +25,7 @@ from hpo_tui.views import (
     TuningJobView,
     clip_reason,
 )
-from hpo_tui.backends.base import TuningJobNotFound
+from hpo_tui.backends.base import BackendError, TuningJobNotFound
 from hpo_tui.backends.sagemaker.errors import AwsCall
 from hpo_tui.backends.sagemaker.logs import (
     JobLog,
@@ -113,6 +113,7 @@ def fetch_snapshot(
     new_cursor = copy.deepcopy(cursor) if cursor is not None else PollCursor()
     new_cursor.polls += 1
     points: list[MetricPoint] = []
+    warning: str | None = None
     if summaries:
         jobs_log = {}
         for s in summaries:
@@ -125,10 +126,11 @@ def fetch_snapshot(
             )
         points = read_log_points(call, name, new_cursor, jobs_log, int(fetched_at * 1000))
         limits = desc.get("HyperParameterTuningJobConfig", {}).get("ResourceLimits", {})
-        points += describe_training_jobs(
+        described, warning = describe_training_jobs(
             call, new_cursor, summaries, definitions, max(1, int(limits.get("MaxParallelTrainingJobs") or 1)),
             fetched_at,
         )
+        points += described
 
     ordered = sorted(summaries, key=lambda s: (_ts(s.get("CreationTime")) or 0.0, s["TrainingJobName"]))
     if not order:
@@ -150,13 +152,14 @@ def fetch_snapshot(
         new_points=tuple(points),
         cursor=new_cursor,
         fetched_at=fetched_at,
+        warning=warning,
     )
 
 
 def describe_training_jobs(
     call: AwsCall, cursor: PollCursor, summaries: list[dict[str, Any]], definitions: list[Definition],
     budget: int, now: float,
-) -> list[MetricPoint]:
+) -> tuple[list[MetricPoint], str | None]:
     """DescribeTrainingJob for at most `budget` jobs: in-progress ones first (SecondaryStatus,
     least recently asked first), then ended ones asked once for what only it tells: the spot
     BillableTimeInSeconds and a built-in algorithm's FinalMetricDataList."""
@@ -174,10 +177,14 @@ def describe_training_jobs(
     chosen = [job for _, job in sorted(running)][:budget]
     chosen += once[: budget - len(chosen)]
     points: list[MetricPoint] = []
+    warning: str | None = None
     for job in chosen:
         try:
             out = call("sagemaker", "describe_training_job", TrainingJobName=job)
-        except Exception:  # noqa: BLE001 -- a detail missing this time is asked for next poll
+        except BackendError as exc:  # e.g. a policy without sagemaker:DescribeTrainingJob
+            warning = f"no SecondaryStatus or spot billing: {exc}"
+            break
+        except Exception:  # noqa: BLE001 -- throttled or unreachable: asked again next poll
             continue
         detail = cursor.details.setdefault(job, {})
         detail["asked"] = cursor.polls
@@ -191,7 +198,7 @@ def describe_training_jobs(
                 value = _objective_value(m)
                 if value is not None and not _has_log_definitions(job, summaries, definitions):
                     points.append(MetricPoint(job, m.get("MetricName", ""), 0, _ts(m.get("Timestamp")) or ended, value))
-    return points
+    return points, warning
 
 
 def _has_log_definitions(job: str, summaries: list[dict[str, Any]], definitions: list[Definition]) -> bool:
