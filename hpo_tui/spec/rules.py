@@ -254,7 +254,8 @@ def _validate_metrics(spec: TuningSpec, add: Callable[[str, str], None]) -> set[
         add("metric_definitions", "add at least one metric definition for the objective, e.g. "
             f"name = \"{DEFAULT_OBJECTIVE}\", regex = '{DEFAULT_REGEX}'")
     if len(defs) > MAX_METRIC_DEFINITIONS:
-        add("metric_definitions", f"{len(defs)} definitions; SageMaker allows at most {MAX_METRIC_DEFINITIONS}")
+        add("metric_definitions", f"{len(defs)} definitions; SageMaker allows at most {MAX_METRIC_DEFINITIONS} "
+            "per tuning job; remove some")
     for i, md in enumerate(defs):
         path = f"metric_definitions[{i}]"
         if not isinstance(md, MetricDefinition):

@@ -358,3 +358,28 @@ def test_denied_describe_training_job_keeps_the_poll_and_says_what_is_missing(ba
     snap = backend.poll(name)  # one denial, no second try in the same poll
     assert len(snap.training_jobs) == 2 and all(j.secondary_status is None for j in snap.training_jobs)
     assert snap.warning and "sagemaker:DescribeTrainingJob" in snap.warning and "SecondaryStatus" in snap.warning
+
+
+def test_a_job_that_failed_before_training_stops_holding_the_log_query_back(backend_stubbed: Any) -> None:
+    # No TrainingEndTime: it counts as ended when first seen, and is read no more 5 minutes later.
+    from hpo_tui.backends.sagemaker.logs import LOG_SETTLE_MS
+
+    backend, sm, logs = backend_stubbed
+    name = "hpo-early-fail"
+    failed = training_summary(name, 0, status="Failed", objective_status="Failed", failure_reason="CapacityError")
+    del failed["TrainingEndTime"], failed["TrainingStartTime"]
+    running = training_summary(name, 1, status="InProgress")
+    log_params = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": name,
+                  "filterPattern": '?"Validation-accuracy" ?"Train-accuracy"'}
+    from_failed = {**log_params, "startTime": int(failed["CreationTime"].timestamp() * 1000)}
+    from_running = {**log_params, "startTime": int(running["CreationTime"].timestamp() * 1000)}
+    for expected in (from_failed, from_failed, from_running):
+        sm.add_response("describe_hyper_parameter_tuning_job", describe_response(name), {"HyperParameterTuningJobName": name})
+        sm.add_response("list_training_jobs_for_hyper_parameter_tuning_job",
+                        {"TrainingJobSummaries": [failed, running]}, None)
+        logs.add_response("filter_log_events", {"events": []}, expected)
+    first = backend.poll(name)
+    cursor = first.cursor
+    cursor.ended_seen[failed["TrainingJobName"]] -= LOG_SETTLE_MS  # as if first seen 5 minutes ago
+    second = backend.poll(name, cursor)  # one last read of its log, then it is settled
+    backend.poll(name, second.cursor)  # the query starts at the running job's creation

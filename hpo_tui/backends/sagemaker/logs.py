@@ -66,6 +66,7 @@ class PollCursor:
 
     streams: dict[str, StreamCursor] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)  # jobs whose log is read to the end
+    ended_seen: dict[str, int] = field(default_factory=dict)  # ended jobs without TrainingEndTime
     progress: dict[str, JobProgress] = field(default_factory=dict)  # per training job
     # Per training job, what DescribeTrainingJob told (SecondaryStatus, BillableTimeInSeconds,
     # FinalMetricDataList), and the poll count it was last asked at.

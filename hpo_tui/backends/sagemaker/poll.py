@@ -119,10 +119,13 @@ def fetch_snapshot(
         for s in summaries:
             d = _definition_for(s, definitions)
             terminal = s.get("TrainingJobStatus") in TERMINAL_STATUSES
+            ended = None
+            if terminal:  # a job that failed before training has no TrainingEndTime: when first seen
+                ended = _ms(s.get("TrainingEndTime")) or new_cursor.ended_seen.setdefault(
+                    s["TrainingJobName"], int(fetched_at * 1000))
             jobs_log[s["TrainingJobName"]] = JobLog(
                 d.metrics, d.objective_name, d.objective_type,
-                _ms(s.get("CreationTime")) or _ms(desc.get("CreationTime")) or 0,
-                (_ms(s.get("TrainingEndTime")) or int(fetched_at * 1000)) if terminal else None,
+                _ms(s.get("CreationTime")) or _ms(desc.get("CreationTime")) or 0, ended,
             )
         points = read_log_points(call, name, new_cursor, jobs_log, int(fetched_at * 1000))
         limits = desc.get("HyperParameterTuningJobConfig", {}).get("ResourceLimits", {})
