@@ -133,14 +133,18 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         for k in job.hyperparameters:
             if k not in params:
                 params.append(k)
+    billed = any(j.billable_seconds is not None for j in snap.training_jobs)
     rows = []
     for job in snap.training_jobs:
         mark = "*" if job.name == t.best_training_job else ""
         status = f"{job.status} ({job.secondary_status})" if job.secondary_status else job.status
+        cost = ([fmt_duration(job.billable_seconds) if job.billable_seconds is not None else "",
+                 f"{job.instance_hours:.3f}" if job.instance_hours is not None else ""] if billed else [])
         rows.append([mark + job.name, status, job.objective_status]
                     + [job.hyperparameters.get(p, "") for p in params]
-                    + [objective_text(job), one_line(job.failure_reason)[:80]])
-    out.append(text_table(["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name, "FAILURE"], rows))
+                    + [objective_text(job)] + cost + [one_line(job.failure_reason)[:80]])
+    headers = ["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name] + (["BILLED", "INST-H"] if billed else [])
+    out.append(text_table(headers + ["FAILURE"], rows))
     if links:
         for job in snap.training_jobs:
             for label, url in training_job_links(t, job.name):
@@ -154,15 +158,20 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
         for k in job.hyperparameters:
             if k not in params:
                 params.append(k)
+    billed = any(j.billable_seconds is not None for j in snap.training_jobs)  # SageMaker's bill
     columns = ["name", "status", "objective_status"] + params + [
-        "final_objective", "started", "ended", "failure_reason"]
+        "final_objective", "started", "ended"] + (["billable_seconds", "instance_hours"] if billed else []) + [
+        "failure_reason"]
     rows = []
     for job in snap.training_jobs:
         row: dict[str, Any] = {"name": job.name, "status": job.status, "objective_status": job.objective_status}
         for p in params:
             row[p] = job.hyperparameters.get(p)
         row.update(final_objective=job.final_objective, started=utc_time(job.started_at) or None,
-                   ended=utc_time(job.ended_at) or None, failure_reason=job.failure_reason)
+                   ended=utc_time(job.ended_at) or None)
+        if billed:
+            row.update(billable_seconds=job.billable_seconds, instance_hours=job.instance_hours)
+        row["failure_reason"] = job.failure_reason
         rows.append(row)
     return columns, rows
 

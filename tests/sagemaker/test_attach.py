@@ -148,6 +148,11 @@ def test_xgboost_builtin_uses_final_metric_data_list_and_reads_no_log(stubbed: A
     assert [j.billable_seconds for j in snap.training_jobs] == [240, 180]
     text = render_status(snap)
     assert "billed 7m00s over 2 training jobs, 0.12 instance-hours (of 20m00s training: spot saved 65%)" in text
+    assert "BILLED" in text and "4m00s" in text and "0.067" in text  # per job: 240 s on one instance
+    from hpo_tui.report import export_rows
+
+    columns, rows = export_rows(snap)
+    assert "billable_seconds" in columns and [r["billable_seconds"] for r in rows] == [240, 180]
 
 
 def _running_description(summary: dict[str, Any], secondary: str) -> dict[str, Any]:
