@@ -164,7 +164,8 @@ class SageMakerBackend:
     # ------------------------------------------------------------------ poll
 
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
-        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)."""
+        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
+        + at most MaxParallelTrainingJobs DescribeTrainingJob."""
         watch = self._watches.setdefault(name, _Watch())
         try:
             snapshot = fetch_snapshot(
