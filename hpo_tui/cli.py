@@ -71,10 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("jobs", parents=[backend], help="list tuning jobs, newest first")
     p.add_argument("--tui", action="store_true", help="open the tuning jobs screen")
+    p.add_argument("--name-contains", metavar="TEXT", help="only tuning jobs whose name contains TEXT")
+    p.add_argument("--status", choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting",
+                                        "DeleteFailed"), help="only tuning jobs with this status")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_jobs")
 
     p = sub.add_parser("status", parents=[backend], help="show a tuning job and its training jobs")
     p.add_argument("name")
+    p.add_argument("--links", action="store_true",
+                   help="also print each training job's console and CloudWatch Logs links (SageMaker)")
+    p.add_argument("--price-per-hour", type=float, metavar="DOLLARS",
+                   help="price of one instance-hour, for a cost estimate (SageMaker)")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_status")
 
     p = sub.add_parser("stop", parents=[backend], help="stop a tuning job (idempotent)")

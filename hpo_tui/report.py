@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from hpo_tui.views import Snapshot, TuningJobView
+from hpo_tui.views import Snapshot, TrainingJobView, TuningJobView
 
 EXPORT_FORMATS = ("csv", "json")
 
@@ -40,7 +40,61 @@ def one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def render_status(snap: Snapshot) -> str:
+def objective_text(job: TrainingJobView) -> str:
+    """The final objective; a value read from the log (SageMaker has not reported one yet)
+    is marked, so it is never taken for SageMaker's."""
+    text = fmt_value(job.final_objective)
+    return f"{text} (log)" if text and job.objective_from_log else text
+
+
+def _console(region: str) -> str:
+    """The AWS console's address in the region's partition (commercial, China, GovCloud)."""
+    if region.startswith("cn-"):
+        return "https://console.amazonaws.cn"
+    if region.startswith("us-gov-"):
+        return "https://console.amazonaws-us-gov.com"
+    return "https://console.aws.amazon.com"
+
+
+def tuning_job_links(t: TuningJobView) -> list[tuple[str, str]]:
+    """(label, URL) of the tuning job in the SageMaker console; none for the local backend."""
+    if t.backend != "sagemaker" or not t.region:
+        return []
+    return [("console", f"{_console(t.region)}/sagemaker/home?region={t.region}#/hyper-tuning-jobs/{t.name}")]
+
+
+def training_job_links(t: TuningJobView, job: str) -> list[tuple[str, str]]:
+    """(label, URL) of one training job: the SageMaker console and its CloudWatch log streams."""
+    if t.backend != "sagemaker" or not t.region:
+        return []
+    base = _console(t.region)
+    group = "$252Faws$252Fsagemaker$252FTrainingJobs"
+    return [
+        ("console", f"{base}/sagemaker/home?region={t.region}#/jobs/{job}"),
+        ("logs", f"{base}/cloudwatch/home?region={t.region}#logsV2:log-groups/log-group/{group}"
+                 f"$3FlogStreamNameFilter$3D{job}"),
+    ]
+
+
+def cost_text(snap: Snapshot) -> str | None:
+    """The tuning job's bill so far: billed time, instance-hours, and dollars when a price per
+    instance-hour is known ([sagemaker] price_per_hour); None when nothing is billed (local)."""
+    jobs = [j for j in snap.training_jobs if j.billable_seconds is not None]
+    if not jobs:
+        return None
+    seconds = sum(j.billable_seconds or 0.0 for j in jobs)
+    hours = sum(j.instance_hours or 0.0 for j in jobs)
+    text = f"billed {fmt_duration(seconds)} over {len(jobs)} training jobs, {hours:.2f} instance-hours"
+    trained = sum((j.ended_at or snap.fetched_at) - j.started_at for j in jobs if j.started_at is not None)
+    if trained > seconds + 1:  # managed spot training bills less than it trains
+        text += f" (of {fmt_duration(trained)} training: spot saved {100 * (1 - seconds / trained):.0f}%)"
+    price = snap.tuning_job.price_per_hour
+    if price:
+        text += f", about ${hours * price:,.2f} at ${price:g}/instance-hour"
+    return text
+
+
+def render_status(snap: Snapshot, *, links: bool = False) -> str:
     t: TuningJobView = snap.tuning_job
     c = t.status_counters
     o = t.objective_counters
@@ -59,20 +113,38 @@ def render_status(snap: Snapshot) -> str:
         f"created      {utc_time(t.created_at)}" + (f"   ended {utc_time(t.ended_at)}" if t.ended_at else ""),
         f"best job     {t.best_training_job} ({t.objective_name}={fmt_value(t.best_objective)})"
         if t.best_training_job else "best job     none yet",
-        "",
     ]
+    if t.overall_best_training_job and t.overall_best_training_job != t.best_training_job:
+        out.append(f"overall best {t.overall_best_training_job} ({t.objective_name}="
+                   f"{fmt_value(t.overall_best_objective)}), warm start parents included")
+    cost = cost_text(snap)
+    if cost or t.consumed_seconds is not None:
+        consumed = f"; SageMaker counts {fmt_duration(t.consumed_seconds)} of runtime" if t.consumed_seconds else ""
+        out.append(f"cost         {cost or 'nothing billed yet'}{consumed}")
+    for label, url in tuning_job_links(t):
+        out.append(f"{label:<13}{url}")
+    out.append("")
     params = list(t.tuned_parameters)
     for job in snap.training_jobs:
         for k in job.hyperparameters:
             if k not in params:
                 params.append(k)
+    billed = any(j.billable_seconds is not None for j in snap.training_jobs)
     rows = []
     for job in snap.training_jobs:
         mark = "*" if job.name == t.best_training_job else ""
-        rows.append([mark + job.name, job.status, job.objective_status]
+        status = f"{job.status} ({job.secondary_status})" if job.secondary_status else job.status
+        cost = ([fmt_duration(job.billable_seconds) if job.billable_seconds is not None else "",
+                 f"{job.instance_hours:.3f}" if job.instance_hours is not None else ""] if billed else [])
+        rows.append([mark + job.name, status, job.objective_status]
                     + [job.hyperparameters.get(p, "") for p in params]
-                    + [fmt_value(job.final_objective), one_line(job.failure_reason)[:80]])
-    out.append(text_table(["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name, "FAILURE"], rows))
+                    + [objective_text(job)] + cost + [one_line(job.failure_reason)[:80]])
+    headers = ["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name] + (["BILLED", "INST-H"] if billed else [])
+    out.append(text_table(headers + ["FAILURE"], rows))
+    if links:
+        for job in snap.training_jobs:
+            for label, url in training_job_links(t, job.name):
+                out.append(f"{job.name}  {label}: {url}")
     return "\n".join(out)
 
 
@@ -108,9 +180,10 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
         for k in job.hyperparameters:
             if k not in params:
                 params.append(k)
+    billed = any(j.billable_seconds is not None for j in snap.training_jobs)  # SageMaker's bill
     columns = ["name", "status", "objective_status"] + params + [
-        "final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds",
-        "failure_reason"]
+        "final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds"] + (
+        ["billable_seconds", "instance_hours"] if billed else []) + ["failure_reason"]
     best = snap.tuning_job.best_training_job
     rows = []
     for job in snap.training_jobs:
@@ -123,8 +196,10 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
                    is_best=job.name == best,
                    epochs=None if job.last_epoch is None else job.last_epoch + 1,
                    started=utc_time(job.started_at) or None, ended=utc_time(job.ended_at) or None,
-                   duration_seconds=None if duration is None else round(duration, 3),
-                   failure_reason=job.failure_reason)
+                   duration_seconds=None if duration is None else round(duration, 3))
+        if billed:
+            row.update(billable_seconds=job.billable_seconds, instance_hours=job.instance_hours)
+        row["failure_reason"] = job.failure_reason
         rows.append(row)
     return columns, rows
 

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from hpo_tui.estimate import ProgressEstimate
 
 # SageMaker's own status vocabularies (DescribeHyperParameterTuningJob / ListTrainingJobsFor...).
-TUNING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+TUNING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting", "DeleteFailed")
 TRAINING_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 OBJECTIVE_STATUSES = ("Pending", "Succeeded", "Failed")
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+# A tuning job being deleted (or whose deletion failed) never runs again: nothing to wait for.
+TUNING_TERMINAL_STATUSES = TERMINAL_STATUSES | {"Deleting", "DeleteFailed"}
 
 FAILURE_REASON_MAX = 1024  # SageMaker's FailureReason limit
 
@@ -74,6 +76,16 @@ class TrainingJobView:
     ended_at: float | None = None
     failure_reason: str | None = None
     launch_index: int = 0  # 0-based order of creation within the tuning job
+    # True when final_objective is the last value the log showed, standing in until SageMaker
+    # reports its own final objective (never for a job SageMaker ended without one).
+    objective_from_log: bool = False
+    # SageMaker only: what an in-progress job is doing (Starting, Downloading, Training, ...).
+    secondary_status: str | None = None
+    # Cost: seconds billed (training time, or BillableTimeInSeconds with spot) and what
+    # they make in instance-hours (times the instance count).
+    billable_seconds: float | None = None
+    instance_hours: float | None = None
+    definition_name: str | None = None  # SageMaker: the training job definition it ran
 
     @property
     def is_terminal(self) -> bool:
@@ -122,10 +134,17 @@ class TuningJobView:
     job_slots: int | None = None
     cores: int | None = None
     parameter_ranges: tuple[ParameterRangeView, ...] = ()  # when known, in spec order
+    # SageMaker only: the best job across a warm start's parents and this job, the tuning
+    # job's ConsumedResources, its region (for console links) and the price for estimates.
+    overall_best_training_job: str | None = None
+    overall_best_objective: float | None = None
+    consumed_seconds: int | None = None
+    region: str | None = None
+    price_per_hour: float | None = None
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in TUNING_TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)

@@ -38,5 +38,6 @@ class Backend(Protocol):
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
         """Log lines of one training job newer than cursor (all of them for None)."""
 
-    def stop(self, name: str) -> None:
-        """Stop a tuning job. Idempotent: stopping a finished job succeeds."""
+    def stop(self, name: str) -> bool | None:
+        """Stop a tuning job. Idempotent: stopping a finished job succeeds (and may return
+        False to say there was nothing to stop)."""

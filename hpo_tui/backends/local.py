@@ -233,6 +233,7 @@ class LocalBackend:
                         f"a tuning job named {name!r} already exists; choose another tuning_job_name "
                         "(or leave it empty to get a generated one)"
                     )
+                _check_parents(writer, spec)
                 writer.insert("tuning_jobs", dict(
                     name=name, spec_json=spec_to_json(spec), status="InProgress", strategy=spec.strategy,
                     objective_name=spec.objective.name, objective_type=spec.objective.type,
@@ -403,8 +404,12 @@ class LocalBackend:
                 break
             self._handle_dead_runner(row)
         next_cursor = max([start] + [p["id"] for p in points])
+        view = _tuning_view(row, jobs)
+        parents = self._query(lambda store: _parent_jobs(store, row) if store is not None else [])
+        if parents:
+            view = _with_overall_best(view, parents + jobs)
         return Snapshot(
-            tuning_job=_tuning_view(row, jobs),
+            tuning_job=view,
             training_jobs=tuple(_training_view(j) for j in jobs),
             new_points=tuple(
                 MetricPoint(p["job"], p["metric"], p["epoch"], p["timestamp"], p["value"]) for p in points
@@ -475,11 +480,11 @@ class LocalBackend:
 
     # -- stop -------------------------------------------------------------------------------------
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str) -> bool | None:
         self._reap_children()
         row = self._row(name)
         if row["status"] in TERMINAL_STATUSES:
-            return
+            return False  # nothing to stop
         writer = Store.writer(paths.store_path())
         try:
             with writer.write():
@@ -629,6 +634,41 @@ def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int
         yield lock_fd
     finally:
         os.close(lock_fd)
+
+
+def _check_parents(store: Store, spec: TuningSpec) -> None:
+    """Warm start parents must be finished local tuning jobs, as on SageMaker."""
+    for i, parent in enumerate(spec.warm_start.parents or []):
+        row = store.tuning_job(parent)
+        if row is None:
+            raise BackendError(
+                f"warm_start.parents[{i}]: no local tuning job named {parent!r}; `hpo-tui jobs` lists them"
+            )
+        if row["status"] not in TERMINAL_STATUSES:
+            raise BackendError(
+                f"warm_start.parents[{i}]: {parent!r} is still {row['status']}; warm start from tuning "
+                "jobs that ended (wait for it, or stop it first)"
+            )
+
+
+def _parent_jobs(store: Store, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training jobs of a warm-started tuning job's parents (none without warm start)."""
+    try:
+        parents = json.loads(row["spec_json"]).get("warm_start", {}).get("parents") or []
+    except (TypeError, ValueError, AttributeError):
+        return []
+    with store.read():
+        return [j for parent in parents for j in store.training_jobs(parent)]
+
+
+def _with_overall_best(view: TuningJobView, jobs: list[dict[str, Any]]) -> TuningJobView:
+    """SageMaker's OverallBestTrainingJob: the best over the parents' jobs and this job's."""
+    best_name, best_value = None, None
+    for j in jobs:
+        if j["objective_status"] == "Succeeded" and j["final_objective"] is not None:
+            if is_better(j["final_objective"], best_value, view.objective_type):
+                best_name, best_value = j["name"], j["final_objective"]
+    return dataclasses.replace(view, overall_best_training_job=best_name, overall_best_objective=best_value)
 
 
 def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobView:

@@ -41,6 +41,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
         from hpo_tui.spec import SpecError
 
         raise SpecError(issues)
+    from hpo_tui.spec import spec_warnings
+
+    for warning in spec_warnings(spec):
+        print(f"warning: {warning}", file=sys.stderr)
     backend = _backend(args, spec)
     name = backend.launch(spec)
     print(f"launched tuning job {name} on the {backend.name} backend")
@@ -113,8 +117,17 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
         return cmd_jobs_tui(args)
     backend = _backend(args)
-    jobs = backend.list_tuning_jobs()
+    name_contains = getattr(args, "name_contains", None)
+    status = getattr(args, "status", None)
+    if backend.name == "sagemaker":  # AWS filters (and pages) itself
+        jobs = backend.list_tuning_jobs(name_contains=name_contains, status=status)  # type: ignore[call-arg]
+    else:
+        jobs = backend.list_tuning_jobs()
+    jobs = [j for j in jobs if (not name_contains or name_contains in j.name) and (not status or j.status == status)]
     if not jobs:
+        if name_contains or status:
+            print(f"no tuning jobs on the {backend.name} backend match the filters")
+            return 0
         print(f"no tuning jobs on the {backend.name} backend yet; start one with: hpo-tui launch SPEC.toml")
         return 0
     rows = [
@@ -123,13 +136,23 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         for j in jobs
     ]
     print(text_table(["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"], rows))
+    limit = getattr(backend, "list_limit", None)
+    if limit is not None and len(jobs) >= limit:
+        print(f"(the newest {limit}; narrow the list with --name-contains TEXT or --status STATUS)")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import dataclasses
+
     backend = _backend(args)
     snap = backend.poll(args.name)
-    print(render_status(snap))
+    price = getattr(args, "price_per_hour", None)
+    if price is not None:
+        if not price > 0:
+            raise UserError(f"--price-per-hour must be a price in dollars > 0, got {price}")
+        snap = dataclasses.replace(snap, tuning_job=dataclasses.replace(snap.tuning_job, price_per_hour=price))
+    print(render_status(snap, links=getattr(args, "links", False)))
     if snap.warning:
         print(f"warning: {snap.warning}")
     return 0
@@ -139,16 +162,26 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
+    """Send the stop first (nothing read before it can keep it from going out), then read the
+    status once."""
     backend = _backend(args)
-    before = backend.poll(args.name).tuning_job.status
-    backend.stop(args.name)
-    snap = backend.poll(args.name)
-    after = snap.tuning_job.status
-    if before in ("Completed", "Failed", "Stopped"):
-        print(f"tuning job {args.name} had already ended ({before}); nothing to stop")
-    elif snap.warning and after == "InProgress":
+    sent = backend.stop(args.name)
+    status_of = getattr(backend, "tuning_job_status", None)
+    warning = None
+    try:
+        if status_of is not None:
+            after = status_of(args.name)
+        else:
+            snap = backend.poll(args.name)
+            after, warning = snap.tuning_job.status, snap.warning
+    except UserError as err:
+        print(f"stop sent to tuning job {args.name}; its status could not be read ({err})")
+        return 0
+    if sent is False:
+        print(f"tuning job {args.name} had already ended ({after}); nothing to stop")
+    elif warning and after == "InProgress":
         # The stop is recorded, but the runner that must act on it is not running.
-        print(f"tuning job {args.name}: {after}, stop requested; {snap.warning}")
+        print(f"tuning job {args.name}: {after}, stop requested; {warning}")
         return 1
     else:
         print(f"tuning job {args.name}: {after}")

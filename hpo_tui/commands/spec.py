@@ -17,6 +17,7 @@ from hpo_tui.spec import (
     render_request,
     role_arn_for,
     save_spec,
+    spec_warnings,
     summary_text,
 )
 
@@ -44,6 +45,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"  {sanitize(str(issue))}")
         return 1
     print(f"{args.path}: valid")
+    for warning in spec_warnings(spec):
+        print(sanitize(f"  warning: {warning}"))
     print(sanitize(summary_text(spec)))
     return 0
 

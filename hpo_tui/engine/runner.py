@@ -155,12 +155,32 @@ class Runner:
             )
 
         self.search = search.SearchStrategy(self.spec)
-        history = []
+        parents = list(self.spec.warm_start.parents or [])
+        if parents:
+            # Warm start: the parents' finished jobs are told to the new study before its first
+            # ask, as SageMaker's WarmStartConfig does; they are not this job's (no Grid
+            # combination is taken, no objective counted toward the completion criteria).
+            with self.store.read():
+                warm = [trial for parent in parents for trial, _ in self._finished_history(search, parent)]
+            self.search.restore(warm, parents=True)
+            log(f"warm start: {len(warm)} finished training jobs of {', '.join(parents)}")
+        own = self._finished_history(search, self.name)
+        history = [trial for trial, _ in own]
+        self.finished_objectives.extend(value for _, value in own)
+        if history:
+            self.search.restore(history)
+            log(f"resumed with {len(history)} finished training jobs")
+        self._search_module = search
+
+    def _finished_history(self, search: Any, tuning_job: str) -> list[tuple[Any, float | None]]:
+        """A tuning job's finished training jobs as FinishedTrials (with their objective values),
+        in the order they ended."""
         finished = [
-            j for j in self.store.training_jobs(self.name)
+            j for j in self.store.training_jobs(tuning_job)
             if j["status"] in TERMINAL_STATUSES and not j["retryable"]
         ]
         finished.sort(key=lambda j: (j["ended_at"] or 0, j["launch_index"]))
+        out = []
         for job in finished:
             succeeded = job["objective_status"] == "Succeeded"
             value = job["final_objective"] if succeeded else None
@@ -171,12 +191,8 @@ class Runner:
             else:
                 state = "failed"
             curve = [(p["epoch"], p["value"]) for p in self.store.job_points(job["name"], self.objective)]
-            history.append(search.FinishedTrial(json.loads(job["hyperparameters"]), value, state, curve))
-            self.finished_objectives.append(value)
-        if history:
-            self.search.restore(history)
-            log(f"resumed with {len(history)} finished training jobs")
-        self._search_module = search
+            out.append((search.FinishedTrial(json.loads(job["hyperparameters"]), value, state, curve), value))
+        return out
 
     def _channels(self) -> tuple[str, str]:
         train, test = self.spec.channels.train, self.spec.channels.test

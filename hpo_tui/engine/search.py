@@ -368,10 +368,13 @@ class SearchStrategy:
 
     # -- restore -------------------------------------------------------------------------
 
-    def restore(self, history: list[FinishedTrial]) -> None:
+    def restore(self, history: list[FinishedTrial], *, parents: bool = False) -> None:
         """Replay finished jobs (e.g. of a resumed tuning job) so the search continues
         where it left off: Optuna's history, Hyperband's rungs, the median rule's curves,
-        and the Grid combinations already done."""
+        and the Grid combinations already done.
+
+        parents=True: the jobs of warm start parents, told to the study before its first ask;
+        they take no Grid combination (the seeded sequences move on past them, as on resume)."""
         for done in history:
             curve: dict[int, float] = {}
             for epoch, v in done.curve:  # the last value of an epoch wins, as in report()
@@ -386,7 +389,7 @@ class SearchStrategy:
                 # Outside this spec's search space: it still counts for the median rule.
                 self._finished_curves.append(curve)
                 continue
-            if self.strategy == "Grid":
+            if self.strategy == "Grid" and not parents:
                 self._grid_taken.add(tuple(done.hyperparameters[d.name] for d in self._dims))
             self.study.enqueue_trial(params)
             trial = self._ask_optuna()

@@ -68,6 +68,12 @@ class Estimator:
     # Static hyperparameters: passed to every training job unchanged, as strings on AWS.
     hyperparameters: dict[str, str | int | float] = field(default_factory=lambda: {"batch_size": 100})
     base_job_name: str = "mnist-hpo"
+    # Per training job limit (the SDK's max_run; None = its default of 1 day).
+    max_run_seconds: int | None = None
+    # Managed spot training (the SDK's use_spot_instances / max_wait / checkpoint_s3_uri).
+    use_spot_instances: bool | None = None
+    max_wait_seconds: int | None = None
+    checkpoint_s3_uri: str | None = None
 
 
 @dataclass
@@ -116,6 +122,19 @@ class SageMakerSettings:
     role_arn: str | None = None
     region: str | None = None
     profile: str | None = None
+    # On-demand price of one instance-hour of estimator.instance_type, in dollars, for the
+    # cost estimate. No price list is built in: prices differ by region and change.
+    price_per_hour: float | None = None
+
+
+WARM_START_TYPES = ("IdenticalDataAndAlgorithm", "TransferLearning")
+
+
+@dataclass
+class WarmStartSettings:
+    # Up to 5 earlier tuning jobs whose results seed this one (SageMaker's WarmStartConfig).
+    parents: list[str] | None = None
+    type: str | None = None  # None = IdenticalDataAndAlgorithm
 
 
 def default_ranges() -> dict[str, Parameter]:
@@ -148,6 +167,7 @@ class TuningSpec:
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     hyperband: HyperbandSettings = field(default_factory=HyperbandSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
+    warm_start: WarmStartSettings = field(default_factory=WarmStartSettings)
     # Optional explicit tuning job name; otherwise generated from base_job_name.
     tuning_job_name: str | None = None
 
@@ -195,11 +215,20 @@ SDK_STATIC_HYPERPARAMETERS = (
     "sagemaker_submit_directory", "sagemaker_program", "sagemaker_container_log_level", "sagemaker_job_name",
     "sagemaker_region", "sagemaker_estimator_class_name", "sagemaker_estimator_module",
 )
+# SageMaker adds this one to every training job of a tuning job.
+TUNING_OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 
-MAX_RANGES_PER_TYPE = 30
+MAX_RANGES_PER_TYPE = 30  # kept for callers; AWS also caps the total (MAX_RANGES)
+MAX_RANGES = 30  # ranges of all types together
 MAX_CATEGORICAL_VALUES = 30
-MAX_HYPERPARAMETERS = 100
-MAX_METRIC_DEFINITIONS = 40
+MAX_HYPERPARAMETERS = 100  # tuned + static + the SDK's statics + _tuning_objective_metric
+MAX_METRIC_DEFINITIONS = 20  # per tuning job (training jobs alone allow 40)
+MAX_PARALLEL_JOBS = 100  # MaxParallelTrainingJobs
+DEFAULT_PARALLEL_QUOTA = 10  # the default account quota for parallel training jobs of a tuning job
+MAX_TRAINING_JOBS = 750  # MaxNumberOfTrainingJobs, Grid combinations included
+MAX_WARM_START_PARENTS = 5
+SDK_MAX_RUN_SECONDS = 86400  # the SDK's default max_run (StoppingCondition.MaxRuntimeInSeconds)
+MAX_TRAINING_RUN_SECONDS = 2_419_200  # 28 days, SageMaker's longest training job
 MAX_REGEX_LENGTH = 500
 MAX_METRIC_NAME_LENGTH = 255
 MAX_PARAMETER_STRING = 256  # ParameterKey / ParameterValue

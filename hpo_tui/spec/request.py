@@ -17,6 +17,7 @@ from hpo_tui.spec.model import (
     PLACEHOLDER_ROLE_ARN,
     ROLE_ARN_ENV,
     ROLE_ARN_PATTERN,
+    SDK_MAX_RUN_SECONDS,
     CategoricalParameter,
     IntegerParameter,
     Parameter,
@@ -26,6 +27,7 @@ from hpo_tui.spec.model import (
     resolved_max_jobs,
     role_arn_for,
 )
+from hpo_tui.spec.limits import is_gpu_instance, warm_start_type
 
 # ---------------------------------------------------------------------------------------
 # SageMaker request rendering (CreateHyperParameterTuningJob)
@@ -90,7 +92,8 @@ def to_tuning_job_config(spec: TuningSpec, *, framework: bool = True) -> dict[st
 
 
 def training_image_uri(spec: TuningSpec, region: str) -> str:
-    """The AWS Deep Learning Container for MXNet training (CPU) in this region."""
+    """The AWS Deep Learning Container for MXNet training in this region: the GPU image for
+    GPU instance types (ml.g*/ml.p*), as the SDK picks it, else the CPU one."""
     account = _MXNET_IMAGE_ACCOUNTS.get(region, _MXNET_IMAGE_ACCOUNT_DEFAULT)
     if region.startswith("cn-"):
         domain = "amazonaws.com.cn"
@@ -100,7 +103,8 @@ def training_image_uri(spec: TuningSpec, region: str) -> str:
         domain = "c2s.ic.gov"
     else:
         domain = "amazonaws.com"
-    tag = f"{spec.estimator.framework_version}-cpu-{spec.estimator.py_version}"
+    processor = "gpu" if is_gpu_instance(spec.estimator.instance_type) else "cpu"
+    tag = f"{spec.estimator.framework_version}-{processor}-{spec.estimator.py_version}"
     return f"{account}.dkr.ecr.{region}.{domain}/mxnet-training:{tag}"
 
 
@@ -182,14 +186,27 @@ def render_request(
             "InstanceCount": spec.estimator.instance_count,
             "VolumeSizeInGB": 30,
         },
-        # The SDK's default per-training-job limit (1 day).
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+        # The per-training-job limit: max_run_seconds, else the SDK's default (1 day).
+        "StoppingCondition": {"MaxRuntimeInSeconds": spec.estimator.max_run_seconds or SDK_MAX_RUN_SECONDS},
     }
-    return {
+    est = spec.estimator
+    if est.use_spot_instances:
+        definition["EnableManagedSpotTraining"] = True
+        if est.max_wait_seconds is not None:
+            definition["StoppingCondition"]["MaxWaitTimeInSeconds"] = est.max_wait_seconds
+    if est.checkpoint_s3_uri:
+        definition["CheckpointConfig"] = {"S3Uri": est.checkpoint_s3_uri}
+    request: dict[str, Any] = {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": to_tuning_job_config(spec),
         "TrainingJobDefinition": definition,
     }
+    if spec.warm_start.parents:
+        request["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in spec.warm_start.parents],
+            "WarmStartType": warm_start_type(spec.warm_start),
+        }
+    return request
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,6 +247,11 @@ def summary_text(spec: TuningSpec) -> str:
     lines.append(f"Static:     {static}")
     lines.append(f"Training:   {est.entry_point} in {est.source_dir}/, MXNet {est.framework_version} "
                  f"{est.py_version}, {est.instance_count} x {est.instance_type}")
+    if est.use_spot_instances:
+        lines.append(f"Spot:       managed spot training, wait at most {est.max_wait_seconds} s"
+                     + (f", checkpoints in {est.checkpoint_s3_uri}" if est.checkpoint_s3_uri else ""))
+    if spec.warm_start.parents:
+        lines.append(f"Warm start: {warm_start_type(spec.warm_start)} from {', '.join(spec.warm_start.parents)}")
     runtime = f"{spec.max_runtime_seconds} s" if spec.max_runtime_seconds is not None else "no limit"
     seed = spec.random_seed if spec.random_seed is not None else "random"
     lines.append(f"Limits:     early stopping {spec.early_stopping}, max runtime {runtime}, seed {seed}")

@@ -19,16 +19,13 @@ from hpo_tui.spec.model import (
     DEFAULT_REGEX,
     EARLY_STOPPING,
     HYPERPARAMETER_NAME_PATTERN,
-    INSTANCE_TYPE_PATTERN,
     JOB_NAME_MAX,
     MAX_CATEGORICAL_VALUES,
-    MAX_HYPERPARAMETERS,
     MAX_LOCAL_CONCURRENCY,
     MAX_METRIC_DEFINITIONS,
     MAX_METRIC_NAME_LENGTH,
     MAX_PARAMETER_STRING,
     MAX_RANDOM_SEED,
-    MAX_RANGES_PER_TYPE,
     MAX_REGEX_LENGTH,
     MAX_RUNTIME_SECONDS,
     MAX_STATIC_VALUE_LENGTH,
@@ -42,7 +39,6 @@ from hpo_tui.spec.model import (
     ROLE_ARN_PATTERN,
     S3_URI_PATTERN,
     SCALINGS,
-    SDK_STATIC_HYPERPARAMETERS,
     STRATEGIES,
     SUPPORTED_FRAMEWORK_VERSION,
     SUPPORTED_PY_VERSION,
@@ -66,6 +62,13 @@ from hpo_tui.spec.model import (
     grid_size,
     max_epochs,
 )
+from hpo_tui.spec.limits import (
+    validate_instance_type,
+    validate_source_dir,
+    validate_spot,
+    validate_totals,
+    validate_warm_start,
+)
 
 # ---------------------------------------------------------------------------------------
 # Validation
@@ -88,9 +91,7 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
         return [SpecIssue("spec", f"expected a TuningSpec, got {type(spec).__name__}")]
 
     tuned: dict[str, Any] = spec.ranges if isinstance(spec.ranges, dict) else {}
-    static: dict[str, Any] = {}
     if isinstance(spec.estimator, Estimator):
-        static = spec.estimator.hyperparameters if isinstance(spec.estimator.hyperparameters, dict) else {}
         _validate_estimator(spec.estimator, tuned, add)
     else:
         add("estimator", "must be an estimator table (entry_point, instance_type, hyperparameters ...)")
@@ -98,19 +99,14 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
         add("ranges", "must be a table of hyperparameter ranges, one sub-table per hyperparameter")
     else:
         _validate_ranges(spec, add)
-    if len(static) + len(SDK_STATIC_HYPERPARAMETERS) > MAX_HYPERPARAMETERS:
-        add("estimator.hyperparameters", f"{len(static)} static hyperparameters plus the SDK's "
-            f"{len(SDK_STATIC_HYPERPARAMETERS)} is more than SageMaker's {MAX_HYPERPARAMETERS}; keep at most "
-            f"{MAX_HYPERPARAMETERS - len(SDK_STATIC_HYPERPARAMETERS)}")
-    if len(tuned) + len(static) > MAX_HYPERPARAMETERS:
-        add("ranges", f"{len(tuned)} tuned + {len(static)} static hyperparameters is more than "
-            f"SageMaker's {MAX_HYPERPARAMETERS}; remove some")
+    validate_totals(spec, add)
     metric_names = _validate_metrics(spec, add)
     _validate_objective(spec, metric_names, add)
     _validate_strategy_and_limits(spec, add)
     _validate_channels(spec, add, base_dir)
     _validate_backend(spec, add)
     _validate_local(spec, add)
+    validate_warm_start(spec, add)
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
     return issues
@@ -150,9 +146,9 @@ def _validate_estimator(est: Estimator, tuned: dict[str, Any], add: Callable[[st
     if est.py_version != SUPPORTED_PY_VERSION:
         add("estimator.py_version", f"{_show(est.py_version)} is not supported; SageMaker's MXNet "
             f"{SUPPORTED_FRAMEWORK_VERSION} images run Python 3.8: set py_version = \"{SUPPORTED_PY_VERSION}\"")
-    if not isinstance(est.instance_type, str) or not INSTANCE_TYPE_PATTERN.fullmatch(est.instance_type):
-        add("estimator.instance_type", f"{_show(est.instance_type)} is not a SageMaker training instance "
-            "type; use one like \"ml.m5.xlarge\"")
+    validate_instance_type(est, add)
+    validate_source_dir(est, add)
+    validate_spot(est, add)
     if not _is_int(est.instance_count) or est.instance_count < 1:
         add("estimator.instance_count", f"must be a whole number >= 1, got {_show(est.instance_count)}")
     if not isinstance(est.base_job_name, str):
@@ -182,22 +178,16 @@ def _validate_ranges(spec: TuningSpec, add: Callable[[str, str], None]) -> None:
         add("ranges", "add at least one hyperparameter range to tune, e.g. "
             "[ranges.learning_rate] type = \"continuous\", min = 0.01, max = 0.2")
         return
-    counts = {"integer": 0, "continuous": 0, "categorical": 0}
     for name, p in ranges.items():
         path = f"ranges.{name}"
         _check_hyperparameter_name(path, name, add)
         if isinstance(p, CategoricalParameter):
-            counts["categorical"] += 1
             _validate_categorical(path, p, add)
         elif isinstance(p, (IntegerParameter, ContinuousParameter)):
-            counts[p.kind] += 1
             _validate_numeric(path, p, add)
         else:
             add(path, "must be an integer, continuous or categorical range "
                 "(type = \"integer\", \"continuous\" or \"categorical\")")
-    for kind, n in counts.items():
-        if n > MAX_RANGES_PER_TYPE:
-            add("ranges", f"{n} {kind} ranges; SageMaker allows at most {MAX_RANGES_PER_TYPE} of each type")
 
 
 def _validate_categorical(path: str, p: CategoricalParameter, add: Callable[[str, str], None]) -> None:
@@ -265,7 +255,8 @@ def _validate_metrics(spec: TuningSpec, add: Callable[[str, str], None]) -> set[
         add("metric_definitions", "add at least one metric definition for the objective, e.g. "
             f"name = \"{DEFAULT_OBJECTIVE}\", regex = '{DEFAULT_REGEX}'")
     if len(defs) > MAX_METRIC_DEFINITIONS:
-        add("metric_definitions", f"{len(defs)} definitions; SageMaker allows at most {MAX_METRIC_DEFINITIONS}")
+        add("metric_definitions", f"{len(defs)} definitions; SageMaker allows at most {MAX_METRIC_DEFINITIONS} "
+            "per tuning job; remove some")
     for i, md in enumerate(defs):
         path = f"metric_definitions[{i}]"
         if not isinstance(md, MetricDefinition):
@@ -446,5 +437,9 @@ def _validate_backend(spec: TuningSpec, add: Callable[[str, str], None]) -> None
             f"\"arn:aws:iam::<account>:role/<name>\" or the {ROLE_ARN_ENV} environment variable")
     if sm.region is not None and (not isinstance(sm.region, str) or not REGION_PATTERN.fullmatch(sm.region)):
         add("sagemaker.region", f"{_show(sm.region)} is not an AWS region name; use one like \"us-west-2\"")
+    price = sm.price_per_hour
+    if price is not None and (not _is_number(price) or not math.isfinite(price) or price <= 0):
+        add("sagemaker.price_per_hour", f"must be the dollars one instance-hour of the instance type costs "
+            f"(a number > 0, e.g. 0.23), got {_show(price)}")
     if sm.profile is not None and (not isinstance(sm.profile, str) or not sm.profile.strip()):
         add("sagemaker.profile", f"must be the name of an AWS profile, got {_show(sm.profile)}")

@@ -30,6 +30,7 @@ from hpo_tui.spec.model import (
     SpecError,
     SpecIssue,
     TuningSpec,
+    WarmStartSettings,
     _is_int,
     _is_number,
     _show,
@@ -53,6 +54,7 @@ _TABLES: dict[str, type] = {
     "estimator": Estimator, "objective": Objective, "completion": CompletionCriteria,
     "hyperband": HyperbandSettings, "channels": Channels, "sagemaker": SageMakerSettings,
     "local": LocalSettings,
+    "warm_start": WarmStartSettings,
 }
 _RANGE_KEYS = {"integer": ("type", "min", "max", "scaling"), "continuous": ("type", "min", "max", "scaling"),
                "categorical": ("type", "values")}
@@ -81,6 +83,9 @@ def spec_to_dict(spec: TuningSpec) -> dict[str, Any]:
     out["ranges"] = {name: _range_to_dict(p) for name, p in spec.ranges.items()}
     for key in ("completion", "hyperband", "channels", "local", "sagemaker"):
         out[key] = _dataclass_dict(getattr(spec, key))
+    warm = _dataclass_dict(spec.warm_start)
+    if warm:  # written only when used, so specs without warm start read as before
+        out["warm_start"] = warm
     return out
 
 
@@ -132,6 +137,8 @@ class _Reader:
                 self.unknown(f"{key}.", k, known)
             elif isinstance(v, dict) and not (cls is Estimator and k == "hyperparameters"):
                 self.add(f"{key}.{k}", "must be a value, not a table")
+            elif isinstance(v, list) and not (cls is WarmStartSettings and k == "parents"):
+                self.add(f"{key}.{k}", "must be a single value, not a list")
             else:
                 kwargs[k] = v
         if cls is Estimator and "hyperparameters" in kwargs:
@@ -143,6 +150,8 @@ class _Reader:
                 kwargs["hyperparameters"] = {n: v for n, v in hps.items() if not isinstance(v, (dict, list))}
         if cls is CompletionCriteria and _is_int(kwargs.get("target_objective_value")):
             kwargs["target_objective_value"] = float(kwargs["target_objective_value"])
+        if cls is SageMakerSettings and _is_int(kwargs.get("price_per_hour")):
+            kwargs["price_per_hour"] = float(kwargs["price_per_hour"])
         return cls(**kwargs)
 
     def range(self, name: str, table: Any) -> Parameter | None:
@@ -282,6 +291,7 @@ _TABLE_HINTS = {
         f"# role_arn = \"arn:aws:iam::123456789012:role/SageMakerRole\"  # or ${ROLE_ARN_ENV}",
         "# region = \"us-west-2\"",
         "# profile = \"default\"",
+        "# price_per_hour = 0.23  # dollars per instance-hour of instance_type, for the cost estimate",
     ],
 }
 

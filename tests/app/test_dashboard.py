@@ -372,3 +372,30 @@ async def test_a_tuning_job_completed_early_says_why_in_the_header():
         await settle(pilot)
         title = str(app.screen.query_one("#dash-title", Static).render())
         assert "Completed" in title and "(target objective value reached)" in title
+
+
+async def test_detail_of_a_sagemaker_job_shows_console_and_cloudwatch_links_and_cost():
+    from hpo_tui.app.screens.detail import DetailScreen
+
+    jobs = mid_run_jobs()
+    base = snapshot_of(jobs)
+    # A SageMaker tuning job in GovCloud: links go to that partition's console.
+    sagemaker = replace(base, tuning_job=replace(base.tuning_job, backend="sagemaker", region="us-gov-west-1"),
+                        training_jobs=tuple(replace(j, billable_seconds=540.0, instance_hours=0.15,
+                                                    secondary_status="Training" if j.status == "InProgress" else None)
+                                            for j in base.training_jobs))
+    app = dashboard_app(FakeBackend([sagemaker], jobs=jobs))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        counters = str(app.screen.query_one("#dash-counters").render())
+        assert "instance-hours" in counters
+        running = next(j for j in sagemaker.training_jobs if j.status == "InProgress")
+        table = app.screen.query_one("#jobs-table", DataTable)
+        table.move_cursor(row=table.get_row_index(running.name))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        info = str(app.screen.query_one("#detail-info").render())
+        assert f"console https://console.amazonaws-us-gov.com/sagemaker/home?region=us-gov-west-1#/jobs/{running.name}" in info
+        assert "logs https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#logsV2:" in info
+        assert "SageMaker: Training" in info and "billed 9m" in info

@@ -123,6 +123,15 @@ def moto_endpoint(_moto_server: str, fake_aws: None, monkeypatch: pytest.MonkeyP
     assert ipaddress.ip_address(host).is_loopback
     with urllib.request.urlopen(urllib.request.Request(f"{_moto_server}/moto-api/reset", method="POST")) as r:
         assert r.status == 200
+    # The SDK asks STS for the account (to name and check its default bucket) on a client with
+    # an explicit regional endpoint, which AWS_ENDPOINT_URL does not override: in tests only,
+    # point that endpoint at the moto server too.
+    import os
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import sagemaker.session
+
+    monkeypatch.setattr(sagemaker.session, "sts_regional_endpoint", lambda region: _moto_server)
     return _moto_server
 
 
@@ -163,3 +172,48 @@ def answer_locally(client: Any, method: str, responses: list[dict[str, Any]]) ->
     client.meta.events.register(f"provide-client-params.{service_id}.{operation}", record)
     client.meta.events.register_first(f"before-call.{service_id}.{operation}", handler)
     return received
+
+
+def answer_on_session(session: Any, service: str, operation: str, responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """As answer_locally, for every client made from `session` afterwards (the CLI's own)."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.validate import validate_parameters
+
+    model = session._session.get_service_model(service)
+    output_shape = model.operation_model(operation).output_shape
+    for response in responses:
+        if output_shape is not None:  # operations without output take {}
+            validate_parameters(response, output_shape)
+        else:
+            assert response == {}
+    queue = list(responses)
+    received: list[dict[str, Any]] = []
+    service_id = model.service_id.hyphenize()
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        received.append(dict(params))
+
+    def handler(**_: Any) -> tuple[Any, dict[str, Any]]:
+        assert queue, f"unexpected extra {operation} call"
+        return AWSResponse(None, 200, {}, None), queue.pop(0)
+
+    session.events.register(f"provide-client-params.{service_id}.{operation}", record)
+    session.events.register_first(f"before-call.{service_id}.{operation}", handler)
+    return received
+
+
+def record_calls(session: Any) -> list[str]:
+    """Every API call made by clients of `session` (created afterwards), by operation name."""
+    calls: list[str] = []
+    session.events.register("provide-client-params", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+@pytest.fixture()
+def cli_session(boto_session: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The CLI's SageMaker backend builds its own boto3 session; in these tests it gets this
+    one (same credentials, same endpoint), so handlers registered on it apply to the CLI too."""
+    import boto3
+
+    monkeypatch.setattr(boto3, "Session", lambda *args, **kwargs: boto_session)
+    return boto_session

@@ -388,3 +388,131 @@ def test_log_tail_returns_new_lines_only(boto_session: Any, moto_endpoint: str) 
     assert backend.log_tail(job, first.cursor).lines == ()
     _put(logs, stream, ["Epoch[1] Validation-accuracy=0.93"])
     assert backend.log_tail(job, first.cursor).lines == ("Epoch[1] Validation-accuracy=0.93",)
+
+
+# -- defects of issue 10 ------------------------------------------------------------------------
+
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "999988887777"
+DEFAULT_BUCKET = f"sagemaker-us-east-1-{ACCOUNT}"
+
+
+def record_params(session: Any, event: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    session.events.register(f"provide-client-params.{event}", lambda params, **_: seen.append(dict(params)))
+    return seen
+
+
+def test_bucket_ownership_the_sdk_derives_the_default_bucket_and_checks_its_owner(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    # With default_bucket= the SDK treated the bucket as the user's and sent no ExpectedBucketOwner.
+    heads = record_params(boto_session, "s3.HeadBucket")
+    puts = record_params(boto_session, "s3.PutObject")
+    name = SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-moto-owner"))
+    assert heads and all(h.get("ExpectedBucketOwner") == ACCOUNT for h in heads), heads
+    assert puts and all(p.get("ExpectedBucketOwner") == ACCOUNT for p in puts), puts
+    assert boto3.client("s3").head_object(Bucket=DEFAULT_BUCKET, Key=f"{name}/source/sourcedir.tar.gz")
+
+
+def test_bucket_ownership_a_bucket_owned_by_another_account_is_refused(
+    boto_session: Any, moto_endpoint: str, source_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Someone else pre-created sagemaker-{region}-{our account}. S3 (here: moto with
+    # cross-account access off, as S3 is without a bucket policy) answers 403 to our HeadBucket.
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
+    squatter = boto3.client("s3")
+    squatter.meta.events.register(
+        "before-sign.s3.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT)
+    )
+    squatter.create_bucket(Bucket=DEFAULT_BUCKET)
+
+    with pytest.raises(BackendError) as err:
+        SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-moto-squat"))
+    text = str(err.value)
+    assert "s3:ListBucket" in text and "another AWS account" in text and "Nothing was uploaded" in text
+    assert squatter.list_objects_v2(Bucket=DEFAULT_BUCKET).get("KeyCount", 0) == 0  # the code stayed home
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
+
+
+def test_s3_source_dir_is_used_at_launch_not_the_bundled_training_dir(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    code = "s3://code-bucket/mnist/sourcedir.tar.gz"
+    spec = make_spec(source_dir, "hpo-moto-s3src")
+    spec.estimator.source_dir = code
+    name = SageMakerBackend(boto_session=boto_session).launch(spec)
+    static = describe(name)["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["sagemaker_submit_directory"] == f'"{code}"'
+    buckets = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    if DEFAULT_BUCKET in buckets:  # nothing of ours was uploaded
+        assert boto3.client("s3").list_objects_v2(Bucket=DEFAULT_BUCKET).get("KeyCount", 0) == 0
+
+
+def test_mistyped_local_source_dir_is_refused_not_replaced_by_the_bundled_one(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    spec = make_spec(source_dir, "hpo-moto-typo")
+    spec.estimator.source_dir = str(source_dir) + "-typo"
+    with pytest.raises(UserError, match=r"estimator\.source_dir: .*typo.* does not exist"):
+        SageMakerBackend(boto_session=boto_session).launch(spec)
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
+
+
+def test_unknown_region_is_refused_before_anything_is_created(moto_endpoint: str, source_dir: Path) -> None:
+    spec = make_spec(source_dir, "hpo-moto-region")
+    with pytest.raises(BackendError, match=r"zz-north-1.*Nothing was created or uploaded"):
+        SageMakerBackend(region="zz-north-1").launch(spec)
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_throttled_get_caller_identity_at_launch_is_a_message(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    from botocore.stub import Stubber
+
+    backend = SageMakerBackend(boto_session=boto_session)
+    with Stubber(backend.client("sts")) as sts:
+        sts.add_client_error("get_caller_identity", "Throttling", "Rate exceeded", 400)
+        with pytest.raises(BackendError, match=r"throttled on GetCallerIdentity.*Nothing was launched"):
+            backend.launch(make_spec(source_dir, "hpo-moto-throttle"))
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_warm_start_launch_sends_warm_start_config_and_checks_the_parents(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    backend = SageMakerBackend(boto_session=boto_session)
+    orphan = make_spec(source_dir, "hpo-moto-orphan")
+    orphan.warm_start.parents = ["hpo-moto-nobody"]
+    with pytest.raises(UserError, match=r"warm_start\.parents\[0\]: no SageMaker tuning job named 'hpo-moto-nobody'"):
+        backend.launch(orphan)
+    parent = backend.launch(make_spec(source_dir, "hpo-moto-parent"))
+    assert describe(parent)["HyperParameterTuningJobStatus"] == "Completed"  # moto ends jobs at once
+    child = make_spec(source_dir, "hpo-moto-child")
+    child.warm_start.parents = [parent]
+    child.warm_start.type = "TransferLearning"
+    backend.launch(child)
+    assert describe("hpo-moto-child")["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent}],
+        "WarmStartType": "TransferLearning",
+    }
+
+
+def test_head_bucket_403_is_a_denial_naming_s3_list_bucket_and_the_other_account(
+    boto_session: Any, moto_endpoint: str, source_dir: Path
+) -> None:
+    # Was "AWS error on HeadBucket (403): Forbidden". HEAD has no body: S3 says only 403.
+    from botocore.awsrequest import AWSResponse
+
+    def forbid(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return AWSResponse(None, 403, {}, None), {
+            "Error": {"Code": "403", "Message": "Forbidden"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    boto_session.events.register_first("before-call.s3.HeadBucket", forbid)
+    with pytest.raises(BackendError) as err:
+        SageMakerBackend(boto_session=boto_session).launch(make_spec(source_dir, "hpo-moto-head403"))
+    text = str(err.value)
+    assert "s3:ListBucket" in text and "belongs to another AWS account" in text and "(403" in text
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []

@@ -157,14 +157,15 @@ def test_throttling_backs_off_keeps_data_and_recovers(backend: SageMakerBackend,
     sm.add_client_error("describe_hyper_parameter_tuning_job", "ThrottlingException", "Rate exceeded", 400)
     sm.add_response("describe_hyper_parameter_tuning_job", describe_response(NAME), describe_params())
     sm.add_client_error("list_training_jobs_for_hyper_parameter_tuning_job", "ThrottlingException", "Rate exceeded", 400)
-    # Poll 4: recovered. The log window overlaps (epoch 0 again) but only epoch 1 is new.
+    # Poll 4: recovered. Each stream re-reads its own overlap behind its newest event (the
+    # oldest of them is at +600_000), so epoch 0 comes again but only epoch 1 is new.
     sm.add_response("describe_hyper_parameter_tuning_job", describe_response(NAME, status="Completed"), describe_params())
     add_pages(sm, _three_jobs())
     epoch1 = _events(1, T0_MS + 660_000)
     logs.add_response(
         "filter_log_events",
         {"events": epoch0 + epoch1},
-        {**LOG_PARAMS, "startTime": T0_MS + 600_002 - 120_000},
+        {**LOG_PARAMS, "startTime": T0_MS + 600_000 - 120_000},
     )
 
     first = backend.poll(NAME)

@@ -170,3 +170,19 @@ def test_local_concurrency_round_trips_and_a_fresh_file_shows_where_it_goes() ->
     with pytest.raises(SpecError) as err:
         loads_toml(text.replace("[local]\n", "[local]\nconcurency = 3\n"))
     assert paths_of(err.value) == ["local.concurency"]
+
+
+def test_spot_warm_start_and_price_survive_a_round_trip() -> None:
+    from hpo_tui.spec import TuningSpec, dumps_toml, loads_toml
+
+    spec = TuningSpec(backend="sagemaker")
+    spec.sagemaker.role_arn = "arn:aws:iam::123456789012:role/R"
+    spec.sagemaker.price_per_hour = 0.23
+    spec.estimator.use_spot_instances = True
+    spec.estimator.max_wait_seconds = 172800
+    spec.warm_start.parents = ["mnist-hpo-1"]
+    spec.warm_start.type = "TransferLearning"
+    text = dumps_toml(spec)
+    assert "[warm_start]" in text and "price_per_hour = 0.23" in text
+    assert loads_toml(text) == spec
+    assert "[warm_start]" not in dumps_toml(TuningSpec())

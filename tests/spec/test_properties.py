@@ -234,7 +234,7 @@ LIMITS = {
     "max_parallel_jobs": (9, _at(lambda s, n: setattr(s, "max_parallel_jobs", n))),
     "max_jobs": (-1, _at(lambda s, n: (setattr(s, "max_jobs", -n), setattr(s, "max_parallel_jobs", 1)))),
     "regex_length": (500, _at(lambda s, n: setattr(s.metric_definitions[0], "regex", "a" * (n - 3) + "(b)"))),
-    "metric_definitions": (40, _at(lambda s, n: s.metric_definitions.extend(
+    "metric_definitions": (20, _at(lambda s, n: s.metric_definitions.extend(
         MetricDefinition(f"m{i}", "m=(.*)") for i in range(n - 1)))),
     "metric_name": (255, _at(lambda s, n: (setattr(s.metric_definitions[0], "name", "m" * n),
                                             setattr(s.objective, "name", "m" * n)))),
@@ -242,14 +242,18 @@ LIMITS = {
         optimizer=CategoricalParameter([f"v{i}" for i in range(n)])))),
     "categorical_value_length": (254, _at(lambda s, n: s.ranges.update(
         optimizer=CategoricalParameter(["v" * n])))),
-    "continuous_ranges": (30, _at(lambda s, n: s.ranges.update(
-        {f"c{i}": ContinuousParameter(0.0, 1.0) for i in range(n - 1)}))),
+    # 30 ranges in total, whatever their types (the spec has 3 already).
+    "ranges_in_total": (30, _at(lambda s, n: s.ranges.update(
+        {f"c{i}": ContinuousParameter(0.0, 1.0) for i in range(n - 3)}))),
+    "max_parallel_jobs_aws": (100, _at(lambda s, n: (setattr(s, "max_jobs", 750), setattr(s, "max_parallel_jobs", n)))),
+    "max_jobs_aws": (750, _at(lambda s, n: setattr(s, "max_jobs", n))),
     "hyperparameter_name": (256, _at(lambda s, n: s.ranges.update({"h" * n: CategoricalParameter(["a"])}))),
     "static_value": (2500, _at(lambda s, n: s.estimator.hyperparameters.update(note="x" * (n - 2)))),
     "base_job_name": (32, _at(lambda s, n: setattr(s.estimator, "base_job_name", "b" * n))),
     "tuning_job_name": (32, _at(lambda s, n: setattr(s, "tuning_job_name", "t" * n))),
     "instance_count": (-1, _at(lambda s, n: setattr(s.estimator, "instance_count", -n))),
-    "static_hyperparameters": (93, _at(lambda s, n: s.estimator.hyperparameters.update(
+    # 100 in all: 3 tuned + static + the SDK's 7 + _tuning_objective_metric.
+    "static_hyperparameters": (89, _at(lambda s, n: s.estimator.hyperparameters.update(
         {f"s{i}": i for i in range(n - 1)}))),
 }
 

@@ -156,3 +156,51 @@ def test_local_channel_directories_render_as_their_upload_prefix(tmp_path: Path)
     request = render_request(spec, job_name="run-1", region="us-west-2", role_arn=ROLE)
     uri = request["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
     assert uri == "s3://sagemaker-us-west-2-123456789012/run-1/data/train"
+
+
+def test_gpu_instance_types_render_the_gpu_image() -> None:
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from sagemaker import image_uris
+
+    for instance_type in ("ml.p3.2xlarge", "ml.g4dn.xlarge", "ml.g5.2xlarge", "ml.m5.xlarge", "ml.c5.4xlarge"):
+        spec = TuningSpec()
+        spec.estimator.instance_type = instance_type
+        expected = image_uris.retrieve("mxnet", region="us-west-2", version="1.9.0", py_version="py38",
+                                       instance_type=instance_type, image_scope="training")
+        assert training_image_uri(spec, "us-west-2") == expected, instance_type
+        request = render_request(spec, region="us-west-2")
+        assert request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] == expected
+    assert "-gpu-py38" in training_image_uri(spec_with("ml.p3.2xlarge"), "us-east-1")
+
+
+def spec_with(instance_type: str) -> TuningSpec:
+    spec = TuningSpec()
+    spec.estimator.instance_type = instance_type
+    return spec
+
+
+def test_spot_and_warm_start_render_into_a_request_botocore_accepts() -> None:
+    spec = TuningSpec(backend="sagemaker")
+    spec.sagemaker.role_arn = ROLE
+    spec.estimator.use_spot_instances = True
+    spec.estimator.max_run_seconds = 3600
+    spec.estimator.max_wait_seconds = 5400
+    spec.estimator.checkpoint_s3_uri = "s3://my-bucket/checkpoints"
+    spec.warm_start.parents = ["mnist-hpo-1", "mnist-hpo-2"]
+    request = render_request(spec, job_name="warm-1", region="us-east-1")
+    assert botocore_report(request) == ""
+    assert strict_problems(request) == []
+    definition = request["TrainingJobDefinition"]
+    assert definition["EnableManagedSpotTraining"] is True
+    assert definition["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 5400}
+    assert definition["CheckpointConfig"] == {"S3Uri": "s3://my-bucket/checkpoints"}
+    assert request["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "mnist-hpo-1"},
+                                           {"HyperParameterTuningJobName": "mnist-hpo-2"}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    # Without them, none of it is sent.
+    plain = render_request(TuningSpec(), job_name="cold-1", region="us-east-1")
+    assert "WarmStartConfig" not in plain
+    assert "EnableManagedSpotTraining" not in plain["TrainingJobDefinition"]
+    assert plain["TrainingJobDefinition"]["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}

@@ -44,7 +44,7 @@ def sdk_request(spec: TuningSpec, job_name: str) -> dict[str, Any]:
     from sagemaker import tuner as t
     from sagemaker.mxnet import MXNet
 
-    from hpo_tui.backends.sagemaker import tuner_arguments
+    from hpo_tui.backends.sagemaker import estimator_extras, tuner_arguments
 
     boto_session = boto3.Session(region_name=REGION)
     client = boto_session.client("sagemaker")
@@ -62,7 +62,7 @@ def sdk_request(spec: TuningSpec, job_name: str) -> dict[str, Any]:
                       framework_version=est.framework_version, py_version=est.py_version,
                       instance_type=est.instance_type, instance_count=est.instance_count,
                       hyperparameters=dict(est.hyperparameters), base_job_name=est.base_job_name,
-                      sagemaker_session=session, output_path=OUTPUT)
+                      sagemaker_session=session, output_path=OUTPUT, **estimator_extras(spec))
     # Exactly the tuner the SageMaker backend builds at launch.
     tuner = t.HyperparameterTuner(estimator, **tuner_arguments(spec))
     tuner.fit({"train": spec.channels.train, "test": spec.channels.test}, job_name=job_name, wait=False)
@@ -118,11 +118,34 @@ def random_early_stopping() -> TuningSpec:
     return spec
 
 
-@pytest.mark.parametrize("build", [reference, hyperband, hyperband_inferred, grid, random_early_stopping])
+def spot_and_warm_start() -> TuningSpec:
+    spec = reference()
+    spec.estimator.use_spot_instances = True
+    spec.estimator.max_run_seconds = 3600
+    spec.estimator.max_wait_seconds = 7200
+    spec.estimator.checkpoint_s3_uri = "s3://ckpt-bucket/mnist"
+    spec.warm_start.parents = ["mnist-hpo-a", "mnist-hpo-b"]
+    spec.warm_start.type = "TransferLearning"
+    return spec
+
+
+def gpu_instances() -> TuningSpec:
+    spec = reference()
+    spec.estimator.instance_type = "ml.p3.2xlarge"
+    return spec
+
+
+@pytest.mark.parametrize("build", [reference, hyperband, hyperband_inferred, grid, random_early_stopping,
+                                   spot_and_warm_start, gpu_instances])
 def test_render_request_is_what_the_sdk_sends(build: Any) -> None:
     spec = build()
     ours = render_request(spec, job_name="run-1", region=REGION, role_arn=ROLE, output_path=OUTPUT)
-    assert ours == sdk_request(spec, "run-1")
+    theirs = sdk_request(spec, "run-1")
+    for request in (ours, theirs):  # the SDK keeps warm start parents in a set: any order
+        if "WarmStartConfig" in request:
+            request["WarmStartConfig"]["ParentHyperParameterTuningJobs"].sort(
+                key=lambda p: p["HyperParameterTuningJobName"])
+    assert ours == theirs
 
 
 def test_hyperband_request_always_names_its_epoch_budget() -> None:

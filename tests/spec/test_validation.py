@@ -191,25 +191,29 @@ def test_thirty_values_are_allowed() -> None:
     assert validate(spec) == []
 
 
-def test_at_most_30_ranges_per_type() -> None:
+def test_at_most_30_ranges_in_total_not_30_per_type() -> None:
+    # 10 of each type: 30 per type was accepted, AWS refuses more than 30 in total.
     def many(s: TuningSpec) -> None:
-        s.ranges.update({f"c{i}": ContinuousParameter(0.0, 1.0) for i in range(30)})
+        s.ranges.clear()
+        s.ranges.update({f"a{i}": ContinuousParameter(0.0, 1.0) for i in range(11)})
+        s.ranges.update({f"b{i}": IntegerParameter(0, 1) for i in range(10)})
+        s.ranges.update({f"c{i}": CategoricalParameter(["x"]) for i in range(10)})
+        s.estimator.hyperparameters = {}
 
-    only_issue(variant(many), "ranges", "31 continuous", "at most 30")
-
-
-def test_at_most_100_hyperparameters() -> None:
-    def many(s: TuningSpec) -> None:
-        s.ranges.update({f"a{i}": ContinuousParameter(0.0, 1.0) for i in range(29)})
-        s.ranges.update({f"b{i}": IntegerParameter(0, 1) for i in range(29)})
-        s.ranges.update({f"c{i}": CategoricalParameter(["x"]) for i in range(29)})
-        s.estimator.hyperparameters.update({f"s{i}": i for i in range(9)})
-
+    only_issue(variant(many), "ranges", "31 ranges", "at most 30 in total")
     spec = variant(many)
-    assert len(spec.ranges) + len(spec.estimator.hyperparameters) == 100
+    del spec.ranges["a0"]
+    assert validate(spec) == []
+
+
+def test_100_hyperparameters_count_the_sdk_statics_and_tuning_objective_metric() -> None:
+    # 3 tuned + 89 static + the SDK's 7 + _tuning_objective_metric = 100, AWS's limit.
+    spec = variant(lambda s: s.estimator.hyperparameters.update({f"s{i}": i for i in range(88)}))
+    assert len(spec.ranges) + len(spec.estimator.hyperparameters) == 92
     assert validate(spec) == []
     spec.estimator.hyperparameters["one_more"] = 1
-    only_issue(spec, "ranges", "90 tuned + 11 static", "100")
+    text = only_issue(spec, "estimator.hyperparameters", "_tuning_objective_metric", "make 101", "at most 92")
+    assert "SDK's 7" in text
 
 
 def test_at_least_one_range() -> None:
@@ -235,10 +239,48 @@ def test_non_capturing_groups_are_fine() -> None:
     assert validate(spec) == []
 
 
-def test_at_most_40_metric_definitions() -> None:
+def test_at_most_20_metric_definitions_per_tuning_job() -> None:
     spec = variant(lambda s: s.metric_definitions.extend(
-        MetricDefinition(f"m{i}", f"m{i}=([0-9.]+)") for i in range(40)))
-    only_issue(spec, "metric_definitions", "41", "at most 40")
+        MetricDefinition(f"m{i}", f"m{i}=([0-9.]+)") for i in range(19)))
+    assert validate(spec) == []
+    spec.metric_definitions.append(MetricDefinition("m19", "m19=([0-9.]+)"))
+    only_issue(spec, "metric_definitions", "21", "at most 20")
+
+
+def test_max_parallel_jobs_over_100_is_an_error_and_over_10_a_quota_warning() -> None:
+    from hpo_tui.spec import spec_warnings
+
+    spec = variant(lambda s: (setattr(s, "max_jobs", 200), setattr(s, "max_parallel_jobs", 101)))
+    only_issue(spec, "max_parallel_jobs", "101", "100")
+    spec.max_parallel_jobs = 100
+    assert validate(spec) == []
+    assert spec_warnings(spec) == []  # the local backend has no such quota
+    spec.backend = "sagemaker"
+    [warning] = spec_warnings(spec)
+    assert warning.path == "max_parallel_jobs" and "quota of 10" in warning.message
+    spec.max_parallel_jobs = 10
+    assert spec_warnings(spec) == []
+
+
+def test_max_jobs_at_most_750_grid_combinations_included() -> None:
+    spec = variant(lambda s: setattr(s, "max_jobs", 751))
+    only_issue(spec, "max_jobs", "751", "750")
+    grid = variant(lambda s: (
+        setattr(s, "strategy", "Grid"), setattr(s, "max_jobs", None),
+        s.estimator.hyperparameters.clear(),
+        s.ranges.clear(),
+        s.ranges.update({n: CategoricalParameter([f"v{i}" for i in range(10)]) for n in ("a", "b", "c")})))
+    only_issue(grid, "ranges", "1000 combinations", "750")
+
+
+def test_instance_type_is_checked_against_botocores_training_instance_types() -> None:
+    # ml.t2.medium matches the pattern but SageMaker does not train on it.
+    only_issue(variant(lambda s: setattr(s.estimator, "instance_type", "ml.t2.medium")),
+               "estimator.instance_type", "ml.t2.medium", "TrainingInstanceType")
+    text = only_issue(variant(lambda s: setattr(s.estimator, "instance_type", "ml.m5.xlarg")),
+                      "estimator.instance_type")
+    assert 'did you mean "ml.m5.xlarge"' in text
+    assert validate(variant(lambda s: setattr(s.estimator, "instance_type", "ml.p3.2xlarge"))) == []
 
 
 def test_objective_must_be_defined() -> None:
@@ -462,3 +504,41 @@ def test_local_concurrency_is_a_whole_number_of_jobs() -> None:
         only_issue(spec, "local.concurrency", "one job per core")
     spec = variant(lambda s: setattr(s.local, "concurrency", 2))
     assert validate(spec) == []
+
+
+# -- spot, warm start, s3:// source_dir ------------------------------------------------------
+
+def test_spot_needs_max_wait_at_least_max_run() -> None:
+    def spot(s: TuningSpec) -> None:
+        s.estimator.use_spot_instances = True
+        s.estimator.max_run_seconds = 3600
+
+    only_issue(variant(spot), "estimator.max_wait_seconds", "needs", "7200")
+    short = variant(spot)
+    short.estimator.max_wait_seconds = 1800
+    only_issue(short, "estimator.max_wait_seconds", "1800 s is less than the 3600 s", ">=")
+    short.estimator.max_wait_seconds = 3600
+    assert validate(short) == []
+    no_spot = variant(lambda s: setattr(s.estimator, "max_wait_seconds", 7200))
+    only_issue(no_spot, "estimator.max_wait_seconds", "use_spot_instances = true")
+    bad_uri = variant(lambda s: setattr(s.estimator, "checkpoint_s3_uri", "my-bucket/ckpt"))
+    only_issue(bad_uri, "estimator.checkpoint_s3_uri", "s3://")
+
+
+def test_warm_start_takes_1_to_5_parents_of_a_known_type() -> None:
+    ok = variant(lambda s: setattr(s.warm_start, "parents", ["run-a", "run-b"]))
+    assert validate(ok) == []
+    six = variant(lambda s: setattr(s.warm_start, "parents", [f"run-{i}" for i in range(6)]))
+    only_issue(six, "warm_start.parents", "6 tuning jobs", "1 to 5")
+    none = variant(lambda s: setattr(s.warm_start, "parents", []))
+    only_issue(none, "warm_start.parents", "1 to 5")
+    kind = variant(lambda s: (setattr(s.warm_start, "parents", ["run-a"]), setattr(s.warm_start, "type", "Identical")))
+    only_issue(kind, "warm_start.type", "IdenticalDataAndAlgorithm", "TransferLearning")
+    bad = variant(lambda s: setattr(s.warm_start, "parents", ["run_a"]))
+    only_issue(bad, "warm_start.parents[0]", "not a tuning job name")
+
+
+def test_s3_source_dir_must_be_a_tar_gz() -> None:
+    assert validate(variant(lambda s: setattr(s.estimator, "source_dir", "s3://bkt/code/sourcedir.tar.gz"))) == []
+    only_issue(variant(lambda s: setattr(s.estimator, "source_dir", "s3://bkt/code/")),
+               "estimator.source_dir", ".tar.gz")

@@ -46,7 +46,7 @@ from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound
 from hpo_tui.estimate import estimate_progress
-from hpo_tui.report import render_export, write_export
+from hpo_tui.report import cost_text, render_export, write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
@@ -281,7 +281,7 @@ class DashboardScreen(Screen):
         snapshot = self.snapshot
         estimate = estimate_progress(snapshot.tuning_job, snapshot.training_jobs, snapshot.fetched_at)
         self.query_one(TuningJobHeader).show(snapshot.tuning_job, estimate, now, self._styles,
-                                             fetched_at=snapshot.fetched_at)
+                                             fetched_at=snapshot.fetched_at, cost=cost_text(snapshot))
 
     def _update_filter_bar(self) -> None:
         """What the table hides and why, on a line of its own (never cut by the best job)."""

@@ -29,6 +29,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
 from hpo_tui.app.widgets.tables import FilterInput
+from hpo_tui.report import training_job_links
 from hpo_tui.views import Snapshot, TrainingJobView
 
 LOG_MAX_LINES = 5000
@@ -185,9 +186,18 @@ class DetailScreen(Screen):
                     info.append(f"   {label} {fmt.fmt_age(now - ts)}")
             info.append("\nhyperparameters ")
             info.append("  ".join(f"{k}={v}" for k, v in job.hyperparameters.items()) or fmt.DASH)
+            if job.secondary_status:
+                info.append(f"\nSageMaker: {job.secondary_status}")
+            if job.billable_seconds is not None:
+                info.append(f"\nbilled {fmt.fmt_duration(job.billable_seconds)}, "
+                            f"{job.instance_hours or 0.0:.3f} instance-hours")
+            if job.objective_from_log:
+                info.append("   (objective from the log: SageMaker has not reported one)")
             if job.failure_reason:
                 info.append("\nfailure reason ")
                 info.append(fmt.strip_escapes(job.failure_reason)[:400], style=self._colour("error"))
+            for label, url in training_job_links(view, job.name):
+                info.append(f"\n{label} {url}")
         if self.last_error:
             info.append(f"\n⚠ poll failed: {self.last_error} (showing the last data)", style=self._colour("error"))
         self.query_one("#detail-info", Static).update(info)

@@ -44,7 +44,7 @@ class TuningJobHeader(Vertical):
         yield Static("", id="dash-best")
 
     def show(self, view: TuningJobView, estimate: ProgressEstimate | None, now: float,
-             styles: dict[str, Style], fetched_at: float | None = None) -> None:
+             styles: dict[str, Style], fetched_at: float | None = None, cost: str | None = None) -> None:
         title = Text()
         title.append(view.name, style="bold")
         title.append(f" · {view.backend} · ")
@@ -80,6 +80,8 @@ class TuningJobHeader(Vertical):
             parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
             progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
+        if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour
+            parts.append(cost)
         self.query_one("#dash-counters", Static).update(" · ".join(parts))
 
         best = Text()

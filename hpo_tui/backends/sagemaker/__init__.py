@@ -1,5 +1,6 @@
 """The SageMaker backend: launch with the SageMaker Python SDK v2, watch with boto3 on a small,
-fixed request budget (one describe, one list page per 100 training jobs, new log events only).
+fixed request budget (one describe, one list page per 100 training jobs, new log events only,
+and at most MaxParallelTrainingJobs DescribeTrainingJob for the running jobs' SecondaryStatus).
 
 One module per job: `backend` (the Backend protocol: sessions, clients, stale data), `launch`
 (the SDK), `poll` (boto3 describe/list -> views), `logs` (CloudWatch Logs cursors -> metric
@@ -15,6 +16,7 @@ from hpo_tui.backends.sagemaker.launch import (
     LAUNCH_ATTEMPTS,
     LAUNCH_RETRY_DELAY,
     SAMPLE_DATA,
+    estimator_extras,
     quiet_sdk_logging,
     resolve_source_dir,
     tuner_arguments,
@@ -34,6 +36,7 @@ __all__ = [
     "AwsUnavailable",
     "PollCursor",
     "SageMakerBackend",
+    "estimator_extras",
     "filter_pattern",
     "iam_action",
     "quiet_sdk_logging",

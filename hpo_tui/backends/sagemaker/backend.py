@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # botocore retries throttled and failed calls itself; only what outlasts this reaches us.
 POLL_RETRIES = {"mode": "adaptive", "max_attempts": 10}
 MAX_INTERVAL = 240.0  # ceiling of the poll back-off, seconds
+LIST_LIMIT = 1000  # tuning jobs `jobs` lists at most (10 pages); filters narrow it down
 
 
 _ALREADY_DONE = re.compile(
@@ -59,6 +60,7 @@ class SageMakerBackend:
 
     name = "sagemaker"
     default_interval = 15.0
+    list_limit = LIST_LIMIT  # tuning jobs `jobs` shows at most
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class SageMakerBackend:
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}
         self._param_order: dict[str, tuple[str, ...]] = {}
+        self._prices: dict[str, float | None] = {}
         self.launch_retry_delay = LAUNCH_RETRY_DELAY
 
     # ------------------------------------------------------------------ sessions and clients
@@ -155,17 +158,19 @@ class SageMakerBackend:
         self._adopt_spec_settings(spec)
         name = launch_tuning_job(self.boto_session, self._call, spec, retry_delay=self.launch_retry_delay)
         self._param_order[name] = tuple(spec.ranges)
+        self._prices[name] = spec.sagemaker.price_per_hour
         return name
 
     # ------------------------------------------------------------------ poll
 
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
-        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)."""
+        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
+        + at most MaxParallelTrainingJobs DescribeTrainingJob."""
         watch = self._watches.setdefault(name, _Watch())
         try:
             snapshot = fetch_snapshot(
                 self._call, self.region, name, cursor if isinstance(cursor, PollCursor) else None,
-                self._param_order.get(name),
+                self._param_order.get(name), self._prices.get(name),
             )
         except Transient as exc:
             return self._stale(name, watch, cursor, exc)
@@ -206,8 +211,10 @@ class SageMakerBackend:
         """New log lines of one training job (all of them for cursor None)."""
         return log_tail(self._call, job, cursor)
 
-    def stop(self, name: str) -> None:
-        """StopHyperParameterTuningJob; stopping a job that already ended is a success."""
+    def stop(self, name: str) -> bool:
+        """StopHyperParameterTuningJob, sent before anything else is read (a failing log read
+        or poll never keeps the stop from going out). Stopping a job that already ended is a
+        success: returns False then, True when the stop was sent and accepted."""
         try:
             self._call("sagemaker", "stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
         except Transient as exc:
@@ -219,19 +226,59 @@ class SageMakerBackend:
                 raise
             message = error_message(exc.__cause__)
             if _ALREADY_DONE.search(message):
-                return
-            desc = self._call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
-            if desc.get("HyperParameterTuningJobStatus") in {"Completed", "Failed", "Stopped", "Stopping"}:
-                return
+                return False
+            if self.tuning_job_status(name) in {"Completed", "Failed", "Stopped", "Stopping", "Deleting",
+                                                "DeleteFailed"}:
+                return False
             raise
+        return True
 
-    def list_tuning_jobs(self) -> list[TuningJobView]:
-        """The newest 100 tuning jobs in the region, newest first (one call)."""
-        page = self._call(
-            "sagemaker",
-            "list_hyper_parameter_tuning_jobs",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=100,
-        )
-        return [tuning_job_summary_view(s) for s in page.get("HyperParameterTuningJobSummaries", [])]
+    def tuning_job_status(self, name: str) -> str:
+        """The tuning job's status from one DescribeHyperParameterTuningJob."""
+        try:
+            desc = self._call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+        except Transient as exc:
+            raise AwsUnavailable(f"Could not read the status of {name!r}: {exc}", retry_after=self.default_interval) from None
+        except TuningJobNotFound:
+            raise TuningJobNotFound(f"No SageMaker tuning job named {name!r} in region {self.region}.") from None
+        return str(desc.get("HyperParameterTuningJobStatus", ""))
+
+    def training_job_status(self, job: str) -> str | None:
+        """One training job's status from one DescribeTrainingJob: None when there is no such
+        job, "" when AWS could not be asked this time (throttled: `logs --follow` goes on)."""
+        try:
+            desc = self._call("sagemaker", "describe_training_job", TrainingJobName=job)
+        except Transient:
+            return ""
+        except TuningJobNotFound:
+            return None
+        except BackendError as exc:
+            if error_code(exc.__cause__) == "ValidationException":  # "Requested resource not found"
+                return None
+            raise
+        return str(desc.get("TrainingJobStatus", ""))
+
+    def list_tuning_jobs(
+        self, name_contains: str | None = None, status: str | None = None, limit: int = LIST_LIMIT
+    ) -> list[TuningJobView]:
+        """Tuning jobs in the region, newest first, page after page of 100 up to `limit`,
+        filtered by AWS (NameContains, StatusEquals)."""
+        params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100}
+        if name_contains:
+            params["NameContains"] = name_contains
+        if status:
+            params["StatusEquals"] = status
+        views: list[TuningJobView] = []
+        while len(views) < limit:
+            try:
+                page = self._call("sagemaker", "list_hyper_parameter_tuning_jobs", **params)
+            except Transient as exc:
+                raise AwsUnavailable(
+                    f"Could not list the tuning jobs: {exc}. Try again in a minute.", retry_after=self.default_interval
+                ) from None
+            views.extend(tuning_job_summary_view(s) for s in page.get("HyperParameterTuningJobSummaries", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+            params["NextToken"] = token
+        return views[:limit]

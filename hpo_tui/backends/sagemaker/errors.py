@@ -145,6 +145,18 @@ def translate_error(exc: BaseException, service: str, operation: str) -> Excepti
             f"AWS rejected the credentials ({code}: {message}). Check the access key, secret and "
             "profile in use (`aws sts get-caller-identity` shows who you are)."
         )
+    if api == "HeadBucket" and (code in _DENIED_CODES or code in {"403", "Forbidden"}):
+        # HEAD has no body: S3 says only 403. Either the identity lacks s3:ListBucket, or the
+        # bucket is someone else's: ExpectedBucketOwner (the SDK sends it for its default bucket)
+        # makes S3 refuse a bucket that another account created under that name.
+        return BackendError(
+            "S3 refused HeadBucket (403 Forbidden) on the SageMaker default bucket "
+            "(sagemaker-<region>-<account>): your AWS identity may not call s3:ListBucket on it, or the "
+            "bucket belongs to another AWS account, so hpo-tui will not upload your code there. Add "
+            "s3:ListBucket for that bucket to your IAM policy (see 'Running on SageMaker' in the README); "
+            "if it is not your account's bucket, delete it from the account that owns it or ask AWS "
+            f"support. Nothing was uploaded. {_MONEY_HINT}"
+        )
     if code in _DENIED_CODES:
         found = re.search(r"perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)", message)
         action = found.group(1) if found else iam_action(service, api)

@@ -45,10 +45,17 @@ def launch_tuning_job(
     name = spec.tuning_job_name or make_job_name(spec)
     session = boto_session()
     region = session.region_name
-    # The SDK would build its own STS endpoint for this; ask through our session instead.
-    account = call("sts", "get_caller_identity")["Account"]
-
     quiet_sdk_logging()
+    # Before any AWS call: a region the SDK has no MXNet image for fails here, with nothing
+    # created or uploaded (the SDK itself only finds out after the bucket and the upload).
+    check_region(spec, region)
+    # Credentials first, with a clear message (and nothing created when they are wrong).
+    try:
+        call("sts", "get_caller_identity")
+        check_parents(call, spec, region)
+    except Transient as exc:
+        raise as_user_error(exc) from None
+
     import botocore.config
     import sagemaker
     from sagemaker.mxnet import MXNet
@@ -68,15 +75,13 @@ def launch_tuning_job(
     create_client.meta.events.register(
         "provide-client-params.sagemaker.CreateHyperParameterTuningJob", capture
     )
-    sm_session = sagemaker.Session(
-        boto_session=session,
-        sagemaker_client=create_client,
-        default_bucket=f"sagemaker-{region}-{account}",
-    )
+    # No default_bucket=: the SDK derives sagemaker-{region}-{account} itself and then checks
+    # that this account owns it (ExpectedBucketOwner on HeadBucket and on every upload).
+    sm_session = sagemaker.Session(boto_session=session, sagemaker_client=create_client)
     try:
         estimator = MXNet(
             entry_point=spec.estimator.entry_point,
-            source_dir=str(source_dir),
+            source_dir=source_dir,
             role=role,
             instance_count=spec.estimator.instance_count,
             instance_type=spec.estimator.instance_type,
@@ -85,6 +90,7 @@ def launch_tuning_job(
             hyperparameters=dict(spec.estimator.hyperparameters),
             base_job_name=spec.estimator.base_job_name,
             sagemaker_session=sm_session,
+            **estimator_extras(spec),
         )
         tuner = HyperparameterTuner(estimator=estimator, **tuner_arguments(spec))
     except ValueError as exc:
@@ -184,21 +190,74 @@ def quiet_sdk_logging() -> None:
             logger.setLevel(logging.ERROR)
 
 
-def resolve_source_dir(spec: TuningSpec) -> Path:
-    """The spec's source_dir when it exists, else the training/ dir shipped with hpo-tui."""
-    candidate = Path(spec.estimator.source_dir).expanduser() if spec.estimator.source_dir else None
-    if candidate is not None and candidate.is_dir():
+def resolve_source_dir(spec: TuningSpec) -> str:
+    """What the SDK gets as source_dir: an s3:// tar.gz as it is (the SDK uploads nothing then),
+    else the local folder; the default "training" falls back to the script shipped with hpo-tui.
+    Any other folder that does not exist is refused, never replaced by the bundled one."""
+    given = spec.estimator.source_dir
+    if given.startswith("s3://"):
+        return given
+    candidate = Path(given).expanduser()
+    if candidate.is_dir():
         source = candidate.resolve()
-    else:
+    elif given.rstrip("/") == "training":
         from hpo_tui.paths import training_dir
 
         source = training_dir()
+    else:
+        what = "is a file" if candidate.exists() else "does not exist"
+        raise UserError(
+            f"estimator.source_dir: {given!r} {what}. Set it to the folder that holds "
+            f"{spec.estimator.entry_point} (relative paths are relative to the spec file), to an "
+            "s3:// URI of a sourcedir.tar.gz, or to \"training\" for the script shipped with hpo-tui."
+        )
     if not (source / spec.estimator.entry_point).is_file():
         raise UserError(
             f"estimator.entry_point: {spec.estimator.entry_point!r} is not in {source}. Set "
             "estimator.source_dir to the folder that holds your training script."
         )
-    return source
+    return str(source)
+
+
+def check_parents(call: AwsCall, spec: TuningSpec, region: str) -> None:
+    """Warm start parents must exist in this region and have ended, as SageMaker requires."""
+    for i, parent in enumerate(spec.warm_start.parents or []):
+        try:
+            desc = call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=parent)
+        except TuningJobNotFound:
+            raise UserError(
+                f"warm_start.parents[{i}]: no SageMaker tuning job named {parent!r} in region {region}; "
+                "`hpo-tui jobs --backend sagemaker` lists them. Nothing was launched."
+            ) from None
+        status = desc.get("HyperParameterTuningJobStatus")
+        if status not in ("Completed", "Stopped", "Failed"):
+            raise UserError(
+                f"warm_start.parents[{i}]: {parent!r} is {status}; warm start from tuning jobs that "
+                "ended (wait for it, or stop it first). Nothing was launched."
+            )
+
+
+def check_region(spec: TuningSpec, region: str) -> None:
+    """The SDK's own image lookup for this region and instance type, before anything is made."""
+    from sagemaker import image_uris
+
+    try:
+        image_uris.retrieve(
+            "mxnet", region=region, version=spec.estimator.framework_version,
+            py_version=spec.estimator.py_version, instance_type=spec.estimator.instance_type,
+            image_scope="training",
+        )
+    except ValueError as exc:
+        if "region" in str(exc).lower():
+            raise BackendError(
+                f"The SageMaker SDK has no MXNet {spec.estimator.framework_version} training image in region "
+                f"{region!r} ({exc}). Pick a region SageMaker runs in with --region or [sagemaker] region "
+                "(e.g. us-east-1). Nothing was created or uploaded."
+            ) from None
+        raise BackendError(
+            f"The SageMaker SDK cannot pick a training image for {spec.estimator.instance_type} in "
+            f"{region}: {exc}. Nothing was created or uploaded."
+        ) from None
 
 
 def make_job_name(spec: TuningSpec) -> str:
@@ -206,6 +265,20 @@ def make_job_name(spec: TuningSpec) -> str:
     from hpo_tui.spec import make_tuning_job_name
 
     return make_tuning_job_name(spec)
+
+
+def estimator_extras(spec: TuningSpec) -> dict[str, Any]:
+    """The estimator's optional arguments: max_run and managed spot training."""
+    est = spec.estimator
+    extras: dict[str, Any] = {}
+    if est.max_run_seconds:
+        extras["max_run"] = est.max_run_seconds
+    if est.use_spot_instances:
+        extras["use_spot_instances"] = True
+        extras["max_wait"] = est.max_wait_seconds
+    if est.checkpoint_s3_uri:
+        extras["checkpoint_s3_uri"] = est.checkpoint_s3_uri
+    return extras
 
 
 def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
@@ -250,6 +323,14 @@ def tuner_arguments(spec: TuningSpec) -> dict[str, Any]:
     if resources is not None:
         low, high = resources
         args["strategy_config"] = StrategyConfig(HyperbandStrategyConfig(max_resource=high, min_resource=low))
+    if spec.warm_start.parents:
+        from sagemaker.tuner import WarmStartConfig, WarmStartTypes
+
+        from hpo_tui.spec import warm_start_type
+
+        args["warm_start_config"] = WarmStartConfig(
+            WarmStartTypes(warm_start_type(spec.warm_start)), parents=list(spec.warm_start.parents)
+        )
     crit = spec.completion
     if crit.target_objective_value is not None or crit.max_jobs_not_improving is not None:
         args["completion_criteria_config"] = TuningJobCompletionCriteriaConfig(

@@ -20,9 +20,11 @@ from hpo_tui.backends.sagemaker.errors import AwsCall, Transient, error_code
 from hpo_tui.engine.metrics import MetricExtractor
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-# Log events can be ingested a little after their timestamp; re-read this window each
-# poll (deduplicated by eventId) so late arrivals are not skipped.
+# Within one log stream, events are ingested in order, but not always at once: each stream
+# re-reads this window behind its own newest event (deduplicated by eventId).
 LOG_OVERLAP_MS = 120_000
+# A training job's log is read until this long after it ended (late ingestion), then no more.
+LOG_SETTLE_MS = 300_000
 LOG_TAIL_MAX_PAGES = 20
 
 
@@ -34,39 +36,94 @@ class JobProgress:
 
 
 @dataclass
+class StreamCursor:
+    """How far one log stream was read: its newest event and the events seen near it."""
+
+    newest_ms: int = 0
+    seen: dict[str, int] = field(default_factory=dict)  # eventId -> timestamp, inside the overlap
+    extractor: MetricExtractor | None = None
+
+
+@dataclass
+class JobLog:
+    """What reading one training job's log needs: its metric definitions and objective, when it
+    was created and whether (and when) it ended."""
+
+    definitions: list[tuple[str, str]]
+    objective_name: str
+    objective_type: str
+    created_ms: int
+    ended_ms: int | None = None  # set once the job is terminal
+
+
+@dataclass
 class PollCursor:
-    """Where the last poll stopped reading the logs. Opaque to the UI; each poll returns a
-    new one, so an old cursor stays valid (re-polling with it returns the same points again).
+    """Where the last poll stopped reading the logs: one cursor per log stream, so a stream
+    whose events arrive late is never skipped because another stream is ahead. Opaque to the
+    UI; each poll returns a new one, so an old cursor stays valid (re-polling with it returns
+    the same points again).
     """
 
-    log_start_ms: int | None = None
-    seen: dict[str, int] = field(default_factory=dict)  # eventId -> timestamp, inside the overlap
-    extractors: dict[str, MetricExtractor] = field(default_factory=dict)  # per log stream
+    streams: dict[str, StreamCursor] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)  # jobs whose log is read to the end
+    ended_seen: dict[str, int] = field(default_factory=dict)  # ended jobs without TrainingEndTime
     progress: dict[str, JobProgress] = field(default_factory=dict)  # per training job
+    # Per training job, what DescribeTrainingJob told (SecondaryStatus, BillableTimeInSeconds,
+    # FinalMetricDataList), and the poll count it was last asked at.
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls: int = 0
 
 
-def metric_definitions_of(desc: dict[str, Any]) -> list[tuple[str, str]]:
-    """(name, regex) pairs from the tuning job's training job definition."""
-    definition = desc.get("TrainingJobDefinition") or (desc.get("TrainingJobDefinitions") or [{}])[0]
-    metrics = definition.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
+def metric_definitions_of(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, regex) pairs of one training job definition."""
+    metrics = definition.get("AlgorithmSpecification", {}).get("MetricDefinitions", []) or []
     return [(m["Name"], m["Regex"]) for m in metrics]
 
 
 def filter_pattern(definitions: list[tuple[str, str]]) -> str | None:
     """A CloudWatch Logs filter pattern matching any metric's literal text: `?"a" ?"b"`.
 
-    None (read every event) when some regex starts without at least 3 literal characters.
+    A regex with a top-level `|` contributes one term per alternative. None (read every
+    event) when some alternative starts without at least 3 literal characters.
     """
     terms: list[str] = []
     for _, regex in definitions:
-        literal = _literal_prefix(regex)
-        if len(literal) < 3:
-            return None
-        if literal not in terms:
-            terms.append(literal)
+        for alternative in _top_level_alternatives(regex):
+            literal = _literal_prefix(alternative)
+            if len(literal) < 3:
+                return None
+            if literal not in terms:
+                terms.append(literal)
     if not terms:
         return None
     return " ".join(f'?"{t}"' for t in terms)
+
+
+def _top_level_alternatives(regex: str) -> list[str]:
+    """The regex split at each `|` outside groups and character classes."""
+    parts: list[str] = []
+    depth, in_class, start, i = 0, False, 0, 0
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "]":
+                i += 1  # a literal ] first in the class
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif ch == "|" and depth == 0:
+            parts.append(regex[start:i])
+            start = i + 1
+        i += 1
+    parts.append(regex[start:])
+    return parts
 
 
 def _literal_prefix(regex: str) -> str:
@@ -91,22 +148,36 @@ def _literal_prefix(regex: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+$", "", literal).strip()
 
 
+def log_start_ms(cursor: PollCursor, jobs: dict[str, JobLog]) -> int | None:
+    """FilterLogEvents' startTime: the earliest point any unsettled job still needs read (its
+    streams' own cursors, or its creation while it has no stream); None when none does."""
+    starts: list[int] = []
+    for job, info in jobs.items():
+        if job in cursor.settled:
+            continue
+        streams = [c for name, c in cursor.streams.items() if name.partition("/")[0] == job]
+        if streams:
+            starts.append(max(info.created_ms, min(c.newest_ms for c in streams) - LOG_OVERLAP_MS))
+        else:
+            starts.append(info.created_ms)
+    return min(starts) if starts else None
+
+
 def read_log_points(
-    call: AwsCall,
-    name: str,
-    cursor: PollCursor,
-    definitions: list[tuple[str, str]],
-    known_jobs: set[str],
-    objective_name: str,
-    objective_type: str,
+    call: AwsCall, name: str, cursor: PollCursor, jobs: dict[str, JobLog], now_ms: int
 ) -> list[MetricPoint]:
-    """New metric points from CloudWatch Logs; each event is parsed exactly once."""
-    params: dict[str, Any] = {
-        "logGroupName": LOG_GROUP,
-        "logStreamNamePrefix": name,
-        "startTime": cursor.log_start_ms or 0,
-    }
-    pattern = filter_pattern(definitions)
+    """New metric points from CloudWatch Logs (one FilterLogEvents query, usually one page);
+    each event is parsed exactly once. Jobs without metric definitions (built-in algorithms)
+    are not read at all."""
+    readable = {job: info for job, info in jobs.items() if info.definitions}
+    start = log_start_ms(cursor, readable)
+    if start is None:
+        return []
+    params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": name, "startTime": start}
+    every: list[tuple[str, str]] = []
+    for info in readable.values():
+        every.extend(d for d in info.definitions if d not in every)
+    pattern = filter_pattern(every)
     if pattern:
         params["filterPattern"] = pattern
     events: list[dict[str, Any]] = []
@@ -124,37 +195,42 @@ def read_log_points(
         params["nextToken"] = token
 
     points: list[MetricPoint] = []
-    newest = cursor.log_start_ms or 0
     for event in sorted(events, key=lambda e: (e.get("timestamp", 0), e.get("eventId", ""))):
         event_id = event.get("eventId", "")
         stream = event.get("logStreamName", "")
         job, _, host = stream.partition("/")
         # The prefix also matches other tuning jobs whose name starts with ours (and moto
         # ignores the prefix): keep only this tuning job's training jobs.
-        if event_id in cursor.seen or job not in known_jobs:
+        info = readable.get(job)
+        if info is None or job in cursor.settled:
             continue
         timestamp = int(event.get("timestamp", 0))
-        cursor.seen[event_id] = timestamp
-        newest = max(newest, timestamp)
+        sc = cursor.streams.setdefault(stream, StreamCursor())
+        if event_id in sc.seen or timestamp < sc.newest_ms - LOG_OVERLAP_MS:
+            continue  # read before
+        sc.seen[event_id] = timestamp
+        sc.newest_ms = max(sc.newest_ms, timestamp)
         if host.startswith("algo-") and not host.startswith("algo-1-"):
             continue  # one host's log per job, as SageMaker's metrics come from algo-1
-        extractor = cursor.extractors.get(stream)
-        if extractor is None:
-            extractor = cursor.extractors[stream] = MetricExtractor(definitions)
+        if sc.extractor is None:
+            sc.extractor = MetricExtractor(info.definitions)
         progress = cursor.progress.setdefault(job, JobProgress())
         for line in str(event.get("message", "")).splitlines():
-            for p in extractor.feed(line):
+            for p in sc.extractor.feed(line):
                 points.append(MetricPoint(job, p.metric, p.epoch, timestamp / 1000.0, p.value))
                 # Same bookkeeping as the local runner: any metric advances the epoch.
                 if progress.last_epoch is None or p.epoch > progress.last_epoch:
                     progress.last_epoch = p.epoch
-                if p.metric == objective_name:
+                if p.metric == info.objective_name:
                     progress.last_objective = p.value
-                    if is_better(p.value, progress.best, objective_type):
+                    if is_better(p.value, progress.best, info.objective_type):
                         progress.best = p.value
-    start = max(cursor.log_start_ms or 0, newest - LOG_OVERLAP_MS)
-    cursor.log_start_ms = start
-    cursor.seen = {eid: ts for eid, ts in cursor.seen.items() if ts >= start}
+    for sc in cursor.streams.values():
+        sc.seen = {eid: ts for eid, ts in sc.seen.items() if ts >= sc.newest_ms - LOG_OVERLAP_MS}
+    # A job that ended long enough ago has nothing more to arrive: stop reading it.
+    for job, info in readable.items():
+        if info.ended_ms is not None and now_ms - info.ended_ms >= LOG_SETTLE_MS:
+            cursor.settled.add(job)
     return points
 
 

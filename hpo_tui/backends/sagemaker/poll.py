@@ -11,6 +11,7 @@ import json
 import math
 import re
 import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,24 +20,82 @@ from hpo_tui.views import (
     ObjectiveCounters,
     ParameterRangeView,
     Snapshot,
+    TERMINAL_STATUSES,
     StatusCounters,
     TrainingJobView,
     TuningJobView,
     clip_reason,
 )
-from hpo_tui.backends.base import TuningJobNotFound
+from hpo_tui.backends.base import BackendError, TuningJobNotFound
 from hpo_tui.backends.sagemaker.errors import AwsCall
-from hpo_tui.backends.sagemaker.logs import JobProgress, PollCursor, metric_definitions_of, read_log_points
+from hpo_tui.backends.sagemaker.logs import (
+    JobLog,
+    JobProgress,
+    PollCursor,
+    metric_definitions_of,
+    read_log_points,
+)
 
 LIST_PAGE_SIZE = 100  # the API's maximum: one page per 100 training jobs
 # Hyperparameters the SDK and SageMaker add; not the user's tuned ones.
 _INTERNAL_HP = re.compile(r"^(_|sagemaker_)")
 
 
+@dataclass
+class Definition:
+    """One training job definition of a tuning job (SageMaker allows up to 10): its metric
+    regexes, objective, tuned ranges, instances and spot setting."""
+
+    name: str | None
+    metrics: list[tuple[str, str]]
+    objective_name: str
+    objective_type: str
+    ranges: tuple[str, ...]
+    instance_count: int = 1
+    spot: bool = False
+
+
+def definitions_of(desc: dict[str, Any]) -> list[Definition]:
+    """TrainingJobDefinition, or each of TrainingJobDefinitions with its own objective and ranges."""
+    config = desc.get("HyperParameterTuningJobConfig", {})
+    top = config.get("HyperParameterTuningJobObjective") or {}
+    single = desc.get("TrainingJobDefinition")
+    raw = [single] if single else list(desc.get("TrainingJobDefinitions") or [])
+    out: list[Definition] = []
+    for d in raw:
+        objective = d.get("TuningObjective") or top
+        ranges = d.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
+        resources = d.get("HyperParameterTuningResourceConfig") or d.get("ResourceConfig") or {}
+        count = resources.get("InstanceCount") or sum(
+            c.get("InstanceCount", 0) for c in resources.get("InstanceConfigs", []) or []) or 1
+        out.append(Definition(
+            d.get("DefinitionName"), metric_definitions_of(d), objective.get("MetricName", ""),
+            objective.get("Type", "Maximize"), parameter_names({"ParameterRanges": ranges}), int(count),
+            bool(d.get("EnableManagedSpotTraining")),
+        ))
+    if not out:
+        out.append(Definition(None, [], top.get("MetricName", ""), top.get("Type", "Maximize"),
+                              parameter_names(config)))
+    return out
+
+
+def _definition_for(summary: dict[str, Any], definitions: list[Definition]) -> Definition:
+    wanted = summary.get("TrainingJobDefinitionName")
+    return next((d for d in definitions if wanted and d.name == wanted), definitions[0])
+
+
+def _ms(value: Any) -> int | None:
+    ts = _ts(value)
+    return int(ts * 1000) if ts is not None else None
+
+
 def fetch_snapshot(
-    call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None
+    call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None,
+    price_per_hour: float | None = None,
 ) -> Snapshot:
-    """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page).
+    """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
+    + at most MaxParallelTrainingJobs DescribeTrainingJob (SecondaryStatus, spot billing,
+    built-in algorithms' final metrics).
 
     `order` is the tuned hyperparameters' order when known (the spec's); else the request's.
     The cursor passed in is not changed: the new one is in the Snapshot.
@@ -50,34 +109,105 @@ def fetch_snapshot(
             "(`hpo-tui jobs --backend sagemaker`) and --region."
         ) from None
     summaries = list_training_jobs(call, name)
-    config = desc.get("HyperParameterTuningJobConfig", {})
-    objective = config.get("HyperParameterTuningJobObjective", {})
-    objective_name = objective.get("MetricName", "")
-    objective_type = objective.get("Type", "Maximize")
-    definitions = metric_definitions_of(desc)
+    definitions = definitions_of(desc)
 
     new_cursor = copy.deepcopy(cursor) if cursor is not None else PollCursor()
+    new_cursor.polls += 1
     points: list[MetricPoint] = []
+    warning: str | None = None
     if summaries:
-        if new_cursor.log_start_ms is None:
-            created = desc.get("CreationTime")
-            new_cursor.log_start_ms = int(created.timestamp() * 1000) if created else 0
-        known = {s["TrainingJobName"] for s in summaries}
-        points = read_log_points(call, name, new_cursor, definitions, known, objective_name, objective_type)
+        jobs_log = {}
+        for s in summaries:
+            d = _definition_for(s, definitions)
+            terminal = s.get("TrainingJobStatus") in TERMINAL_STATUSES
+            ended = None
+            if terminal:  # a job that failed before training has no TrainingEndTime: when first seen
+                ended = _ms(s.get("TrainingEndTime")) or new_cursor.ended_seen.setdefault(
+                    s["TrainingJobName"], int(fetched_at * 1000))
+            jobs_log[s["TrainingJobName"]] = JobLog(
+                d.metrics, d.objective_name, d.objective_type,
+                _ms(s.get("CreationTime")) or _ms(desc.get("CreationTime")) or 0, ended,
+            )
+        points = read_log_points(call, name, new_cursor, jobs_log, int(fetched_at * 1000))
+        limits = desc.get("HyperParameterTuningJobConfig", {}).get("ResourceLimits", {})
+        described, warning = describe_training_jobs(
+            call, new_cursor, summaries, definitions, max(1, int(limits.get("MaxParallelTrainingJobs") or 1)),
+            fetched_at,
+        )
+        points += described
 
     ordered = sorted(summaries, key=lambda s: (_ts(s.get("CreationTime")) or 0.0, s["TrainingJobName"]))
-    order = order or parameter_names(config)
+    if not order:
+        names: list[str] = []
+        for d in definitions:
+            names.extend(n for n in d.ranges if n not in names)
+        order = tuple(names)
     jobs = tuple(
-        training_job_view(s, index, new_cursor.progress.get(s["TrainingJobName"]), order)
+        training_job_view(
+            s, index, new_cursor.progress.get(s["TrainingJobName"]), order,
+            new_cursor.details.get(s["TrainingJobName"]), _definition_for(s, definitions), fetched_at,
+        )
         for index, s in enumerate(ordered)
     )
+    view = tuning_job_view(desc, order, job_count=len(summaries), definitions=definitions)
     return Snapshot(
-        tuning_job=tuning_job_view(desc, order, job_count=len(summaries)),
+        tuning_job=replace(view, region=region, price_per_hour=price_per_hour),
         training_jobs=jobs,
         new_points=tuple(points),
         cursor=new_cursor,
         fetched_at=fetched_at,
+        warning=warning,
     )
+
+
+def describe_training_jobs(
+    call: AwsCall, cursor: PollCursor, summaries: list[dict[str, Any]], definitions: list[Definition],
+    budget: int, now: float,
+) -> tuple[list[MetricPoint], str | None]:
+    """DescribeTrainingJob for at most `budget` jobs: in-progress ones first (SecondaryStatus,
+    least recently asked first), then ended ones asked once for what only it tells: the spot
+    BillableTimeInSeconds and a built-in algorithm's FinalMetricDataList."""
+    running: list[tuple[int, str]] = []
+    once: list[str] = []
+    for s in summaries:
+        job = s["TrainingJobName"]
+        detail = cursor.details.get(job, {})
+        if s.get("TrainingJobStatus") not in TERMINAL_STATUSES:
+            running.append((detail.get("asked", 0), job))
+        elif not detail.get("final"):
+            d = _definition_for(s, definitions)
+            if d.spot or not d.metrics:
+                once.append(job)
+    chosen = [job for _, job in sorted(running)][:budget]
+    chosen += once[: budget - len(chosen)]
+    points: list[MetricPoint] = []
+    warning: str | None = None
+    for job in chosen:
+        try:
+            out = call("sagemaker", "describe_training_job", TrainingJobName=job)
+        except BackendError as exc:  # e.g. a policy without sagemaker:DescribeTrainingJob
+            warning = f"no SecondaryStatus or spot billing: {exc}"
+            break
+        except Exception:  # noqa: BLE001 -- throttled or unreachable: asked again next poll
+            continue
+        detail = cursor.details.setdefault(job, {})
+        detail["asked"] = cursor.polls
+        detail["secondary"] = out.get("SecondaryStatus")
+        if out.get("BillableTimeInSeconds") is not None:
+            detail["billable"] = float(out["BillableTimeInSeconds"])
+        if out.get("TrainingJobStatus") in TERMINAL_STATUSES:
+            detail["final"] = True
+            ended = _ts(out.get("TrainingEndTime")) or now
+            for m in out.get("FinalMetricDataList") or []:
+                value = _objective_value(m)
+                if value is not None and not _has_log_definitions(job, summaries, definitions):
+                    points.append(MetricPoint(job, m.get("MetricName", ""), 0, _ts(m.get("Timestamp")) or ended, value))
+    return points, warning
+
+
+def _has_log_definitions(job: str, summaries: list[dict[str, Any]], definitions: list[Definition]) -> bool:
+    summary = next(s for s in summaries if s["TrainingJobName"] == job)
+    return bool(_definition_for(summary, definitions).metrics)
 
 
 def list_training_jobs(call: AwsCall, name: str) -> list[dict[str, Any]]:
@@ -152,29 +282,49 @@ def _objective_value(metric: dict[str, Any] | None) -> float | None:
 
 
 def training_job_view(
-    summary: dict[str, Any], index: int, progress: JobProgress | None, order: tuple[str, ...]
+    summary: dict[str, Any], index: int, progress: JobProgress | None, order: tuple[str, ...],
+    detail: dict[str, Any] | None = None, definition: Definition | None = None, now: float | None = None,
 ) -> TrainingJobView:
     tuned = {k: plain_value(str(v)) for k, v in summary.get("TunedHyperParameters", {}).items() if not _INTERNAL_HP.match(k)}
     ordered = {k: tuned[k] for k in order if k in tuned}
     ordered.update({k: v for k, v in tuned.items() if k not in ordered})
+    status = summary.get("TrainingJobStatus", "InProgress")
     final = _objective_value(summary.get("FinalHyperParameterTuningJobObjectiveMetric"))
+    from_log = False
     if final is None and progress is not None:
-        # Until SageMaker reports it (and for jobs it never reports it for), the last value
-        # the log emitted, which is what the final objective will be -- as the local engine shows.
+        # Until SageMaker reports it (and for jobs it never reports it for), the last value the
+        # log emitted stands in, as the local engine shows it -- marked as the log's, never
+        # passed off as SageMaker's final objective.
         final = progress.last_objective
+        from_log = final is not None
+    best = progress.best if progress else None
+    if best is None and not from_log and final is not None and definition is not None and not definition.metrics:
+        best = final  # built-in algorithms: no log read, SageMaker's final value is all there is
+    detail = detail or {}
+    started, ended = _ts(summary.get("TrainingStartTime")), _ts(summary.get("TrainingEndTime"))
+    billable = detail.get("billable")
+    if billable is None and started is not None and not (definition is not None and definition.spot and ended):
+        # On demand, SageMaker bills from TrainingStartTime to TrainingEndTime (so far, if running).
+        billable = max(0.0, (ended or now or time.time()) - started)
+    count = definition.instance_count if definition is not None else 1
     return TrainingJobView(
         name=summary["TrainingJobName"],
-        status=summary.get("TrainingJobStatus", "InProgress"),
+        status=status,
         objective_status=summary.get("ObjectiveStatus") or "Pending",
         hyperparameters=ordered,
         final_objective=final,
-        best_objective=progress.best if progress else None,
+        best_objective=best,
         last_epoch=progress.last_epoch if progress else None,
         created_at=_ts(summary.get("CreationTime")),
-        started_at=_ts(summary.get("TrainingStartTime")),
-        ended_at=_ts(summary.get("TrainingEndTime")),
+        started_at=started,
+        ended_at=ended,
         failure_reason=clip_reason(summary.get("FailureReason") or None),
         launch_index=index,
+        objective_from_log=from_log,
+        secondary_status=detail.get("secondary") if status not in TERMINAL_STATUSES else None,
+        billable_seconds=billable,
+        instance_hours=billable * count / 3600.0 if billable is not None else None,
+        definition_name=summary.get("TrainingJobDefinitionName"),
     )
 
 
@@ -196,10 +346,11 @@ def _objective_counters(raw: dict[str, Any] | None) -> ObjectiveCounters:
 
 def _max_epochs(desc: dict[str, Any]) -> int | None:
     config = desc.get("HyperParameterTuningJobConfig", {})
-    for r in config.get("ParameterRanges", {}).get("IntegerParameterRanges", []):
+    definition = desc.get("TrainingJobDefinition") or (desc.get("TrainingJobDefinitions") or [{}])[0]
+    ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+    for r in ranges.get("IntegerParameterRanges", []):
         if r.get("Name") == "num_epoch":
             return int(r["MaxValue"])
-    definition = desc.get("TrainingJobDefinition") or {}
     static = definition.get("StaticHyperParameters", {})
     if "num_epoch" in static:
         try:
@@ -220,7 +371,7 @@ def _completion_reason(desc: dict[str, Any]) -> str | None:
     target = criteria.get("TargetObjectiveMetricValue")
     best = _objective_value((desc.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric"))
     if target is not None and best is not None:
-        maximize = config.get("HyperParameterTuningJobObjective", {}).get("Type", "Maximize") == "Maximize"
+        maximize = definitions_of(desc)[0].objective_type == "Maximize"
         if (best >= target) if maximize else (best <= target):
             return "target objective value reached"
     patience = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
@@ -232,18 +383,26 @@ def _completion_reason(desc: dict[str, Any]) -> str | None:
     return None
 
 
-def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int = 0) -> TuningJobView:
+def tuning_job_view(
+    desc: dict[str, Any], order: tuple[str, ...], job_count: int = 0, definitions: list[Definition] | None = None,
+) -> TuningJobView:
     config = desc.get("HyperParameterTuningJobConfig", {})
-    objective = config.get("HyperParameterTuningJobObjective", {})
+    definitions = definitions or definitions_of(desc)
+    objectives = []
+    for d in definitions:  # several definitions may name different objective metrics
+        if d.objective_name and d.objective_name not in objectives:
+            objectives.append(d.objective_name)
     limits = config.get("ResourceLimits", {})
     best = desc.get("BestTrainingJob") or {}
+    overall = desc.get("OverallBestTrainingJob") or {}
+    consumed = (desc.get("ConsumedResources") or {}).get("RuntimeInSeconds")
     return TuningJobView(
         name=desc["HyperParameterTuningJobName"],
         backend="sagemaker",
         status=desc.get("HyperParameterTuningJobStatus", "InProgress"),
         strategy=config.get("Strategy", ""),
-        objective_name=objective.get("MetricName", ""),
-        objective_type=objective.get("Type", "Maximize"),
+        objective_name=" / ".join(objectives),
+        objective_type=definitions[0].objective_type,
         # Grid may leave the limit out (SageMaker computes it): count the jobs, as local does.
         max_jobs=limits.get("MaxNumberOfTrainingJobs") or job_count,
         max_parallel_jobs=limits.get("MaxParallelTrainingJobs", 0),
@@ -259,6 +418,9 @@ def tuning_job_view(desc: dict[str, Any], order: tuple[str, ...], job_count: int
         max_epochs=_max_epochs(desc),
         parameter_ranges=tuple(sorted(parameter_ranges(config),
                                       key=lambda r: order.index(r.name) if r.name in order else len(order))),
+        overall_best_training_job=overall.get("TrainingJobName"),
+        overall_best_objective=_objective_value(overall.get("FinalHyperParameterTuningJobObjectiveMetric")),
+        consumed_seconds=int(consumed) if consumed is not None else None,
     )
 
 
