@@ -593,13 +593,9 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
     """SageMaker's source_dir on this machine: as given, else relative to the spec file, else
     the packaged training/ folder for the default 'training'. A folder holding the entry
     point wins over one that merely exists."""
-    given = Path(source_dir).expanduser()
-    if given.is_absolute():
-        candidates = [given]
-    else:
-        candidates = ([Path(base_dir) / given] if base_dir is not None else []) + [Path.cwd() / given]
-    if source_dir.rstrip("/") == "training":
-        candidates.append(paths.training_dir())
+    from hpo_tui.spec.limits import source_dir_candidates  # the same places validate() looks
+
+    candidates = source_dir_candidates(source_dir, base_dir)
     for candidate in candidates:
         if (candidate / entry_point).is_file():
             return candidate.resolve()
