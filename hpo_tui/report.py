@@ -1,7 +1,9 @@
 """What both the CLI and the TUI print or export: the export rows, their CSV/JSON encoding,
 the status text of a tuning job, and the small text formatters they share.
 
-Below `app/` and `commands/`, above the views: imports only `hpo_tui.views`.
+Below `app/` and `commands/`, above the views: imports only `hpo_tui.views` and
+`hpo_tui.sanitize`. Text from outside (failure reasons, hyperparameter values from a spec,
+job names) is sanitised here, so neither the CLI nor an export carries terminal escapes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from hpo_tui.sanitize import sanitize
 from hpo_tui.views import Snapshot, TuningJobView
 
 EXPORT_FORMATS = ("csv", "json")
@@ -37,7 +40,12 @@ def text_table(headers: list[str], rows: Iterable[list[str]]) -> str:
 
 
 def one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """text on one line, without control sequences (it may come from a training job or AWS)."""
+    return " ".join(sanitize(text or "").split())
+
+
+def _clean(value: Any) -> Any:
+    return sanitize(value) if isinstance(value, str) else value
 
 
 def render_status(snap: Snapshot) -> str:
@@ -68,10 +76,10 @@ def render_status(snap: Snapshot) -> str:
     for job in snap.training_jobs:
         mark = "*" if job.name == t.best_training_job else ""
         rows.append([mark + job.name, job.status, job.objective_status]
-                    + [job.hyperparameters.get(p, "") for p in params]
+                    + [one_line(str(job.hyperparameters.get(p, ""))) for p in params]
                     + [fmt_value(job.final_objective), one_line(job.failure_reason)[:80]])
     out.append(text_table(["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name, "FAILURE"], rows))
-    return "\n".join(out)
+    return sanitize("\n".join(out))  # names and headers too; cells were cleaned before measuring
 
 
 def fmt_duration(seconds: float) -> str:
@@ -103,7 +111,7 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
         for k in job.hyperparameters:
             if k not in params:
                 params.append(k)
-    columns = ["name", "status", "objective_status"] + params + [
+    columns = ["name", "status", "objective_status"] + [_clean(p) for p in params] + [
         "final_objective", "started", "ended", "failure_reason"]
     rows = []
     for job in snap.training_jobs:
@@ -112,7 +120,7 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
             row[p] = job.hyperparameters.get(p)
         row.update(final_objective=job.final_objective, started=utc_time(job.started_at) or None,
                    ended=utc_time(job.ended_at) or None, failure_reason=job.failure_reason)
-        rows.append(row)
+        rows.append({_clean(k): _clean(v) for k, v in row.items()})
     return columns, rows
 
 

@@ -41,6 +41,7 @@ from hpo_tui.engine import procinfo
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
 from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
+from hpo_tui.sanitize import sanitize, sanitize_optional
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
@@ -447,8 +448,9 @@ class LocalBackend:
                     return LogChunk((), offset)  # a line still being written
                 return _long_line(f, data, offset)
         complete = data[: end + 1]
+        # Training output is user code's: no terminal escapes reach the CLI or the TUI.
         lines = tuple(
-            line.decode("utf-8", "replace").rstrip("\r") for line in complete.split(b"\n")[:-1]
+            sanitize(line.decode("utf-8", "replace").rstrip("\r")) for line in complete.split(b"\n")[:-1]
         )
         return LogChunk(lines, offset + len(complete))
 
@@ -572,7 +574,7 @@ def _long_line(f: Any, head: bytes, offset: int) -> LogChunk:
             pos += cut + 1
             break
         pos += len(block)
-    shown = head[:LONG_LINE_SHOWN].decode("utf-8", "replace")
+    shown = sanitize(head[:LONG_LINE_SHOWN].decode("utf-8", "replace"))
     return LogChunk((f"{shown} [... line of {pos - offset} bytes cut]",), pos)
 
 
@@ -651,7 +653,7 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         max_jobs=row["max_jobs"] if row["max_jobs"] is not None else len(jobs),
         max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
-        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
+        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
     )
 
@@ -659,8 +661,11 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
 def _training_view(j: dict[str, Any]) -> TrainingJobView:
     return TrainingJobView(
         name=j["name"], status=j["status"], objective_status=j["objective_status"],
-        hyperparameters=json.loads(j["hyperparameters"]), final_objective=j["final_objective"],
+        # Values come from the spec (or a hostile one): shown, never run, so cleaned here.
+        hyperparameters={k: sanitize(v) if isinstance(v, str) else v
+                         for k, v in json.loads(j["hyperparameters"]).items()},
+        final_objective=j["final_objective"],
         best_objective=j["best_objective"], last_epoch=j["last_epoch"], created_at=j["created_at"],
-        started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=j["failure_reason"],
+        started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=sanitize_optional(j["failure_reason"]),
         launch_index=j["launch_index"],
     )

@@ -18,6 +18,7 @@ from hpo_tui.views import (
 from hpo_tui.backends.base import BackendError
 from hpo_tui.backends.sagemaker.errors import AwsCall, Transient, error_code
 from hpo_tui.engine.metrics import MetricExtractor
+from hpo_tui.sanitize import sanitize
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # Log events can be ingested a little after their timestamp; re-read this window each
@@ -189,4 +190,4 @@ def log_tail(call: AwsCall, job: str, cursor: Any = None) -> LogChunk:
         if error_code(exc.__cause__) == "ResourceNotFoundException":
             return LogChunk((), cursor)  # the job has not logged anything yet
         raise
-    return LogChunk(tuple(lines), state)
+    return LogChunk(tuple(sanitize(line) for line in lines), state)  # no terminal escapes from AWS
