@@ -595,7 +595,7 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
     """SageMaker's source_dir on this machine: as given, else relative to the spec file, else
     the packaged training/ folder for the default 'training'. A folder holding the entry
     point wins over one that merely exists."""
-    from hpo_tui.spec.limits import source_dir_candidates  # the same places validate() looks
+    from hpo_tui.spec import source_dir_candidates  # the same places validate() looks
 
     candidates = source_dir_candidates(source_dir, base_dir)
     for candidate in candidates:
