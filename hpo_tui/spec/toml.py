@@ -335,8 +335,9 @@ def loads_toml(text: str, *, source: str = "spec", check: bool = True,
         raise SpecError(SpecIssue(source, _describe_toml_error(err, text))) from None
     except RecursionError:  # arrays or inline tables nested thousands deep: tomllib recurses
         raise SpecError(nested) from None
-    except ValueError as err:  # e.g. an integer of more than 4,300 digits
-        raise SpecError(SpecIssue(source, f"not valid TOML: {err}")) from None
+    except ValueError as err:  # Python refuses to read an integer of more than 4,300 digits
+        what = "a number has thousands of digits; use a smaller one" if "digits" in str(err) else str(err)
+        raise SpecError(SpecIssue(source, f"not valid TOML: {what}")) from None
     try:
         return spec_from_dict(data, check=check, base_dir=base_dir)
     except RecursionError:  # nesting tomllib just managed, met again by repr() in a message

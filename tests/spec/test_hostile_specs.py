@@ -14,6 +14,7 @@ import pytest
 from hpo_tui.spec import (
     CategoricalParameter,
     Channels,
+    ContinuousParameter,
     IntegerParameter,
     SpecError,
     TuningSpec,
@@ -111,6 +112,22 @@ def test_huge_static_integer_is_refused_by_validate() -> None:
     spec = TuningSpec()
     spec.estimator.hyperparameters["batch_size"] = 10**30
     assert "estimator.hyperparameters.batch_size" in issues_of(spec)
+
+
+def test_integer_of_thousands_of_digits_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "digits.toml"
+    path.write_text("max_jobs = " + "9" * 5000 + "\n")
+    result = validate_cli(path)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "thousands of digits" in result.stdout and "set_int_max_str_digits" not in result.stdout
+
+
+def test_continuous_range_wider_than_a_float_is_refused_by_validate() -> None:
+    spec = TuningSpec()
+    spec.ranges["learning_rate"] = ContinuousParameter(-1.5e308, 1.5e308)  # max - min overflows
+    assert "too wide" in issues_of(spec)["ranges.learning_rate.max"]
+    spec.ranges["learning_rate"] = ContinuousParameter(0.0, 10**400)  # an int no float can hold
+    assert "ranges.learning_rate.max" in issues_of(spec)
 
 
 # -- what validate accepts, launch runs ----------------------------------------------------------------
