@@ -166,6 +166,16 @@ def test_nul_in_categorical_or_static_values_is_refused_by_validate() -> None:
     assert "NUL" in found["estimator.hyperparameters.note"]
 
 
+def test_escape_sequences_in_spec_values_are_stripped_in_the_validate_summary(tmp_path: Path) -> None:
+    spec = TuningSpec()
+    spec.ranges["optimizer"] = CategoricalParameter(["sgd", "ad\x1b]52;c;aGFja2Vk\x07\x1b[2Jam"])
+    save_spec(spec, tmp_path / "esc.toml")
+    result = validate_cli(tmp_path / "esc.toml")
+    assert result.returncode == 0, result.stdout  # AWS takes any text as a value: valid, shown clean
+    assert "adam" in result.stdout
+    assert not any(ch in result.stdout for ch in ("\x1b", "\x07", "\x9b")), repr(result.stdout)
+
+
 # -- files that are not specs ---------------------------------------------------------------------------
 
 
