@@ -284,7 +284,7 @@ def as_epochs(value: Any) -> int | None:
 
 def max_epochs(spec: TuningSpec) -> int | None:
     """The largest num_epoch any training job of this spec can run, when known."""
-    p = spec.ranges.get("num_epoch")
+    p = spec.ranges.get("num_epoch") if isinstance(spec.ranges, dict) else None
     if isinstance(p, (IntegerParameter, ContinuousParameter)):
         return as_epochs(p.max)  # int() of a number >= 1 is its floor
     if isinstance(p, CategoricalParameter):
