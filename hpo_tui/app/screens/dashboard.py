@@ -46,7 +46,7 @@ from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound
 from hpo_tui.estimate import estimate_progress
-from hpo_tui.report import write_export
+from hpo_tui.report import render_export, write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
@@ -448,7 +448,7 @@ class DashboardScreen(Screen):
 
     def _deliver_export(self, snapshot: Snapshot, format_name: str, path: Any) -> None:
         """Served in a browser: the browser downloads the file (nothing is written here)."""
-        text = fmt.render_export(snapshot, format_name)
+        text = render_export(snapshot, format_name)
         mime_type = "application/json" if format_name == "json" else "text/csv"
         self.app.deliver_text(io.StringIO(text), save_filename=path.name, mime_type=mime_type, encoding="utf-8")
         self.notify(f"{len(snapshot.training_jobs)} training jobs sent to your browser as {path.name}",
