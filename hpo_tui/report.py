@@ -1,7 +1,9 @@
 """What both the CLI and the TUI print or export: the export rows, their CSV/JSON encoding,
 the status text of a tuning job, and the small text formatters they share.
 
-Below `app/` and `commands/`, above the views: imports only `hpo_tui.views`.
+Below `app/` and `commands/`, above the views: imports only `hpo_tui.views` and
+`hpo_tui.sanitize`. Text from outside (failure reasons, hyperparameter values from a spec,
+job names) is sanitised here, so neither the CLI nor an export carries terminal escapes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from hpo_tui.sanitize import sanitize
 from hpo_tui.views import Snapshot, TrainingJobView, TuningJobView
 
 EXPORT_FORMATS = ("csv", "json")
@@ -37,7 +40,12 @@ def text_table(headers: list[str], rows: Iterable[list[str]]) -> str:
 
 
 def one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """text on one line, without control sequences (it may come from a training job or AWS)."""
+    return " ".join(sanitize(text or "").split())
+
+
+def _clean(value: Any) -> Any:
+    return sanitize(value) if isinstance(value, str) else value
 
 
 def objective_text(job: TrainingJobView) -> str:
@@ -137,7 +145,7 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         cost = ([fmt_duration(job.billable_seconds) if job.billable_seconds is not None else "",
                  f"{job.instance_hours:.3f}" if job.instance_hours is not None else ""] if billed else [])
         rows.append([mark + job.name, status, job.objective_status]
-                    + [job.hyperparameters.get(p, "") for p in params]
+                    + [one_line(str(job.hyperparameters.get(p, ""))) for p in params]
                     + [objective_text(job)] + cost + [one_line(job.failure_reason)[:80]])
     headers = ["JOB", "STATUS", "OBJECTIVE"] + params + [t.objective_name] + (["BILLED", "INST-H"] if billed else [])
     out.append(text_table(headers + ["FAILURE"], rows))
@@ -145,7 +153,7 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         for job in snap.training_jobs:
             for label, url in training_job_links(t, job.name):
                 out.append(f"{job.name}  {label}: {url}")
-    return "\n".join(out)
+    return sanitize("\n".join(out))  # names and headers too; cells were cleaned before measuring
 
 
 def fmt_duration(seconds: float) -> str:
@@ -181,7 +189,7 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
             if k not in params:
                 params.append(k)
     billed = any(j.billable_seconds is not None for j in snap.training_jobs)  # SageMaker's bill
-    columns = ["name", "status", "objective_status"] + params + [
+    columns = ["name", "status", "objective_status"] + [_clean(p) for p in params] + [
         "final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds"] + (
         ["billable_seconds", "instance_hours"] if billed else []) + ["failure_reason"]
     best = snap.tuning_job.best_training_job
@@ -200,7 +208,7 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
         if billed:
             row.update(billable_seconds=job.billable_seconds, instance_hours=job.instance_hours)
         row["failure_reason"] = job.failure_reason
-        rows.append(row)
+        rows.append({_clean(k): _clean(v) for k, v in row.items()})
     return columns, rows
 
 

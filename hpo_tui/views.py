@@ -3,8 +3,8 @@ TuningJobView, ParameterRangeView, TrainingJobView, MetricPoint, LogChunk), Sage
 status vocabulary, and the comparison helpers.
 
 At the bottom of the house: imports nothing from hpo_tui but hpo_tui.estimate (arithmetic
-on these views, for Snapshot.estimate), so the engine, the backends, the report, the app
-and the commands can all use it.
+on these views, for Snapshot.estimate) and hpo_tui.sanitize (for failure reasons), so the
+engine, the backends, the report, the app and the commands can all use it.
 """
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ FAILURE_REASON_MAX = 1024  # SageMaker's FailureReason limit
 
 
 def clip_reason(text: str | None) -> str | None:
-    """Shorten a failure reason to SageMaker's 1024-character limit."""
+    """A failure reason without terminal control sequences (it comes from a training job or
+    AWS), shortened to SageMaker's 1024-character limit."""
     if text is None:
         return None
-    text = text.strip()
+    from hpo_tui.sanitize import sanitize
+
+    text = sanitize(text).strip()
     if len(text) <= FAILURE_REASON_MAX:
         return text
     return text[: FAILURE_REASON_MAX - 1] + "…"

@@ -9,25 +9,17 @@ import re
 from typing import Iterable
 
 from hpo_tui import report
+from hpo_tui.sanitize import sanitize
 from hpo_tui.views import MetricPoint, TrainingJobView, TuningJobView
 
 DASH = "—"
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 12
 
-# CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST), other two-byte escapes, and C0/C1
-# control characters other than tab: none of them belong in a table cell or a log view.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[@-Z\\-_]"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
-
-
 def strip_escapes(text: str) -> str:
-    """Remove terminal escape sequences and control characters (keeps tabs)."""
-    return _ESCAPES.sub("", text)
+    """Remove terminal escape sequences and control characters (keeps tabs): the project's
+    one sanitiser (hpo_tui.sanitize), so the TUI and the CLI strip exactly the same."""
+    return sanitize(text)
 
 
 def fmt_number(value: float | None) -> str:

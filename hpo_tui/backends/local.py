@@ -43,6 +43,7 @@ from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
 from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
+from hpo_tui.sanitize import sanitize, sanitize_optional
 
 if TYPE_CHECKING:
     from hpo_tui.spec import TuningSpec
@@ -454,8 +455,9 @@ class LocalBackend:
                     return LogChunk((), offset)  # a line still being written
                 return _long_line(f, data, offset)
         complete = data[: end + 1]
+        # Training output is user code's: no terminal escapes reach the CLI or the TUI.
         lines = tuple(
-            line.decode("utf-8", "replace").rstrip("\r") for line in complete.split(b"\n")[:-1]
+            sanitize(line.decode("utf-8", "replace").rstrip("\r")) for line in complete.split(b"\n")[:-1]
         )
         return LogChunk(lines, offset + len(complete))
 
@@ -579,7 +581,7 @@ def _long_line(f: Any, head: bytes, offset: int) -> LogChunk:
             pos += cut + 1
             break
         pos += len(block)
-    shown = head[:LONG_LINE_SHOWN].decode("utf-8", "replace")
+    shown = sanitize(head[:LONG_LINE_SHOWN].decode("utf-8", "replace"))
     return LogChunk((f"{shown} [... line of {pos - offset} bytes cut]",), pos)
 
 
@@ -600,13 +602,9 @@ def _resolve_source_dir(source_dir: str, entry_point: str, base_dir: Path | None
     """SageMaker's source_dir on this machine: as given, else relative to the spec file, else
     the packaged training/ folder for the default 'training'. A folder holding the entry
     point wins over one that merely exists."""
-    given = Path(source_dir).expanduser()
-    if given.is_absolute():
-        candidates = [given]
-    else:
-        candidates = ([Path(base_dir) / given] if base_dir is not None else []) + [Path.cwd() / given]
-    if source_dir.rstrip("/") == "training":
-        candidates.append(paths.training_dir())
+    from hpo_tui.spec import source_dir_candidates  # the same places validate() looks
+
+    candidates = source_dir_candidates(source_dir, base_dir)
     for candidate in candidates:
         if (candidate / entry_point).is_file():
             return candidate.resolve()
@@ -697,7 +695,7 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         max_jobs=row["max_jobs"] if row["max_jobs"] is not None else len(jobs),
         max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
-        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=row["failure_reason"],
+        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(row)), cores=executor.cores(),
         parameter_ranges=_parameter_ranges(row.get("spec_json"), json.loads(row["tuned_parameters"])),
@@ -736,8 +734,11 @@ def _parameter_ranges(spec_json: str | None, order: list[str]) -> tuple[Paramete
 def _training_view(j: dict[str, Any]) -> TrainingJobView:
     return TrainingJobView(
         name=j["name"], status=j["status"], objective_status=j["objective_status"],
-        hyperparameters=json.loads(j["hyperparameters"]), final_objective=j["final_objective"],
+        # Values come from the spec (or a hostile one): shown, never run, so cleaned here.
+        hyperparameters={k: sanitize(v) if isinstance(v, str) else v
+                         for k, v in json.loads(j["hyperparameters"]).items()},
+        final_objective=j["final_objective"],
         best_objective=j["best_objective"], last_epoch=j["last_epoch"], created_at=j["created_at"],
-        started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=j["failure_reason"],
+        started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=sanitize_optional(j["failure_reason"]),
         launch_index=j["launch_index"],
     )

@@ -11,6 +11,7 @@ from typing import Any
 from hpo_tui.backends.base import Backend, TuningJobNotFound
 from hpo_tui.errors import UserError
 from hpo_tui.report import fmt_value, one_line, render_export, render_status, text_table, utc_time
+from hpo_tui.sanitize import sanitize
 
 
 def _backend(args: argparse.Namespace, spec: Any = None) -> Backend:
@@ -92,7 +93,7 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
                 continue
             seen[job.name] = job.status
             if before is None:  # a short job may already have ended when first seen
-                hps = " ".join(f"{k}={v}" for k, v in job.hyperparameters.items())
+                hps = one_line(" ".join(f"{k}={v}" for k, v in job.hyperparameters.items()))
                 print(f"{utc_time(job.started_at)} started  {job.name}  {hps}", file=out, flush=True)
             if job.is_terminal:
                 line = f"{utc_time(job.ended_at)} finished {job.name}  {job.status}/{job.objective_status}"
@@ -229,7 +230,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         chunk = backend.log_tail(args.job, cursor)
         cursor = chunk.cursor
         for line in chunk.lines:
-            print(line)
+            print(sanitize(line))  # training output is user code's: no terminal escapes
         sys.stdout.flush()
         if chunk.lines:
             continue  # more may be there already: one read returns at most a few MB

@@ -1,7 +1,9 @@
 """TuningSpec: one validated description of a tuning job, in SageMaker's terms.
 
 A package with one module per job: `model` (dataclasses, limits, derived values),
-`rules` (validation), `toml` (dict/TOML files) and `request` (the SageMaker rendering).
+`rules` (validation), `limits` (what validation must also refuse so launch runs it),
+`files` (reading a spec file safely), `toml` (dict/TOML files) and `request` (the
+SageMaker rendering).
 Every public name is exported here, so callers import from `hpo_tui.spec`.
 
 Headless and light: imports neither textual, mxnet, sagemaker, boto3 nor numpy.
@@ -88,6 +90,8 @@ from hpo_tui.spec.limits import (
 from hpo_tui.spec.rules import (
     validate,
 )
+from hpo_tui.spec.files import MAX_SPEC_BYTES, read_spec_text
+from hpo_tui.spec.runnable import MAX_WHOLE_NUMBER, source_dir_candidates
 from hpo_tui.spec.toml import (
     dumps_toml,
     load_spec,
@@ -180,6 +184,11 @@ __all__ = [
     "resolved_max_jobs",
     "role_arn_for",
     "validate",
+    "MAX_SPEC_BYTES",
+    "read_spec_text",
+    "MAX_TRAINING_JOBS",
+    "MAX_WHOLE_NUMBER",
+    "source_dir_candidates",
     "dumps_toml",
     "load_spec",
     "loads_toml",

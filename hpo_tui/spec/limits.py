@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from hpo_tui.spec.runnable import _brief
 from hpo_tui.spec.model import (
     DEFAULT_PARALLEL_QUOTA,
     INSTANCE_TYPE_PATTERN,
@@ -109,10 +110,10 @@ def validate_totals(spec: TuningSpec, add: Add) -> None:
     if jobs is None and spec.strategy == "Grid":
         combos = grid_size(spec)
         if combos is not None and combos > MAX_TRAINING_JOBS:
-            add("ranges", f"the Grid strategy would run {combos} combinations; SageMaker runs at most "
+            add("ranges", f"the Grid strategy would run {_brief(combos)} combinations; SageMaker runs at most "
                 f"{MAX_TRAINING_JOBS} training jobs per tuning job, so list fewer values")
     elif _is_int(jobs) and jobs > MAX_TRAINING_JOBS:
-        add("max_jobs", f"{jobs} is more than SageMaker's {MAX_TRAINING_JOBS} training jobs per tuning "
+        add("max_jobs", f"{_brief(jobs)} is more than SageMaker's {MAX_TRAINING_JOBS} training jobs per tuning "
             f"job; set max_jobs <= {MAX_TRAINING_JOBS}")
 
 

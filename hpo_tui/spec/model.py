@@ -304,7 +304,7 @@ def as_epochs(value: Any) -> int | None:
     """A hyperparameter value as a whole number of epochs (>= 1), or None."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not math.isfinite(number) or number < 1:
         return None
@@ -313,13 +313,15 @@ def as_epochs(value: Any) -> int | None:
 
 def max_epochs(spec: TuningSpec) -> int | None:
     """The largest num_epoch any training job of this spec can run, when known."""
-    p = spec.ranges.get("num_epoch")
+    p = spec.ranges.get("num_epoch") if isinstance(spec.ranges, dict) else None
     if isinstance(p, (IntegerParameter, ContinuousParameter)):
-        return as_epochs(math.floor(p.max))
+        return as_epochs(p.max)  # int() of a number >= 1 is its floor
     if isinstance(p, CategoricalParameter):
-        counts = [c for c in (as_epochs(v) for v in p.values) if c is not None]
+        values = p.values if isinstance(p.values, list) else []
+        counts = [c for c in (as_epochs(v) for v in values) if c is not None]
         return max(counts) if counts else None
-    return as_epochs(spec.estimator.hyperparameters.get("num_epoch"))
+    static = getattr(spec.estimator, "hyperparameters", None)
+    return as_epochs(static.get("num_epoch")) if isinstance(static, dict) else None
 
 
 def hyperband_resources(spec: TuningSpec) -> tuple[int, int] | None:

@@ -69,6 +69,7 @@ from hpo_tui.spec.limits import (
     validate_totals,
     validate_warm_start,
 )
+from hpo_tui.spec.runnable import finite, validate_runnable, whole_number_problem
 
 # ---------------------------------------------------------------------------------------
 # Validation
@@ -107,6 +108,7 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
     _validate_backend(spec, add)
     _validate_local(spec, add)
     validate_warm_start(spec, add)
+    validate_runnable(spec, add, base_dir)  # what the engine could not hold or reach (issue 13)
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
     return issues
@@ -220,7 +222,10 @@ def _validate_numeric(path: str, p: IntegerParameter | ContinuousParameter, add:
         elif not integer and not _is_number(v):
             add(f"{path}.{bound}", f"must be a number, got {_show(v)}")
             bounds_ok = False
-        elif not math.isfinite(v):
+        elif integer and (too_large := whole_number_problem(v)):
+            add(f"{path}.{bound}", too_large)
+            bounds_ok = False
+        elif not finite(v):
             add(f"{path}.{bound}", f"must be a finite number, got {v!r}")
             bounds_ok = False
         elif len(str(v)) > MAX_PARAMETER_STRING:

@@ -35,6 +35,7 @@ from hpo_tui.spec.model import (
     _is_number,
     _show,
 )
+from hpo_tui.spec.files import read_spec_text
 from hpo_tui.spec.rules import (
     validate,
 )
@@ -148,8 +149,8 @@ class _Reader:
                     if isinstance(v, (dict, list)):
                         self.add(f"estimator.hyperparameters.{name}", "must be a string or a number")
                 kwargs["hyperparameters"] = {n: v for n, v in hps.items() if not isinstance(v, (dict, list))}
-        if cls is CompletionCriteria and _is_int(kwargs.get("target_objective_value")):
-            kwargs["target_objective_value"] = float(kwargs["target_objective_value"])
+        if cls is CompletionCriteria and "target_objective_value" in kwargs:
+            kwargs["target_objective_value"] = _as_float(kwargs["target_objective_value"])
         if cls is SageMakerSettings and _is_int(kwargs.get("price_per_hour")):
             kwargs["price_per_hour"] = float(kwargs["price_per_hour"])
         return cls(**kwargs)
@@ -187,7 +188,7 @@ class _Reader:
             else:
                 bounds[b] = table[b]
         if kind == "continuous":
-            bounds = {b: float(v) if _is_int(v) else v for b, v in bounds.items()}
+            bounds = {b: _as_float(v) for b, v in bounds.items()}
             return ContinuousParameter(bounds["min"], bounds["max"], table.get("scaling", "Auto"))
         return IntegerParameter(bounds["min"], bounds["max"], table.get("scaling", "Auto"))
 
@@ -243,10 +244,30 @@ class _Reader:
         return TuningSpec(**kwargs)
 
 
+def _as_float(value: Any) -> Any:
+    """A TOML integer where a float belongs, as a float; one too large for a float stays as it
+    is, for validate() to name."""
+    if _is_int(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    return value
+
+
 def _merge(structural: list[SpecIssue], semantic: list[SpecIssue]) -> list[SpecIssue]:
-    """Structural issues first; a semantic issue on a field already reported is dropped."""
+    """Structural issues first; a semantic issue on a field already reported (or inside one:
+    ``ranges.x.min`` under ``ranges.x``) is dropped. Linear in the number of issues: each
+    semantic path's own prefixes are looked up, not every structural issue (issue 13)."""
+    reported = {s.path for s in structural}
+
     def covered(path: str) -> bool:
-        return any(path == s.path or path.startswith((s.path + ".", s.path + "[")) for s in structural)
+        if path in reported:
+            return True
+        for i, ch in enumerate(path):
+            if ch in ".[" and path[:i] in reported:
+                return True
+        return False
 
     return structural + [i for i in semantic if not covered(i.path)]
 
@@ -316,15 +337,26 @@ def loads_toml(text: str, *, source: str = "spec", check: bool = True,
     """Parse TOML text into a spec; malformed TOML is a SpecError naming line and column."""
     import tomllib
 
+    nested = SpecIssue(source, "arrays or tables are nested too deeply; a spec needs at most a table "
+                       "of tables (e.g. [ranges.lr] with values = [...])")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(SpecIssue(source, _describe_toml_error(err, text))) from None
-    return spec_from_dict(data, check=check, base_dir=base_dir)
+    except RecursionError:  # arrays or inline tables nested thousands deep: tomllib recurses
+        raise SpecError(nested) from None
+    except ValueError as err:  # Python refuses to read an integer of more than 4,300 digits
+        what = "a number has thousands of digits; use a smaller one" if "digits" in str(err) else str(err)
+        raise SpecError(SpecIssue(source, f"not valid TOML: {what}")) from None
+    try:
+        return spec_from_dict(data, check=check, base_dir=base_dir)
+    except RecursionError:  # nesting tomllib just managed, met again by repr() in a message
+        raise SpecError(nested) from None
 
 
 def _describe_toml_error(err: Exception, text: str) -> str:
-    """One line: where the TOML breaks, what tomllib says, and the text of that line."""
+    """One line: where the TOML breaks and what tomllib says. The line itself is not quoted:
+    the file may not be a spec at all (validate of /etc/shadow must not print its hashes)."""
     message = str(err)
     m = re.search(r"\(at line (\d+), column (\d+)\)", message)
     lines = text.splitlines() or [""]
@@ -336,8 +368,7 @@ def _describe_toml_error(err: Exception, text: str) -> str:
         what = message.replace("(at end of document)", "at the end of the file").strip()
     else:
         return f"not valid TOML: {message}"
-    near = f" (line {line} reads: {lines[line - 1].strip()[:60]!r})" if 1 <= line <= len(lines) else ""
-    return f"not valid TOML at line {line}, column {col}: {what}{near}"
+    return f"not valid TOML at line {line}, column {col}: {what}"
 
 
 def load_spec(path: str | os.PathLike[str], *, check: bool = True) -> TuningSpec:
@@ -347,16 +378,7 @@ def load_spec(path: str | os.PathLike[str], *, check: bool = True) -> TuningSpec
     current directory), as `hpo-tui launch` resolves them.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(SpecIssue(str(p), "no such file; create one with: hpo-tui spec init " + str(p))) from None
-    except IsADirectoryError:
-        raise SpecError(SpecIssue(str(p), "is a directory; give the path of a .toml spec file")) from None
-    except UnicodeDecodeError:
-        raise SpecError(SpecIssue(str(p), "is not UTF-8 text; a spec file is TOML")) from None
-    except OSError as err:
-        raise SpecError(SpecIssue(str(p), f"cannot be read ({err.strerror})")) from None
+    text = read_spec_text(p)  # a regular file of at most 1 MiB, or a SpecError
     return loads_toml(text, source=str(p), check=check, base_dir=p.parent)
 
 

@@ -56,3 +56,17 @@ def test_escape_sequences_in_aws_failure_reasons_are_stripped(backend: SageMaker
     reason = snap.training_jobs[0].failure_reason
     assert_clean(reason)
     assert reason == "AlgorithmError: boom"
+
+
+def test_escape_sequences_in_tuned_hyperparameter_values_are_stripped(backend: SageMakerBackend, stubs: Any) -> None:
+    sm, logs = stubs
+    value = '"ad' + ESCAPES.replace("\x1b", "\\u001b").replace("\x07", "\\u0007").replace("\x9b", "\\u009b") + 'am"'
+    summaries = [training_summary(NAME, 0, hyperparameters={"optimizer": value, "learning_rate": "0.1"})]
+    sm.add_response("describe_hyper_parameter_tuning_job", describe_response(NAME, max_jobs=1),
+                    {"HyperParameterTuningJobName": NAME})
+    for response, params in pages(NAME, summaries):
+        sm.add_response("list_training_jobs_for_hyper_parameter_tuning_job", response, params)
+    logs.add_response("filter_log_events", no_log_events(), None)
+    shown = backend.poll(NAME).training_jobs[0].hyperparameters["optimizer"]
+    assert_clean(shown)
+    assert shown == "adam"  # the SDK's JSON quoting undone, the escapes gone

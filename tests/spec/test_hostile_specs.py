@@ -14,6 +14,7 @@ import pytest
 from hpo_tui.spec import (
     CategoricalParameter,
     Channels,
+    ContinuousParameter,
     IntegerParameter,
     SpecError,
     TuningSpec,
@@ -95,7 +96,8 @@ def test_validate_of_20000_broken_ranges_lists_every_problem(tmp_path: Path) -> 
 
 def test_huge_max_jobs_is_refused_by_validate() -> None:
     found = issues_of(TuningSpec(max_jobs=10**26))
-    assert "max_jobs" in found and "set max_jobs = 10000 or less" in found["max_jobs"]
+    # SageMaker's limit (750) is the bound (issue 10), for the local engine too.
+    assert "max_jobs" in found and "set max_jobs <= 750" in found["max_jobs"]
 
 
 def test_huge_integer_range_is_refused_by_validate() -> None:
@@ -111,6 +113,22 @@ def test_huge_static_integer_is_refused_by_validate() -> None:
     spec = TuningSpec()
     spec.estimator.hyperparameters["batch_size"] = 10**30
     assert "estimator.hyperparameters.batch_size" in issues_of(spec)
+
+
+def test_integer_of_thousands_of_digits_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "digits.toml"
+    path.write_text("max_jobs = " + "9" * 5000 + "\n")
+    result = validate_cli(path)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "thousands of digits" in result.stdout and "set_int_max_str_digits" not in result.stdout
+
+
+def test_continuous_range_wider_than_a_float_is_refused_by_validate() -> None:
+    spec = TuningSpec()
+    spec.ranges["learning_rate"] = ContinuousParameter(-1.5e308, 1.5e308)  # max - min overflows
+    assert "too wide" in issues_of(spec)["ranges.learning_rate.max"]
+    spec.ranges["learning_rate"] = ContinuousParameter(0.0, 10**400)  # an int no float can hold
+    assert "ranges.learning_rate.max" in issues_of(spec)
 
 
 # -- what validate accepts, launch runs ----------------------------------------------------------------
@@ -147,6 +165,16 @@ def test_nul_in_categorical_or_static_values_is_refused_by_validate() -> None:
     found = issues_of(spec)
     assert "NUL" in found["ranges.optimizer.values"]
     assert "NUL" in found["estimator.hyperparameters.note"]
+
+
+def test_escape_sequences_in_spec_values_are_stripped_in_the_validate_summary(tmp_path: Path) -> None:
+    spec = TuningSpec()
+    spec.ranges["optimizer"] = CategoricalParameter(["sgd", "ad\x1b]52;c;aGFja2Vk\x07\x1b[2Jam"])
+    save_spec(spec, tmp_path / "esc.toml")
+    result = validate_cli(tmp_path / "esc.toml")
+    assert result.returncode == 0, result.stdout  # AWS takes any text as a value: valid, shown clean
+    assert "adam" in result.stdout
+    assert not any(ch in result.stdout for ch in ("\x1b", "\x07", "\x9b")), repr(result.stdout)
 
 
 # -- files that are not specs ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from hpo_tui.views import (
 from hpo_tui.backends.base import BackendError
 from hpo_tui.backends.sagemaker.errors import AwsCall, Transient, error_code
 from hpo_tui.engine.metrics import MetricExtractor
+from hpo_tui.sanitize import sanitize
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # Within one log stream, events are ingested in order, but not always at once: each stream
@@ -265,4 +266,4 @@ def log_tail(call: AwsCall, job: str, cursor: Any = None) -> LogChunk:
         if error_code(exc.__cause__) == "ResourceNotFoundException":
             return LogChunk((), cursor)  # the job has not logged anything yet
         raise
-    return LogChunk(tuple(lines), state)
+    return LogChunk(tuple(sanitize(line) for line in lines), state)  # no terminal escapes from AWS

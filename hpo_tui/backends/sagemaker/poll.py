@@ -266,6 +266,13 @@ def plain_value(value: str) -> str:
     return value
 
 
+def _shown(value: str) -> str:
+    """A categorical value may hold terminal escapes (AWS takes any text): never shown raw."""
+    from hpo_tui.sanitize import sanitize
+
+    return sanitize(value)
+
+
 def _ts(value: Any) -> float | None:
     if value is None:
         return None
@@ -285,7 +292,8 @@ def training_job_view(
     summary: dict[str, Any], index: int, progress: JobProgress | None, order: tuple[str, ...],
     detail: dict[str, Any] | None = None, definition: Definition | None = None, now: float | None = None,
 ) -> TrainingJobView:
-    tuned = {k: plain_value(str(v)) for k, v in summary.get("TunedHyperParameters", {}).items() if not _INTERNAL_HP.match(k)}
+    tuned = {k: _shown(plain_value(str(v))) for k, v in summary.get("TunedHyperParameters", {}).items()
+             if not _INTERNAL_HP.match(k)}
     ordered = {k: tuned[k] for k in order if k in tuned}
     ordered.update({k: v for k, v in tuned.items() if k not in ordered})
     status = summary.get("TrainingJobStatus", "InProgress")
