@@ -11,7 +11,7 @@ import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, TextIO
 
 from hpo_tui.views import Snapshot, TuningJobView
 
@@ -97,44 +97,84 @@ def _progress_line(snap: Snapshot) -> str:
     return line
 
 
-def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
+def export_columns(snap: Snapshot) -> list[str]:
     params = list(snap.tuning_job.tuned_parameters)
+    seen = set(params)
     for job in snap.training_jobs:
         for k in job.hyperparameters:
-            if k not in params:
+            if k not in seen:
                 params.append(k)
-    columns = ["name", "status", "objective_status"] + params + [
-        "final_objective", "started", "ended", "failure_reason"]
-    rows = []
+                seen.add(k)
+    return ["name", "status", "objective_status"] + params + ["final_objective", "started", "ended", "failure_reason"]
+
+
+def iter_export_rows(snap: Snapshot, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """One row per training job, built as it is written (never all at once)."""
+    params = columns[3:-4]
     for job in snap.training_jobs:
         row: dict[str, Any] = {"name": job.name, "status": job.status, "objective_status": job.objective_status}
         for p in params:
             row[p] = job.hyperparameters.get(p)
         row.update(final_objective=job.final_objective, started=utc_time(job.started_at) or None,
                    ended=utc_time(job.ended_at) or None, failure_reason=job.failure_reason)
-        rows.append(row)
-    return columns, rows
+        yield row
 
 
-def render_export(snap: Snapshot, fmt: str) -> str:
-    """The export file's text: CSV (floats written exactly) or an indented JSON list."""
-    columns, rows = export_rows(snap)
+def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
+    columns = export_columns(snap)
+    return columns, list(iter_export_rows(snap, columns))
+
+
+def iter_export(snap: Snapshot, fmt: str) -> Iterator[str]:
+    """The export file's text in pieces, a row at a time: CSV (floats written exactly) or an
+    indented JSON list (the same text json.dumps(rows, indent=2) gives)."""
+    columns = export_columns(snap)
+    rows = iter_export_rows(snap, columns)
     if fmt == "json":
-        return json.dumps(rows, indent=2) + "\n"
+        first = True
+        for row in rows:
+            # json.dumps escapes newlines inside strings: every newline here is structure.
+            yield ("[\n  " if first else ",\n  ") + json.dumps(row, indent=2).replace("\n", "\n  ")
+            first = False
+        yield "[]\n" if first else "\n]\n"
+        return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
-def write_export(snap: Snapshot, fmt: str, path: Path) -> int:
-    """Write the export file atomically; return the number of training jobs written."""
-    text = render_export(snap, fmt)
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def render_export(snap: Snapshot, fmt: str) -> str:
+    """The export file's text: CSV (floats written exactly) or an indented JSON list."""
+    return "".join(iter_export(snap, fmt))
+
+
+def stream_export(snap: Snapshot, fmt: str, out: TextIO) -> int:
+    """Write the export to an open text stream as it is built; return the training jobs written."""
+    for piece in iter_export(snap, fmt):
+        out.write(piece)
     return len(snap.training_jobs)
+
+
+def write_export(snap: Snapshot, fmt: str, path: Path, *, make_parents: bool = True) -> int:
+    """Write the export file atomically (streamed into a temporary file beside it, then
+    renamed); return the number of training jobs written. make_parents: create missing
+    folders (the TUI's dialog does; the CLI's --output names an existing one)."""
+    path = path.expanduser()
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            count = stream_export(snap, fmt, f)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hpo_tui.backends.base import Backend, TuningJobNotFound
+from hpo_tui.backends.base import Backend, TuningJobNotFound, poll_rows
 from hpo_tui.errors import UserError
-from hpo_tui.report import fmt_value, one_line, render_export, render_status, text_table, utc_time
+from hpo_tui.report import fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
 
 
 def _backend(args: argparse.Namespace, spec: Any = None) -> Backend:
@@ -76,7 +76,7 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
     interval = backend.default_interval
     last_warning: str | None = None
     while True:
-        snap = backend.poll(name, cursor)
+        snap = poll_rows(backend, name, cursor)
         cursor = snap.cursor
         if snap.warning and snap.warning != last_warning:
             # Throttling or a passing backend error: the data shown may be stale, say so once.
@@ -128,7 +128,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    snap = backend.poll(args.name)
+    snap = poll_rows(backend, args.name)  # status prints no curve: no metric point is read
     print(render_status(snap))
     if snap.warning:
         print(f"warning: {snap.warning}")
@@ -140,9 +140,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    before = backend.poll(args.name).tuning_job.status
+    before = poll_rows(backend, args.name).tuning_job.status
     backend.stop(args.name)
-    snap = backend.poll(args.name)
+    snap = poll_rows(backend, args.name)
     after = snap.tuning_job.status
     if before in ("Completed", "Failed", "Stopped"):
         print(f"tuning job {args.name} had already ended ({before}); nothing to stop")
@@ -160,7 +160,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     backend = LocalBackend()
     backend.resume(args.name)
-    snap = backend.poll(args.name)
+    snap = poll_rows(backend, args.name)
     done = sum(1 for j in snap.training_jobs if j.is_terminal and j.failure_reason != "runner exited unexpectedly")
     print(f"resumed tuning job {args.name}: {done} finished training jobs kept, "
           f"continuing to {snap.tuning_job.max_jobs}")
@@ -178,7 +178,7 @@ def _job_status(backend: Backend, job: str) -> str | None:
     parts = job.split("-")
     for cut in range(len(parts) - 1, 0, -1):
         try:
-            snap = backend.poll("-".join(parts[:cut]))
+            snap = poll_rows(backend, "-".join(parts[:cut]))
         except TuningJobNotFound:
             continue
         for j in snap.training_jobs:
@@ -210,14 +210,15 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    snap = backend.poll(args.name)
-    text = render_export(snap, args.format)
+    # CSV and JSON carry no per-epoch point: none is read. The rows are written as they are
+    # built, so a 10,000-job export never holds its whole text in memory.
+    snap = poll_rows(backend, args.name)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            count = write_export(snap, args.format, Path(args.output), make_parents=False)
         except OSError as err:
             raise UserError(f"cannot write {args.output}: {err.strerror or err}; choose another --output") from err
-        print(f"wrote {len(snap.training_jobs)} training jobs to {args.output}", file=sys.stderr)
+        print(f"wrote {count} training jobs to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        stream_export(snap, args.format, sys.stdout)
     return 0
