@@ -97,6 +97,7 @@ class TrainingJobsTable(KeyedTable):
         self._snapshot: Snapshot | None = None
         self._history: fmt.MetricHistory | None = None
         self._clock = None
+        self._running: list[TrainingJobView] = []  # the running jobs shown, as of the last show()
 
     # --- what is shown -------------------------------------------------------------
 
@@ -133,6 +134,10 @@ class TrainingJobsTable(KeyedTable):
         prefix = self.tuning_job + "-"
         return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
 
+    def rows_between(self, start: int, stop: int) -> list[str]:
+        """Row keys from table row start (0 = top) up to stop, in table order."""
+        return self._row_order[start:stop]
+
     def selected_job(self) -> str | None:
         if self.row_count == 0:
             return None
@@ -155,6 +160,7 @@ class TrainingJobsTable(KeyedTable):
         was_empty = self.row_count == 0
         visible = self.visible_jobs(snapshot)
         visible_names = {j.name for j in visible}
+        self._running = [j for j in visible if not j.is_terminal]
         for name in [n for n in self._cells if n not in visible_names]:
             self.remove_row(name)
             del self._cells[name], self._signatures[name]
@@ -182,10 +188,11 @@ class TrainingJobsTable(KeyedTable):
         self._sort(visible, view, first_load=was_empty)
 
     def tick(self, snapshot: Snapshot, now: float) -> None:
-        """The clock moved: rewrite the durations of running jobs."""
+        """The clock moved: rewrite the durations of the running jobs shown (only the cells
+        whose text changed are written)."""
         view = snapshot.tuning_job
-        for job in snapshot.training_jobs:
-            if job.name in self._cells and not job.is_terminal:
+        for job in self._running:
+            if job.name in self._cells:
                 self._write_row(job, view, now)
 
     def rebuild(self) -> None:
@@ -235,11 +242,16 @@ class TrainingJobsTable(KeyedTable):
         widened to the two digits its label shows (so it moves rarely). True if it moved."""
         # A failed job's values (0.11 after a NaN) would squash every other row into ▇█:
         # they clamp to ▁ instead, unless nothing else has values.
+        # Only jobs with a curve in the history can draw one (with curves loaded per job,
+        # a few hundred of 10,000): walk those, not every row.
+        with_curves = history.jobs_with(view.objective_name)
+        shown = [j for j in jobs if j.name in with_curves] if len(with_curves) < len(jobs) else jobs
+
         def values_of(chosen: list[TrainingJobView]) -> list[float]:
             return [v for job in chosen for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
                     if math.isfinite(v)]
 
-        values = values_of([j for j in jobs if j.status != "Failed"]) or values_of(jobs)
+        values = values_of([j for j in shown if j.status != "Failed"]) or values_of(shown)
         scale = (_round_sig(min(values), up=False), _round_sig(max(values), up=True)) if values else None
         if scale == self.scale:
             return False
@@ -312,10 +324,13 @@ class TrainingJobsTable(KeyedTable):
         were given by their rows and grow when a wider value arrives; they never shrink
         while the table is shown (nor jump about while you read it).
         """
+        self.update_cell(row, key, cell, update_width=False)
         column = self.columns.get(key)  # type: ignore[call-overload]
-        wider = column is not None and cell.cell_len > column.content_width
-        # A wider cell takes update_width's cheap branch (new width >= column): no re-measure.
-        self.update_cell(row, key, cell, update_width=wider)
+        if column is not None and column.auto_width and cell.cell_len > column.content_width:
+            # Grown here, at once: leaving it to update_width would re-measure the column
+            # when two wider values arrive in one batch (the second is narrower than the first).
+            column.content_width = cell.cell_len
+            self._require_update_dimensions = True  # DataTable's own flag: new virtual width on idle
 
     # --- sorting -------------------------------------------------------------------
 

@@ -27,6 +27,20 @@ def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView, since_fetch:
     return f"ETA {fmt.fmt_duration(max(0.0, estimate.remaining_seconds - since_fetch))}"
 
 
+def _line_signature(text: Text) -> tuple:
+    return (text.plain, str(text.style), tuple(text.spans))
+
+
+def set_line(widget: Static, text: Text) -> None:
+    """Rewrite a one-line Static only when its text changed, and without a layout pass (its
+    height is fixed): a layout pass repaints the whole screen, a clock tick need not."""
+    signature = _line_signature(text)
+    if getattr(widget, "_hpo_line", None) == signature:
+        return
+    widget._hpo_line = signature  # type: ignore[attr-defined]
+    widget.update(text, layout=False)
+
+
 class TuningJobHeader(Vertical):
     """Three lines over the table; `show` redraws them from the latest view."""
 
@@ -54,7 +68,7 @@ class TuningJobHeader(Vertical):
             title.append(f"  {fmt.shorten(view.failure_reason, 50)}", style=styles.get("error", ""))
         elif view.completion_reason:
             title.append(f"  ({fmt.shorten(view.completion_reason, 50)})")
-        self.query_one("#dash-title", Static).update(title)
+        set_line(self.query_one("#dash-title", Static), title)
 
         counters = view.status_counters
         progress = self.query_one("#dash-progress", ProgressBar)
@@ -75,7 +89,7 @@ class TuningJobHeader(Vertical):
             parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
             progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
-        self.query_one("#dash-counters", Static).update(" · ".join(parts))
+        set_line(self.query_one("#dash-counters", Static), Text(" · ".join(parts)))
 
         best = Text()
         best.append(f"best {view.objective_name} ({view.objective_type}): ")
@@ -84,4 +98,4 @@ class TuningJobHeader(Vertical):
             best.append(f"  {view.best_training_job}")
         else:
             best.append(fmt.DASH)
-        self.query_one("#dash-best", Static).update(best)
+        set_line(self.query_one("#dash-best", Static), best)
