@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo_tui.views import (
     LogChunk,
+    MetricPoint,
     Snapshot,
     TuningJobView,
 )
@@ -25,7 +26,7 @@ from hpo_tui.backends.sagemaker.errors import (
     translate_error,
 )
 from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_job
-from hpo_tui.backends.sagemaker.logs import PollCursor, log_tail
+from hpo_tui.backends.sagemaker.logs import PollCursor, log_tail, metric_definitions_of, read_job_points
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class SageMakerBackend:
 
     name = "sagemaker"
     default_interval = 15.0
+    points_on_demand = True  # poll(points=False) and curves(): see hpo_tui.backends.base
 
     def __init__(
         self,
@@ -159,13 +161,14 @@ class SageMakerBackend:
 
     # ------------------------------------------------------------------ poll
 
-    def poll(self, name: str, cursor: Any = None) -> Snapshot:
-        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)."""
+    def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
+        """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page).
+        points=False reads no log: rows only, and the next poll reads from now on."""
         watch = self._watches.setdefault(name, _Watch())
         try:
             snapshot = fetch_snapshot(
                 self._call, self.region, name, cursor if isinstance(cursor, PollCursor) else None,
-                self._param_order.get(name),
+                self._param_order.get(name), points=points,
             )
         except Transient as exc:
             return self._stale(name, watch, cursor, exc)
@@ -173,6 +176,11 @@ class SageMakerBackend:
         snapshot = replace(snapshot, throttle_count=watch.throttle_count)
         watch.last_good = snapshot
         return snapshot
+
+    def curves(self, name: str, jobs: list[str], metric: str | None = None) -> tuple[MetricPoint, ...]:
+        """Every metric point of the training jobs named, from their own log streams."""
+        desc = self._call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+        return tuple(read_job_points(self._call, list(jobs), metric_definitions_of(desc), metric))
 
     def _stale(self, name: str, watch: _Watch, cursor: Any, exc: Transient) -> Snapshot:
         """The last good data, marked stale, with a slower suggested interval. Never raises."""

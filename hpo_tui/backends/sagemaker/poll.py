@@ -25,7 +25,13 @@ from hpo_tui.views import (
 )
 from hpo_tui.backends.base import TuningJobNotFound
 from hpo_tui.backends.sagemaker.errors import AwsCall
-from hpo_tui.backends.sagemaker.logs import JobProgress, PollCursor, metric_definitions_of, read_log_points
+from hpo_tui.backends.sagemaker.logs import (
+    LOG_OVERLAP_MS,
+    JobProgress,
+    PollCursor,
+    metric_definitions_of,
+    read_log_points,
+)
 
 LIST_PAGE_SIZE = 100  # the API's maximum: one page per 100 training jobs
 # Hyperparameters the SDK and SageMaker add; not the user's tuned ones.
@@ -33,7 +39,8 @@ _INTERNAL_HP = re.compile(r"^(_|sagemaker_)")
 
 
 def fetch_snapshot(
-    call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None
+    call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None,
+    *, points: bool = True,
 ) -> Snapshot:
     """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page).
 
@@ -41,6 +48,7 @@ def fetch_snapshot(
     The cursor passed in is not changed: the new one is in the Snapshot.
     """
     fetched_at = time.time()
+    with_points = points  # `points` names the new points below
     try:
         desc = call("sagemaker", "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
     except TuningJobNotFound:
@@ -57,7 +65,13 @@ def fetch_snapshot(
 
     new_cursor = copy.deepcopy(cursor) if cursor is not None else PollCursor()
     points: list[MetricPoint] = []
-    if summaries:
+    if summaries and not with_points:
+        # Rows only (status, export, the dashboard's first poll): the final values come from
+        # the list pages; the points of the jobs shown are read per job (read_job_points).
+        # Later polls read the lines logged from now on (less the ingestion overlap).
+        if new_cursor.log_start_ms is None:
+            new_cursor.log_start_ms = int(fetched_at * 1000) - LOG_OVERLAP_MS
+    elif summaries:
         if new_cursor.log_start_ms is None:
             created = desc.get("CreationTime")
             new_cursor.log_start_ms = int(created.timestamp() * 1000) if created else 0
