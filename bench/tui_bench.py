@@ -396,10 +396,12 @@ def write_store(home: Path, name: str, jobs: int, epochs: int = 50, metrics: int
     """A finished tuning job of `jobs` x `epochs` x `metrics` points in a real local store."""
     import json
 
+    from hpo_tui import paths
     from hpo_tui.engine.store import Store
 
+    os.environ["HPO_TUI_HOME"] = str(home)
     now = time.time()
-    writer = Store.writer(home / "store.db")
+    writer = Store.writer(paths.store_path())
     names = ["Validation-accuracy", "Train-accuracy", "Validation-loss"][:metrics]
     try:
         with writer.write():
@@ -488,7 +490,7 @@ def scale_main() -> int:
             start = time.perf_counter()
             write_store(Path(home), name, jobs)
             print(f"store of {jobs} x 50 x 3 written in {time.perf_counter() - start:.1f} s")
-            first, rss, share = attach_figures(env, name, f"{jobs:05d}")
+            first, rss, share = attach_figures(env, name, "adam")  # a hyperparameter value: rows are on screen
             print(f"attach {jobs} x 50 x 3 (finished): first frame with rows {first:.2f} s, RSS {rss:.0f} MiB, "
                   f"idle CPU {share * 100:.2f}% of one core")
             wall, peak = command_figures(env, [str(HPO_TUI), "status", name])

@@ -332,6 +332,29 @@ class TrainingJobsTable(KeyedTable):
             column.content_width = cell.cell_len
             self._require_update_dimensions = True  # DataTable's own flag: new virtual width on idle
 
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        """Size the columns for new rows, then let DataTable compute the table's size.
+
+        Every cell here is one line of rich Text, whose width is its cell length: DataTable
+        measures each new cell through the console instead (2 s of the first frame at
+        5,000 rows, before any row was drawn). Cells of another shape keep its measure.
+        """
+        remaining = []
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None:
+                continue  # removed before the idle pass
+            for column_key, cell in cells.items():
+                column = self.columns.get(column_key)
+                if column is None:
+                    continue
+                if not isinstance(cell, Text) or "\n" in cell.plain:
+                    remaining.append(row_key)
+                    break
+                if cell.cell_len > column.content_width:
+                    column.content_width = cell.cell_len
+        super()._update_dimensions(remaining)
+
     # --- sorting -------------------------------------------------------------------
 
     def _raw_value(self, job: TrainingJobView) -> Any:
