@@ -730,8 +730,8 @@ class _JobRows:
                 position[r["name"]] = len(views)
                 views.append(view)
                 added = True
-        if added:
-            views.sort(key=lambda v: v.launch_index)
+        if added and any(a.launch_index > b.launch_index for a, b in zip(views, views[1:])):
+            views.sort(key=lambda v: v.launch_index)  # rows come in launch order: rarely needed
         return cls(tuple(views), fields, version)
 
     def summary(self, objective_type: str) -> tuple:

@@ -32,6 +32,8 @@ BEST_MARK = "★"
 CURVE_WIDTH = 9  # epochs shown per sparkline (the last ones)
 CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
+FIRST_ROWS = 200  # a first load adds this many rows before the first frame...
+PENDING_CHUNK = 1000  # ...and the rest this many at a time
 STATUS_ORDER = {s: i for i, s in enumerate(("InProgress", "Stopping", "Completed", "Stopped", "Failed"))}
 
 
@@ -97,6 +99,7 @@ class TrainingJobsTable(KeyedTable):
         self._snapshot: Snapshot | None = None
         self._history: fmt.MetricHistory | None = None
         self._clock = None
+        self._pending: list[str] = []  # rows of a large first load not added yet, in order
         self._running: list[TrainingJobView] = []  # the running jobs shown, as of the last show()
 
     # --- what is shown -------------------------------------------------------------
@@ -170,7 +173,19 @@ class TrainingJobsTable(KeyedTable):
         rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
         written: set[str] = set()
+        if was_empty and len(visible) > FIRST_ROWS:
+            # A large table: the first screens of rows now, in sorted order, so the first
+            # frame shows them; the rest join a chunk at a time (_add_pending_rows), between
+            # which the app keeps drawing and answering keys.
+            order = self.ordered_names(visible, view)
+            self._pending = order[FIRST_ROWS:]
+            by_name = {j.name: j for j in visible}
+            visible = [by_name[name] for name in order[:FIRST_ROWS]]
+            self.set_timer(0.01, self._add_pending_rows)
+        pending = set(self._pending)
         for job in visible:
+            if job.name in pending:
+                continue
             is_best = job.name == view.best_training_job
             # A finished job whose view, best mark and curve did not change cannot have
             # a different row: skip building its cells (most of a large tuning job).
@@ -185,7 +200,34 @@ class TrainingJobsTable(KeyedTable):
         if self.row_count != rows_before:
             # Textual 8.2 can keep the cursor row rendered with pre-measurement widths.
             self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
+        if self._pending:
+            if was_empty:
+                self.move_cursor(row=0)  # added in sorted order: the best on top
+            return  # sorted once every row is in
         self._sort(visible, view, first_load=was_empty)
+
+    def _add_pending_rows(self) -> None:
+        """Add the next chunk of a large first load (in sorted order); sort once at the end."""
+        snapshot, history = self._snapshot, self._history
+        if snapshot is None or history is None or not self._pending:
+            self._pending = []
+            return
+        view = snapshot.tuning_job
+        chunk, self._pending = self._pending[:PENDING_CHUNK], self._pending[PENDING_CHUNK:]
+        by_name = {j.name: j for j in snapshot.training_jobs}
+        now = self._now()
+        with self.app.batch_update():
+            for name in chunk:
+                job = by_name.get(name)
+                if job is None or name in self._signatures or not self.matches(job):
+                    continue
+                self._write_row(job, view, now)
+                self._row_inputs[name] = (job, name == view.best_training_job)
+            if self._pending:
+                self.set_timer(0.01, self._add_pending_rows)
+            else:
+                self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
+                self._sort(self.visible_jobs(snapshot), view, force=True)
 
     def tick(self, snapshot: Snapshot, now: float) -> None:
         """The clock moved: rewrite the durations of the running jobs shown (only the cells
