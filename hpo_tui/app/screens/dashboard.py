@@ -44,7 +44,8 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
     TrainingJobsTable,
 )
 from hpo_tui.app.widgets.tables import FilterInput
-from hpo_tui.app.widgets.tuning_header import TuningJobHeader, set_line
+from hpo_tui.app.widgets.one_line import set_line
+from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound, points_on_demand
 from hpo_tui.report import write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
+from hpo_tui.app.widgets.one_line import set_line
 
 TOP_CURVES = 5
 # Below this many terminal rows the charts hide themselves: the table needs the room.
@@ -128,7 +129,7 @@ class DashboardCharts(Horizontal):
             legend.append("best so far")
         else:
             legend = Text("no finished job yet", style="dim")
-        self.query_one("#objective-legend", Static).update(legend)
+        set_line(self.query_one("#objective-legend", Static), legend)  # one line: no layout pass
         plot.refresh()
 
     def _show_curves(self, objective_name: str, curves: tuple, selected: str | None, short_name) -> None:
@@ -158,5 +159,5 @@ class DashboardCharts(Horizontal):
                 legend.append("(* selected)", style="dim")
         else:
             legend = Text("no epoch reported yet", style="dim")
-        self.query_one("#curves-legend", Static).update(legend)
+        set_line(self.query_one("#curves-legend", Static), legend)
         plot.refresh()

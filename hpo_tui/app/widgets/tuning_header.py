@@ -11,6 +11,7 @@ from textual.widgets import ProgressBar, Static
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
+from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.views import TuningJobView
 from hpo_tui.estimate import ProgressEstimate
 
@@ -25,20 +26,6 @@ def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView, since_fetch:
     if estimate is None or estimate.remaining_seconds is None:
         return "ETA after the first epoch"
     return f"ETA {fmt.fmt_duration(max(0.0, estimate.remaining_seconds - since_fetch))}"
-
-
-def _line_signature(text: Text) -> tuple:
-    return (text.plain, str(text.style), tuple(text.spans))
-
-
-def set_line(widget: Static, text: Text) -> None:
-    """Rewrite a one-line Static only when its text changed, and without a layout pass (its
-    height is fixed): a layout pass repaints the whole screen, a clock tick need not."""
-    signature = _line_signature(text)
-    if getattr(widget, "_hpo_line", None) == signature:
-        return
-    widget._hpo_line = signature  # type: ignore[attr-defined]
-    widget.update(text, layout=False)
 
 
 class TuningJobHeader(Vertical):
