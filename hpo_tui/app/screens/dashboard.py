@@ -244,6 +244,8 @@ class DashboardScreen(Screen):
             if event.state == WorkerState.ERROR:  # a busy store: the next poll asks again
                 self.last_error = fmt.shorten(f"loading curves: {worker.error}", 160)
                 self._update_status_bar()
+            else:
+                self._want_curves()  # more may be wanted (the view moved while it read)
         elif worker.group == "stop" and event.state == WorkerState.ERROR:
             from hpo_tui.app.screens.dialogs import ErrorDialog
 
