@@ -227,13 +227,14 @@ def cmd_logs(args: argparse.Namespace) -> int:
     while True:
         # Read the status before the log, so the last lines of an ending job are not missed.
         status = _job_status(backend, args.job) if args.follow else None
-        chunk = backend.log_tail(args.job, cursor)
-        cursor = chunk.cursor
-        for line in chunk.lines:
-            print(sanitize(line))  # training output is user code's: no terminal escapes
-        sys.stdout.flush()
-        if chunk.lines:
-            continue  # more may be there already: one read returns at most a few MB
+        while True:  # one read returns at most a few MB: read until nothing more is there
+            chunk = backend.log_tail(args.job, cursor)
+            cursor = chunk.cursor
+            for line in chunk.lines:
+                print(sanitize(line))  # training output is user code's: no terminal escapes
+            sys.stdout.flush()
+            if not chunk.lines:
+                break
         if not args.follow or status in ("Completed", "Failed", "Stopped") or status is None:
             return 0
         time.sleep(backend.default_interval)
