@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from hpo_tui.backends.base import Backend
-from hpo_tui.views import LogChunk, MetricPoint, Snapshot, TuningJobView
+from hpo_tui.views import LogChunk, Snapshot, TuningJobView
 
 
 @dataclass
@@ -17,14 +17,6 @@ class SnapshotPolled(Message):
 
     snapshot: Snapshot
     interval: float  # seconds until the next poll (backend default, --interval, or throttled)
-
-
-@dataclass
-class CurvesLoaded(Message):
-    """Every metric point of some training jobs, loaded for the rows and charts shown."""
-
-    jobs: tuple[str, ...]
-    points: tuple[MetricPoint, ...]
 
 
 @dataclass
