@@ -405,8 +405,9 @@ class LocalBackend:
                 break
             self._handle_dead_runner(row)
         next_cursor = max([start] + [p["id"] for p in points])
-        view = _tuning_view(row, jobs)
-        parents = self._query(lambda store: _parent_jobs(store, row) if store is not None else [])
+        spec = _stored_spec(row)
+        view = _tuning_view(row, jobs, spec)
+        parents = self._query(lambda store: _parent_jobs(store, spec) if store is not None else [])
         if parents:
             view = _with_overall_best(view, parents + jobs)
         return Snapshot(
@@ -649,11 +650,21 @@ def _check_parents(store: Store, spec: TuningSpec) -> None:
             )
 
 
-def _parent_jobs(store: Store, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The training jobs of a warm-started tuning job's parents (none without warm start)."""
+def _stored_spec(row: dict[str, Any]) -> dict[str, Any]:
+    """The spec a tuning job was launched with, as plain data (parsed once per poll); {} when
+    unreadable."""
     try:
-        parents = json.loads(row["spec_json"]).get("warm_start", {}).get("parents") or []
-    except (TypeError, ValueError, AttributeError):
+        spec = json.loads(row.get("spec_json") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def _parent_jobs(store: Store, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training jobs of a warm-started tuning job's parents (none without warm start)."""
+    warm = spec.get("warm_start")
+    parents = (warm.get("parents") if isinstance(warm, dict) else None) or []
+    if not parents:
         return []
     with store.read():
         return [j for parent in parents for j in store.training_jobs(parent)]
@@ -669,7 +680,9 @@ def _with_overall_best(view: TuningJobView, jobs: list[dict[str, Any]]) -> Tunin
     return dataclasses.replace(view, overall_best_training_job=best_name, overall_best_objective=best_value)
 
 
-def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobView:
+def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]], spec: dict[str, Any] | None = None) -> TuningJobView:
+    spec = _stored_spec(row) if spec is None else spec
+    tuned = json.loads(row["tuned_parameters"])
     statuses = [j["status"] for j in jobs]
     counters = StatusCounters(
         completed=statuses.count("Completed"),
@@ -696,27 +709,24 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]]) -> TuningJobVi
         max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
-        completion_reason=row["completion_reason"], tuned_parameters=tuple(json.loads(row["tuned_parameters"])), max_epochs=row["max_epochs"],
-        job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(row)), cores=executor.cores(),
-        parameter_ranges=_parameter_ranges(row.get("spec_json"), json.loads(row["tuned_parameters"])),
+        completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
+        job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
+        parameter_ranges=_parameter_ranges(spec, tuned),
     )
 
 
-def _local_concurrency(row: dict[str, Any]) -> int | None:
+def _local_concurrency(spec: dict[str, Any]) -> int | None:
     """The spec's [local] concurrency (None: one job per core), as the runner reads it."""
-    try:
-        value = (json.loads(row["spec_json"]).get("local") or {}).get("concurrency")
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-        return None
+    local = spec.get("local")
+    value = local.get("concurrency") if isinstance(local, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-
-def _parameter_ranges(spec_json: str | None, order: list[str]) -> tuple[ParameterRangeView, ...]:
-    """The tuned ranges of a stored spec (JSON of its dataclasses, keys sorted), in `order`
-    (the spec's); () when unreadable."""
+def _parameter_ranges(spec: dict[str, Any], order: list[str]) -> tuple[ParameterRangeView, ...]:
+    """The tuned ranges of a stored spec (its dataclasses as plain data), in `order` (the
+    spec's); () when unreadable."""
     try:
-        ranges = json.loads(spec_json or "{}").get("ranges") or {}
+        ranges = spec.get("ranges") or {}
         out = []
         for name, r in ranges.items():
             kind = r.get("kind", "")

@@ -45,7 +45,6 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
 from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound
-from hpo_tui.estimate import estimate_progress
 from hpo_tui.report import cost_text, render_export, write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
@@ -279,8 +278,8 @@ class DashboardScreen(Screen):
         if self.snapshot is None:
             return
         snapshot = self.snapshot
-        estimate = estimate_progress(snapshot.tuning_job, snapshot.training_jobs, snapshot.fetched_at)
-        self.query_one(TuningJobHeader).show(snapshot.tuning_job, estimate, now, self._styles,
+        # Snapshot.estimate is computed once per snapshot, not on every clock tick.
+        self.query_one(TuningJobHeader).show(snapshot.tuning_job, snapshot.estimate, now, self._styles,
                                              fetched_at=snapshot.fetched_at, cost=cost_text(snapshot))
 
     def _update_filter_bar(self) -> None:
