@@ -54,7 +54,8 @@ MAX_ERROR_BACKOFF = 60.0
 # A finished tuning job cannot change any more (short of a resume), so poll it gently.
 FINISHED_INTERVAL = 5.0
 # Curves are loaded for the rows on screen plus this many above and below (and for the
-# top jobs, the selected one and the running ones), at most CURVE_BATCH jobs per read.
+# top jobs, the selected one and the running ones), at most CURVE_BATCH jobs per read
+# (or the backend's curve_batch: SageMaker reads one log query per job).
 VIEW_MARGIN = 20
 CURVE_BATCH = 200
 
@@ -321,7 +322,8 @@ class DashboardScreen(Screen):
         for name in wanted:
             if name not in self._curves_loaded and name not in out:
                 out.append(name)
-        return out[:CURVE_BATCH]
+        backend = self.app.backend_for(self.backend_name)
+        return out[:getattr(backend, "curve_batch", CURVE_BATCH)]
 
     def _want_curves(self) -> None:
         self._curves_wanted_timer = None

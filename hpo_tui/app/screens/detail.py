@@ -118,7 +118,10 @@ class DetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-poll", exit_on_error=False)
     def poll_detail(self, cursor: Any, log_cursor: Any) -> None:
         backend = self.app.backend_for(self.backend_name)
-        snapshot = backend.poll(self.tuning_job, cursor)
+        lazy = cursor is None and points_on_demand(backend)
+        # On demand: the rows first, without any metric point (a SageMaker first poll would
+        # otherwise read every log line of the tuning job), then this job's own curves.
+        snapshot = backend.poll(self.tuning_job, None, points=False) if lazy else backend.poll(self.tuning_job, cursor)
         if log_cursor is None and points_on_demand(backend):
             # The dashboard loads only the objective of the jobs it shows: this job's every
             # metric, once (later points come with the polls).
