@@ -96,13 +96,32 @@ def tuning_job(name: str, n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]
     return desc, summaries
 
 
-def serve(session: Any, desc: dict[str, Any], summaries: list[dict[str, Any]]) -> list[str]:
-    """Answer every call of clients made from `session` with validated canned data; count them."""
+LOG_PAGE_EVENTS = 10_000  # FilterLogEvents returns at most 10,000 events (or 1 MB) a page
+
+
+def log_lines(summaries: list[dict[str, Any]], epochs: int) -> list[dict[str, Any]]:
+    """The metric lines every training job logged: one per metric per epoch, on algo-1."""
+    events = []
+    for s in summaries:
+        stream = f"{s['TrainingJobName']}/algo-1-1764331200"
+        for e in range(epochs):
+            for k, metric in enumerate(METRICS):
+                ts = int((T0 + timedelta(seconds=60 + e * 30)).timestamp() * 1000)
+                events.append({"logStreamName": stream, "timestamp": ts, "ingestionTime": ts + 500,
+                               "message": f"INFO:root:Epoch[{e}] {metric}={0.9 + e / 1000:.6f}",
+                               "eventId": f"{ts:020d}{len(events):016d}"})
+    return events
+
+
+def serve(session: Any, desc: dict[str, Any], summaries: list[dict[str, Any]], epochs: int = 0) -> list[str]:
+    """Answer every call of clients made from `session` with validated canned data; count them.
+    epochs: every job logged that many epochs of metric lines (FilterLogEvents pages them)."""
     from botocore.awsrequest import AWSResponse
     from botocore.validate import validate_parameters
 
     calls: list[str] = []
     training = {s["TrainingJobName"]: s for s in summaries}
+    all_events = log_lines(summaries, epochs) if epochs else []
 
     def answer(model: Any, params: dict[str, Any]) -> dict[str, Any]:
         op = model.name
@@ -115,7 +134,16 @@ def serve(session: Any, desc: dict[str, Any], summaries: list[dict[str, Any]]) -
                 page["NextToken"] = str(start + params["MaxResults"])
             return page
         if op == "FilterLogEvents":
-            return {"events": [], "searchedLogStreams": []}
+            if not epochs:
+                return {"events": [], "searchedLogStreams": []}
+            prefix = params.get("logStreamNamePrefix", "")
+            matching = [e for e in all_events if e["logStreamName"].startswith(prefix)
+                        and e["timestamp"] >= params.get("startTime", 0)]
+            start = int(params.get("nextToken") or 0)
+            page = {"events": matching[start:start + LOG_PAGE_EVENTS], "searchedLogStreams": []}
+            if start + LOG_PAGE_EVENTS < len(matching):
+                page["nextToken"] = str(start + LOG_PAGE_EVENTS)
+            return page
         if op == "DescribeTrainingJob":
             s = training[params["TrainingJobName"]]
             return {
@@ -173,6 +201,30 @@ def ours(n: int) -> tuple[int, int, float]:
     return len(calls), calls.count("DescribeTrainingJob"), time.perf_counter() - t
 
 
+def first_poll(n: int, epochs: int = 50, shown: int = 46) -> tuple[int, int, int, int]:
+    """Log calls of a first poll (attach, status, export) of n jobs x epochs x 3 metrics:
+    the old whole-tuning-job read, against rows only plus the curves of `shown` jobs (a
+    40-row table, the top 5 and the selected one), each from its own stream.
+    Returns (old log pages, old calls, new log pages, new calls)."""
+    import boto3
+
+    from hpo_tui.backends.sagemaker import SageMakerBackend
+
+    name = f"bench-{n}"
+    desc, summaries = tuning_job(name, n)
+    session = boto3.Session()
+    calls = serve(session, desc, summaries, epochs=epochs)
+    backend = SageMakerBackend(boto_session=session)
+    backend.poll(name)  # the old first poll: every metric line of the tuning job
+    old_pages, old_calls = calls.count("FilterLogEvents"), len(calls)
+    calls.clear()
+    backend = SageMakerBackend(boto_session=session)
+    snap = backend.poll(name, points=False)
+    points = backend.curves(name, [j.name for j in snap.training_jobs[:shown]], "Validation-accuracy")
+    assert len(points) == shown * epochs, len(points)
+    return old_pages, old_calls, calls.count("FilterLogEvents"), len(calls)
+
+
 def sdk(n: int, with_metric_names: bool) -> tuple[int, float]:
     import boto3
     import sagemaker
@@ -212,6 +264,16 @@ def main() -> None:
             f"{n:>5} {our_calls:>13} {describes:>13} {budget:>7} {sdk_calls:>14} {sdk_calls_default:>9} "
             f"{sdk_calls / our_calls:>6.0f}x  {our_secs * 1000:>7.1f} ms"
         )
+    print()
+    print("First poll (attach, status, export) of a finished tuning job, N jobs x 50 epochs x 3 metrics:")
+    print(f"{'N':>5} {'lines':>7} {'old: log pages':>15} {'old calls':>10} {'rows + 46 curves: log pages':>28} {'calls':>6}")
+    for n in (500, 2000):
+        old_pages, old_calls, new_pages, new_calls = first_poll(n)
+        print(f"{n:>5} {n * 150:>7} {old_pages:>15} {old_calls:>10} {new_pages:>28} {new_calls:>6}")
+    print("old: one FilterLogEvents read of every metric line since the tuning job began (10,000 events a "
+          "page).\nnew: rows only (no log), then FilterLogEvents per shown job's stream prefix (46 jobs: a "
+          "40-row table, the top 5, the selected), + 1 describe for the metric definitions; status and "
+          "export read no log at all.")
     print(
         f"hpo-tui: 1 DescribeHyperParameterTuningJob + ceil(N/100) ListTrainingJobsFor... pages + 1 "
         f"FilterLogEvents page (per-stream cursors, no new events) + at most MaxParallel={MAX_PARALLEL} "

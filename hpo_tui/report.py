@@ -13,7 +13,7 @@ import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, TextIO
 
 from hpo_tui.sanitize import sanitize
 from hpo_tui.views import Snapshot, TrainingJobView, TuningJobView
@@ -182,18 +182,33 @@ def _progress_line(snap: Snapshot) -> str:
     return line
 
 
-def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
+def _export_params(snap: Snapshot) -> list[str]:
+    """The hyperparameter columns: the tuned ones in spec order, then any others jobs carry."""
     params = list(snap.tuning_job.tuned_parameters)
+    seen = set(params)
     for job in snap.training_jobs:
         for k in job.hyperparameters:
-            if k not in params:
+            if k not in seen:
                 params.append(k)
-    billed = any(j.billable_seconds is not None for j in snap.training_jobs)  # SageMaker's bill
-    columns = ["name", "status", "objective_status"] + [_clean(p) for p in params] + [
-        "final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds"] + (
-        ["billable_seconds", "instance_hours"] if billed else []) + ["failure_reason"]
+                seen.add(k)
+    return params
+
+
+def _billed(snap: Snapshot) -> bool:
+    return any(j.billable_seconds is not None for j in snap.training_jobs)  # SageMaker's bill
+
+
+def export_columns(snap: Snapshot) -> list[str]:
+    return (["name", "status", "objective_status"] + [_clean(p) for p in _export_params(snap)]
+            + ["final_objective", "best_objective", "is_best", "epochs", "started", "ended", "duration_seconds"]
+            + (["billable_seconds", "instance_hours"] if _billed(snap) else []) + ["failure_reason"])
+
+
+def iter_export_rows(snap: Snapshot, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """One row per training job, built as it is written (never all at once)."""
+    params = _export_params(snap)
+    billed = _billed(snap)
     best = snap.tuning_job.best_training_job
-    rows = []
     for job in snap.training_jobs:
         row: dict[str, Any] = {"name": job.name, "status": job.status, "objective_status": job.objective_status}
         for p in params:
@@ -208,29 +223,64 @@ def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
         if billed:
             row.update(billable_seconds=job.billable_seconds, instance_hours=job.instance_hours)
         row["failure_reason"] = job.failure_reason
-        rows.append({_clean(k): _clean(v) for k, v in row.items()})
-    return columns, rows
+        yield {_clean(k): _clean(v) for k, v in row.items()}
 
 
-def render_export(snap: Snapshot, fmt: str) -> str:
-    """The export file's text: CSV (floats written exactly) or an indented JSON list."""
-    columns, rows = export_rows(snap)
+def export_rows(snap: Snapshot) -> tuple[list[str], list[dict[str, Any]]]:
+    columns = export_columns(snap)
+    return columns, list(iter_export_rows(snap, columns))
+
+
+def iter_export(snap: Snapshot, fmt: str) -> Iterator[str]:
+    """The export file's text in pieces, a row at a time: CSV (floats written exactly) or an
+    indented JSON list (the same text json.dumps(rows, indent=2) gives)."""
+    columns = export_columns(snap)
+    rows = iter_export_rows(snap, columns)
     if fmt == "json":
-        return json.dumps(rows, indent=2) + "\n"
+        first = True
+        for row in rows:
+            # json.dumps escapes newlines inside strings: every newline here is structure.
+            yield ("[\n  " if first else ",\n  ") + json.dumps(row, indent=2).replace("\n", "\n  ")
+            first = False
+        yield "[]\n" if first else "\n]\n"
+        return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
-def write_export(snap: Snapshot, fmt: str, path: Path) -> int:
-    """Write the export file atomically; return the number of training jobs written."""
-    text = render_export(snap, fmt)
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def render_export(snap: Snapshot, fmt: str) -> str:
+    """The export file's text: CSV (floats written exactly) or an indented JSON list."""
+    return "".join(iter_export(snap, fmt))
+
+
+def stream_export(snap: Snapshot, fmt: str, out: TextIO) -> int:
+    """Write the export to an open text stream as it is built; return the training jobs written."""
+    for piece in iter_export(snap, fmt):
+        out.write(piece)
     return len(snap.training_jobs)
+
+
+def write_export(snap: Snapshot, fmt: str, path: Path, *, make_parents: bool = True) -> int:
+    """Write the export file atomically (streamed into a temporary file beside it, then
+    renamed); return the number of training jobs written. make_parents: create missing
+    folders (the TUI's dialog does; the CLI's --output names an existing one)."""
+    path = path.expanduser()
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            count = stream_export(snap, fmt, f)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count

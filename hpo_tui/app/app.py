@@ -18,7 +18,7 @@ from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
 from hpo_tui.app.threads import DaemonThreadExecutor
-from hpo_tui.backends.base import Backend
+from hpo_tui.backends.base import Backend, poll_rows
 from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
 
@@ -291,7 +291,7 @@ class HpoApp(App[None]):
         backend = self.backend_for(backend_name)
         fetch = getattr(backend, "tuning_spec", None)
         spec = fetch(name) if fetch is not None else None
-        best, values = best_hyperparameters(snapshot or backend.poll(name), spec)
+        best, values = best_hyperparameters(snapshot or poll_rows(backend, name), spec)
         self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml))
 
     @on(BestHyperparametersFound)

@@ -149,5 +149,9 @@ class MetricHistory:
         """(epoch, value) pairs in epoch order."""
         return sorted(self._values.get(job, {}).get(metric, {}).items())
 
+    def jobs_with(self, metric: str) -> set[str]:
+        """The jobs with at least one value of metric."""
+        return {job for job, metrics in self._values.items() if metrics.get(metric)}
+
     def metrics(self, job: str) -> list[str]:
         return sorted(self._values.get(job, {}))

@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from hpo_tui.backends.base import Backend
-from hpo_tui.views import LogChunk, Snapshot, TuningJobView
+from hpo_tui.views import LogChunk, MetricPoint, Snapshot, TuningJobView
 
 
 @dataclass
@@ -17,6 +17,14 @@ class SnapshotPolled(Message):
 
     snapshot: Snapshot
     interval: float  # seconds until the next poll (backend default, --interval, or throttled)
+
+
+@dataclass
+class CurvesLoaded(Message):
+    """Every metric point of some training jobs, loaded for the rows and charts shown."""
+
+    jobs: tuple[str, ...]
+    points: tuple[MetricPoint, ...]
 
 
 @dataclass

@@ -33,7 +33,12 @@ class Backend(Protocol):
         """Tuning jobs on this backend, newest first."""
 
     def poll(self, name: str, cursor: Any = None) -> Snapshot:
-        """The tuning job, all its training jobs, and metric points newer than cursor."""
+        """The tuning job, all its training jobs, and metric points newer than cursor.
+
+        A backend with `points_on_demand = True` also takes points=False (read no metric
+        point; the cursor starts after the newest) and has curves(name, jobs, metric=None)
+        -> tuple[MetricPoint, ...], every point of the jobs named: see poll_rows().
+        """
 
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
         """Log lines of one training job newer than cursor (all of them for None)."""
@@ -41,3 +46,16 @@ class Backend(Protocol):
     def stop(self, name: str) -> bool | None:
         """Stop a tuning job. Idempotent: stopping a finished job succeeds (and may return
         False to say there was nothing to stop)."""
+
+
+def points_on_demand(backend: Any) -> bool:
+    """True when the backend polls rows without metric points and loads curves per job."""
+    return bool(getattr(backend, "points_on_demand", False))
+
+
+def poll_rows(backend: Any, name: str, cursor: Any = None) -> Snapshot:
+    """A poll for what prints no curve (status, export, stop, --wait): the training-job rows
+    without their metric points, where the backend can leave them out."""
+    if points_on_demand(backend):
+        return backend.poll(name, cursor, points=False)
+    return backend.poll(name, cursor)

@@ -103,6 +103,7 @@ class LocalBackend:
 
     name = "local"
     default_interval = 1.0
+    points_on_demand = True  # poll(points=False) and curves(): see hpo_tui.backends.base
 
     def __init__(self, *, read_busy_timeout: float | None = None) -> None:
         """read_busy_timeout: how long a read waits on a locked store before it fails (the
@@ -383,20 +384,37 @@ class LocalBackend:
         return [_tuning_view(row, jobs[row["name"]]) for row in rows]
 
     @_busy_is_an_error
-    def poll(self, name: str, cursor: Any = None) -> Snapshot:
+    def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
+        """The tuning job, its training jobs and the metric points after cursor.
+
+        With a cursor from an earlier poll, only the training-job rows changed since then
+        are read (the rest come from the cursor). points=False reads no metric point: the
+        cursor then starts after the newest one (status and export print none; the
+        dashboard loads the curves it shows with curves()).
+        """
         self._reap_children()
-        start = int(cursor or 0)
-        def read(store: Store | None) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+        previous = cursor if isinstance(cursor, LocalCursor) else None
+        start = previous.point_id if previous is not None else int(cursor or 0)
+
+        def read(store: Store | None) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]], int, bool]:
             if store is None:
-                return None, [], []
+                return None, [], [], start, False
             with store.read():
                 row = store.tuning_job(name)
                 if row is None:
-                    return None, [], []
-                return row, store.training_jobs(name), store.points_after(name, start)
+                    return None, [], [], start, False
+                incremental = previous is not None and previous.tuning_job == name and store.has_row_versions
+                jobs = (store.training_jobs_changed(name, previous.row_version) if incremental  # type: ignore[union-attr]
+                        else store.training_jobs(name))
+                if points:
+                    new = store.points_after(name, start)
+                    last = max([start] + [p["id"] for p in new])
+                else:
+                    new, last = [], max(start, store.last_point_id(name))
+                return row, jobs, new, last, incremental
 
         for _ in range(2):
-            row, jobs, points = self._query(read)
+            row, jobs, new_points, last_point, incremental = self._query(read)
             if row is None:
                 raise TuningJobNotFound(
                     f"no local tuning job named {name!r}; `hpo-tui jobs` lists the local tuning jobs"
@@ -404,22 +422,34 @@ class LocalBackend:
             if not self._runner_dead(row):
                 break
             self._handle_dead_runner(row)
-        next_cursor = max([start] + [p["id"] for p in points])
+        rows = _JobRows.merged(previous.rows if incremental and previous is not None else None, jobs)
         spec = _stored_spec(row)
-        view = _tuning_view(row, jobs, spec)
+        view = _tuning_view(row, rows, spec)
         parents = self._query(lambda store: _parent_jobs(store, spec) if store is not None else [])
         if parents:
-            view = _with_overall_best(view, parents + jobs)
+            view = _with_overall_best(view, parents + rows.rows())
         return Snapshot(
             tuning_job=view,
-            training_jobs=tuple(_training_view(j) for j in jobs),
+            training_jobs=rows.views,
             new_points=tuple(
-                MetricPoint(p["job"], p["metric"], p["epoch"], p["timestamp"], p["value"]) for p in points
+                MetricPoint(p["job"], p["metric"], p["epoch"], p["timestamp"], p["value"]) for p in new_points
             ),
-            cursor=next_cursor,
+            cursor=LocalCursor(name, last_point, rows.version, rows),
             fetched_at=time.time(),
             warning=self._silence_warning(row),
         )
+
+    @_busy_is_an_error
+    def curves(self, name: str, jobs: list[str], metric: str | None = None) -> tuple[MetricPoint, ...]:
+        """Every metric point (of one metric, when given) of some training jobs of a tuning
+        job: what the dashboard loads for the rows and charts it shows."""
+        def read(store: Store | None) -> list[dict[str, Any]]:
+            if store is None or not jobs:
+                return []
+            return [p for p in store.points_of_jobs(list(jobs), metric) if p["tuning_job"] == name]
+
+        return tuple(MetricPoint(p["job"], p["metric"], p["epoch"], p["timestamp"], p["value"])
+                     for p in self._query(read))
 
     @_busy_is_an_error
     def log_tail(self, job: str, cursor: Any = None) -> LogChunk:
@@ -680,9 +710,28 @@ def _with_overall_best(view: TuningJobView, jobs: list[dict[str, Any]]) -> Tunin
     return dataclasses.replace(view, overall_best_training_job=best_name, overall_best_objective=best_value)
 
 
-def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]], spec: dict[str, Any] | None = None) -> TuningJobView:
+def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
+                 spec: dict[str, Any] | None = None) -> TuningJobView:
     spec = _stored_spec(row) if spec is None else spec
     tuned = json.loads(row["tuned_parameters"])
+    summary = jobs.summary(row["objective_type"]) if isinstance(jobs, _JobRows) else _summary(jobs, row["objective_type"])
+    counters, objective_counters, best_name, best_value, count = summary
+    return TuningJobView(
+        name=row["name"], backend="local", status=row["status"], strategy=row["strategy"],
+        objective_name=row["objective_name"], objective_type=row["objective_type"],
+        max_jobs=row["max_jobs"] if row["max_jobs"] is not None else count,
+        max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
+        objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
+        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
+        completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
+        job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
+        parameter_ranges=_parameter_ranges(spec, tuned),
+    )
+
+
+def _summary(jobs: list[dict[str, Any]], objective_type: str) -> tuple[StatusCounters, ObjectiveCounters,
+                                                                       str | None, float | None, int]:
+    """The tuning job's counters and best training job, from its training-job rows."""
     statuses = [j["status"] for j in jobs]
     counters = StatusCounters(
         completed=statuses.count("Completed"),
@@ -700,19 +749,70 @@ def _tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]], spec: dict[str
     best_name, best_value = None, None
     for j in jobs:
         if j["objective_status"] == "Succeeded" and j["final_objective"] is not None:
-            if is_better(j["final_objective"], best_value, row["objective_type"]):
+            if is_better(j["final_objective"], best_value, objective_type):
                 best_name, best_value = j["name"], j["final_objective"]
-    return TuningJobView(
-        name=row["name"], backend="local", status=row["status"], strategy=row["strategy"],
-        objective_name=row["objective_name"], objective_type=row["objective_type"],
-        max_jobs=row["max_jobs"] if row["max_jobs"] is not None else len(jobs),
-        max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
-        objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
-        created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
-        completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
-        job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
-        parameter_ranges=_parameter_ranges(spec, tuned),
-    )
+    return counters, objective_counters, best_name, best_value, len(jobs)
+
+
+class _JobRows:
+    """A tuning job's training jobs as of a poll: the views in launch order, the few row
+    fields the counters need, and the highest row_version read. Never changed once built
+    (a poll builds a new one), so snapshots and cursors can share it."""
+
+    __slots__ = ("views", "_fields", "version", "_summary")
+
+    def __init__(self, views: tuple[TrainingJobView, ...], fields: dict[str, tuple], version: int) -> None:
+        self.views = views
+        self._fields = fields  # name -> (status, objective_status, final_objective, retryable)
+        self.version = version
+        self._summary: Any = None
+
+    @classmethod
+    def merged(cls, old: "_JobRows | None", rows: list[dict[str, Any]]) -> "_JobRows":
+        """old with the changed rows applied (every row when old is None)."""
+        version = max([old.version if old is not None else 0] + [r.get("row_version", 0) for r in rows])
+        if old is not None and not rows:
+            return old  # nothing changed: the same views, so the dashboard skips them at once
+        fields = dict(old._fields) if old is not None else {}
+        views = list(old.views) if old is not None else []
+        position = {v.name: i for i, v in enumerate(views)} if old is not None else {}
+        added = False
+        for r in rows:
+            view = _training_view(r)
+            fields[r["name"]] = (r["status"], r["objective_status"], r["final_objective"], r["retryable"])
+            if r["name"] in position:
+                views[position[r["name"]]] = view
+            else:
+                position[r["name"]] = len(views)
+                views.append(view)
+                added = True
+        if added and any(a.launch_index > b.launch_index for a, b in zip(views, views[1:])):
+            views.sort(key=lambda v: v.launch_index)  # rows come in launch order: rarely needed
+        return cls(tuple(views), fields, version)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The fields the counters and the best job need, one dict per training job."""
+        return [dict(name=n, status=f[0], objective_status=f[1], final_objective=f[2], retryable=f[3])
+                for n, f in self._fields.items()]
+
+    def summary(self, objective_type: str) -> tuple:
+        if self._summary is None or self._summary[0] != objective_type:
+            self._summary = (objective_type, _summary(self.rows(), objective_type))
+        return self._summary[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalCursor:
+    """Where a local poll stopped: the newest metric point and training-job row read, and
+    the training jobs as of then (a later poll reads only the rows changed since)."""
+
+    tuning_job: str
+    point_id: int
+    row_version: int
+    rows: _JobRows = dataclasses.field(repr=False, compare=False)
+
+    def __int__(self) -> int:  # what older callers took the cursor for: the last point id
+        return self.point_id
 
 
 def _local_concurrency(spec: dict[str, Any]) -> int | None:

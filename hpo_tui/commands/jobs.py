@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hpo_tui.backends.base import Backend, TuningJobNotFound
+from hpo_tui.backends.base import Backend, TuningJobNotFound, poll_rows
 from hpo_tui.errors import UserError
-from hpo_tui.report import fmt_value, one_line, render_export, render_status, text_table, utc_time
+from hpo_tui.report import fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
 from hpo_tui.sanitize import sanitize
 
 
@@ -81,7 +81,7 @@ def wait_and_report(backend: Backend, name: str, out: Any) -> str:
     interval = backend.default_interval
     last_warning: str | None = None
     while True:
-        snap = backend.poll(name, cursor)
+        snap = poll_rows(backend, name, cursor)
         cursor = snap.cursor
         if snap.warning and snap.warning != last_warning:
             # Throttling or a passing backend error: the data shown may be stale, say so once.
@@ -147,7 +147,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import dataclasses
 
     backend = _backend(args)
-    snap = backend.poll(args.name)
+    snap = poll_rows(backend, args.name)  # status prints no curve: no metric point is read
     price = getattr(args, "price_per_hour", None)
     if price is not None:
         if not price > 0:
@@ -173,7 +173,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
         if status_of is not None:
             after = status_of(args.name)
         else:
-            snap = backend.poll(args.name)
+            snap = poll_rows(backend, args.name)
             after, warning = snap.tuning_job.status, snap.warning
     except UserError as err:
         print(f"stop sent to tuning job {args.name}; its status could not be read ({err})")
@@ -194,7 +194,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     backend = LocalBackend()
     backend.resume(args.name)
-    snap = backend.poll(args.name)
+    snap = poll_rows(backend, args.name)
     done = sum(1 for j in snap.training_jobs if j.is_terminal and j.failure_reason != "runner exited unexpectedly")
     print(f"resumed tuning job {args.name}: {done} finished training jobs kept, "
           f"continuing to {snap.tuning_job.max_jobs}")
@@ -212,7 +212,7 @@ def _job_status(backend: Backend, job: str) -> str | None:
     parts = job.split("-")
     for cut in range(len(parts) - 1, 0, -1):
         try:
-            snap = backend.poll("-".join(parts[:cut]))
+            snap = poll_rows(backend, "-".join(parts[:cut]))
         except TuningJobNotFound:
             continue
         for j in snap.training_jobs:
@@ -247,16 +247,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "optuna":
         return _export_optuna(args)
     backend = _backend(args)
-    snap = backend.poll(args.name)
-    text = render_export(snap, args.format)
+    # CSV and JSON carry no per-epoch point: none is read. The rows are written as they are
+    # built, so a 10,000-job export never holds its whole text in memory.
+    snap = poll_rows(backend, args.name)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            count = write_export(snap, args.format, Path(args.output), make_parents=False)
         except OSError as err:
             raise UserError(f"cannot write {args.output}: {err.strerror or err}; choose another --output") from err
-        print(f"wrote {len(snap.training_jobs)} training jobs to {args.output}", file=sys.stderr)
+        print(f"wrote {count} training jobs to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        stream_export(snap, args.format, sys.stdout)
     return 0
 
 

@@ -39,13 +39,13 @@ def cmd_attach(args: argparse.Namespace) -> int:
     """Open the dashboard of a tuning job; one the backend says does not exist is an error
     (exit 1) before any screen opens."""
     from hpo_tui.backends import make_backend
-    from hpo_tui.backends.base import TuningJobNotFound
+    from hpo_tui.backends.base import TuningJobNotFound, poll_rows
 
     backend_name = args.backend or "local"
     backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
     status = None
     try:
-        status = backend.poll(args.name).tuning_job.status
+        status = poll_rows(backend, args.name).tuning_job.status
     except TuningJobNotFound:
         _close(backend)
         raise  # a UserError: the CLI prints it, exit 1

@@ -21,11 +21,11 @@ from typing import Any, Iterator
 from hpo_tui import paths
 from hpo_tui.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 # Each entry upgrades the schema from version i to i + 1 (index i).
-_MIGRATIONS: list[str] = [
+_MIGRATIONS: list[str | list[str]] = [
     """
     CREATE TABLE tuning_jobs (
         name TEXT PRIMARY KEY,
@@ -83,6 +83,27 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX metric_points_by_tuning_job ON metric_points (tuning_job, id);
     CREATE INDEX metric_points_by_job ON metric_points (job, id);
     """,
+    # 1 -> 2: a per-tuning-job version on training-job rows, bumped by triggers on every
+    # insert and update, so a poll reads only the rows changed since its cursor. Existing
+    # rows get their rowid (unique, and below every version given from now on).
+    [
+        "ALTER TABLE training_jobs ADD COLUMN row_version INTEGER NOT NULL DEFAULT 0",
+        "UPDATE training_jobs SET row_version = rowid",
+        "CREATE INDEX training_jobs_by_version ON training_jobs (tuning_job, row_version)",
+        """CREATE TRIGGER training_jobs_version_on_insert AFTER INSERT ON training_jobs
+        BEGIN
+            UPDATE training_jobs SET row_version = (
+                SELECT MAX(row_version) + 1 FROM training_jobs WHERE tuning_job = NEW.tuning_job
+            ) WHERE rowid = NEW.rowid;
+        END""",
+        """CREATE TRIGGER training_jobs_version_on_update AFTER UPDATE ON training_jobs
+        WHEN NEW.row_version = OLD.row_version
+        BEGIN
+            UPDATE training_jobs SET row_version = (
+                SELECT MAX(row_version) + 1 FROM training_jobs WHERE tuning_job = NEW.tuning_job
+            ) WHERE rowid = NEW.rowid;
+        END""",
+    ],
 ]
 
 
@@ -136,6 +157,7 @@ class Store:
         self.conn = conn
         self.path = path
         self.readonly = readonly
+        self.schema_version = SCHEMA_VERSION  # a reader's is the file's (older until a writer migrates it)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -180,6 +202,7 @@ class Store:
             conn.close()
             raise store_error(path, err) from None
         store = cls(conn, path, readonly=True)
+        store.schema_version = version
         if version == 0:
             # Created but not yet initialised by its first writer: treat as empty.
             conn.close()
@@ -216,9 +239,12 @@ class Store:
                     "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
                 )
             for step in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[step].split(";"):
+                migration = _MIGRATIONS[step]
+                statements = migration.split(";") if isinstance(migration, str) else migration
+                for statement in statements:
                     if statement.strip():
                         self.conn.execute(statement)
+            self.schema_version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -261,6 +287,38 @@ class Store:
             "SELECT * FROM training_jobs WHERE tuning_job = ? ORDER BY launch_index", (tuning_job,)
         )
         return [dict(r) for r in rows]
+
+    @property
+    def has_row_versions(self) -> bool:
+        """Rows carry row_version (schema 2): polls can read only the changed ones."""
+        return self.schema_version >= 2
+
+    def training_jobs_changed(self, tuning_job: str, after_version: int) -> list[dict[str, Any]]:
+        """The training jobs inserted or updated since after_version (a row_version seen)."""
+        rows = self.conn.execute(
+            "SELECT * FROM training_jobs WHERE tuning_job = ? AND row_version > ? ORDER BY launch_index",
+            (tuning_job, after_version),
+        )
+        return [dict(r) for r in rows]
+
+    def last_point_id(self, tuning_job: str) -> int:
+        """The id of the tuning job's newest metric point (0: none yet)."""
+        row = self.conn.execute("SELECT MAX(id) FROM metric_points WHERE tuning_job = ?", (tuning_job,)).fetchone()
+        return int(row[0] or 0)
+
+    def points_of_jobs(self, jobs: list[str], metric: str | None = None) -> list[dict[str, Any]]:
+        """Every metric point of these training jobs (of one metric, when given), oldest first."""
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(jobs), 500):  # SQLite's bound-parameter limit
+            chunk = jobs[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT * FROM metric_points WHERE job IN ({marks})"
+            params: list[Any] = list(chunk)
+            if metric is not None:
+                sql += " AND metric = ?"
+                params.append(metric)
+            out.extend(dict(r) for r in self.conn.execute(sql + " ORDER BY id", params))
+        return out
 
     def training_job(self, name: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM training_jobs WHERE name = ?", (name,)).fetchone()

@@ -39,14 +39,27 @@ def _ms(summary: dict[str, Any], seconds: int) -> int:
     return int(summary["TrainingStartTime"].timestamp() * 1000) + seconds * 1000
 
 
-def serve_reference(sm: Stubber, logs: Stubber) -> None:
-    serve(sm, fx.REFERENCE, fx.REFERENCE_SUMMARIES)
-    events = [
+def reference_events() -> list[dict[str, Any]]:
+    return [
         log_event(f"{s['TrainingJobName']}/algo-1-1764331200", n,
                   f"Epoch[{e}] Validation-accuracy={s['FinalHyperParameterTuningJobObjectiveMetric']['Value'] - 0.01 * (1 - e):.4f}",
                   _ms(s, 60 * (e + 1)))
         for n, (s, e) in enumerate((s, e) for s in fx.REFERENCE_SUMMARIES for e in (0, 1))
     ]
+
+
+def serve_reference_attach(sm: Stubber, logs: Stubber) -> None:
+    """An attach: the rows-only first poll reads no log; then the dashboard reads the curves of
+    the jobs it shows, one query per job's own streams (any order: each answer carries every
+    job's lines, and a job's read keeps its own)."""
+    serve(sm, fx.REFERENCE, fx.REFERENCE_SUMMARIES)
+    for _ in fx.REFERENCE_SUMMARIES:
+        logs.add_response("filter_log_events", {"events": reference_events()}, None)
+
+
+def serve_reference(sm: Stubber, logs: Stubber) -> None:
+    serve(sm, fx.REFERENCE, fx.REFERENCE_SUMMARIES)
+    events = reference_events()
     logs.add_response("filter_log_events", {"events": events}, {
         "logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamNamePrefix": fx.REFERENCE_NAME,
         "startTime": int(fx.REFERENCE_SUMMARIES[0]["CreationTime"].timestamp() * 1000),
@@ -168,11 +181,12 @@ def _running_description(summary: dict[str, Any], secondary: str) -> dict[str, A
 def _serve_for_attach(which: str, sm: Stubber, logs: Stubber) -> tuple[str, str, str]:
     """Queue one poll of a fixture job; (name, objective header, best job)."""
     if which == "reference":
-        serve_reference(sm, logs)
+        serve_reference_attach(sm, logs)
         return fx.REFERENCE_NAME, "best Validation-accuracy (Maximize)", fx.REFERENCE_SUMMARIES[2]["TrainingJobName"]
     if which == "two definitions":
         serve(sm, fx.TWO_DEFINITIONS, fx.TWO_SUMMARIES)
-        logs.add_response("filter_log_events", {"events": []}, None)
+        for _ in fx.TWO_SUMMARIES:  # the curves of the jobs shown, one log query each
+            logs.add_response("filter_log_events", {"events": []}, None)
         sm.add_response("describe_training_job", _running_description(fx.TWO_SUMMARIES[2], "Downloading"), None)
         return fx.TWO_NAME, "best Validation-accuracy (Maximize)", fx.TWO_SUMMARIES[1]["TrainingJobName"]
     serve(sm, fx.XGBOOST, fx.XGB_SUMMARIES)
@@ -197,6 +211,21 @@ async def test_attach_dashboard_shows_objective_best_job_and_cost_of_the_fixture
             if best_job in best:
                 break
         assert objective in best and best_job in best
+        # The curves of every job shown are read (after the rows), before the stubs close.
+        names = {j.name for j in app.screen.snapshot.training_jobs}
+        for _ in range(400):
+            if names <= app.screen._curves_loaded:
+                break
+            await pilot.pause(0.05)
+        assert names <= app.screen._curves_loaded
+        if which == "reference":  # the curves of the jobs shown, read per job after the rows
+            for _ in range(400):
+                if all(len(app.screen.history.curve(s["TrainingJobName"], "Validation-accuracy")) == 2
+                       for s in fx.REFERENCE_SUMMARIES):
+                    break
+                await pilot.pause(0.05)
+            assert [len(app.screen.history.curve(s["TrainingJobName"], "Validation-accuracy"))
+                    for s in fx.REFERENCE_SUMMARIES] == [2, 2, 2]
         counters = str(app.screen.query_one("#dash-counters", Static).render())
         assert "instance-hours" in counters
         table = app.screen.query_one("#jobs-table", DataTable)

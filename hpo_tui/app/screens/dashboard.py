@@ -8,6 +8,7 @@ the charts (widgets/dashboard_charts.py).
 
 from __future__ import annotations
 
+import heapq
 import io
 import time
 from typing import Any, Callable
@@ -22,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app import settings
-from hpo_tui.app.messages import ExportWritten, SnapshotPolled
+from hpo_tui.app.messages import CurvesLoaded, ExportWritten, SnapshotPolled
 from hpo_tui.app.styles import theme_styles
 from hpo_tui.app.widgets.dashboard_charts import (
     MIN_ROWS_FOR_CHARTS,
@@ -43,14 +44,20 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
     TrainingJobsTable,
 )
 from hpo_tui.app.widgets.tables import FilterInput
+from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
-from hpo_tui.backends.base import TuningJobNotFound
+from hpo_tui.backends.base import TuningJobNotFound, points_on_demand
 from hpo_tui.report import cost_text, render_export, write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
 # A finished tuning job cannot change any more (short of a resume), so poll it gently.
 FINISHED_INTERVAL = 5.0
+# Curves are loaded for the rows on screen plus this many above and below (and for the
+# top jobs, the selected one and the running ones), at most CURVE_BATCH jobs per read
+# (or the backend's curve_batch: SageMaker reads one log query per job).
+VIEW_MARGIN = 20
+CURVE_BATCH = 200
 
 
 class DashboardScreen(Screen):
@@ -111,6 +118,10 @@ class DashboardScreen(Screen):
         self._poll_timer = None
         self._poll_due_on_resume = False
         self._styles: dict = {}
+        # Curves are loaded per job, for what is shown (backends with points_on_demand):
+        # a 10,000-job tuning job never reads its million points at attach.
+        self._curves_loaded: set[str] = set()
+        self._curves_wanted_timer = None
         remembered = settings.load(lambda _message: None)  # the app said so at start if unreadable
         self.charts_wanted = remembered.charts
         self._remembered_sort = (remembered.sort_key, remembered.sort_reverse)
@@ -142,6 +153,7 @@ class DashboardScreen(Screen):
         self._fit_charts(self.app.size.height)
         self.table.focus()
         self.set_interval(1.0, self._tick_clock)
+        self.watch(self.table, "scroll_y", self._viewport_moved, init=False)
         self._schedule_poll(0)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -198,7 +210,11 @@ class DashboardScreen(Screen):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_snapshot(self, cursor: Any) -> None:
         backend = self.app.backend_for(self.backend_name)
-        snapshot = backend.poll(self.tuning_job, cursor)
+        if points_on_demand(backend) and cursor is None:
+            # Rows first: the curves shown are loaded next (load_curves), the rest never.
+            snapshot = backend.poll(self.tuning_job, None, points=False)
+        else:
+            snapshot = backend.poll(self.tuning_job, cursor)
         interval = self.app.interval or backend.default_interval
         if snapshot.suggested_interval:
             interval = max(interval, snapshot.suggested_interval)
@@ -227,6 +243,12 @@ class DashboardScreen(Screen):
             base = self.interval or self.app.interval or 1.0
             self._update_status_bar()
             self._schedule_poll(min(base * 2 ** (self.error_count - 1), MAX_ERROR_BACKOFF))
+        elif worker.group == "curves" and event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
+            if event.state == WorkerState.ERROR:  # a busy store: the next poll asks again
+                self.last_error = fmt.shorten(f"loading curves: {worker.error}", 160)
+                self._update_status_bar()
+            else:
+                self._want_curves()  # more may be wanted (the view moved while it read)
         elif worker.group == "stop" and event.state == WorkerState.ERROR:
             from hpo_tui.app.screens.dialogs import ErrorDialog
 
@@ -256,18 +278,78 @@ class DashboardScreen(Screen):
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Hand a snapshot to the header, the table (diffed) and the charts."""
+        previous = self.snapshot
         self.snapshot = snapshot
         self.cursor = snapshot.cursor
         history_changed = self.history.add(snapshot.new_points)
         table = self.table
         now = self.clock()
+        # An incremental poll with no changed row returns the very same rows: nothing in the
+        # table or the charts can differ (a finished 10,000-job dashboard then idles).
+        rows_same = (previous is not None and previous.training_jobs is snapshot.training_jobs
+                     and previous.tuning_job.best_training_job == snapshot.tuning_job.best_training_job)
         with self.app.batch_update():
-            table.show(snapshot, self.history, history_changed, now)
-            self._selected = table.selected_job()
+            if not (rows_same and not history_changed):
+                table.show(snapshot, self.history, history_changed, now)
+                self._selected = table.selected_job()
+                self._update_filter_bar()
+                self._update_charts()
             self._update_header(now)
-            self._update_filter_bar()
             self._update_status_bar()
-            self._update_charts()
+        self._want_curves()
+
+    # --- curves, loaded for what is shown ---------------------------------------------
+
+    def _viewport_moved(self) -> None:
+        if self._curves_wanted_timer is not None:
+            self._curves_wanted_timer.stop()
+        self._curves_wanted_timer = self.set_timer(0.15, self._want_curves)  # after the scroll settles
+
+    def curves_wanted(self) -> list[str]:
+        """Jobs whose curves are shown and not loaded yet: the rows on screen (and a margin),
+        the top jobs and the selected one in the chart, and the running ones."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return []
+        table = self.table
+        top = int(table.scroll_offset.y)
+        wanted = table.rows_between(max(0, top - VIEW_MARGIN), top + table.size.height + VIEW_MARGIN)
+        wanted += self._top_names(snapshot)
+        if self._selected:
+            wanted.append(self._selected)
+        wanted += [j.name for j in snapshot.training_jobs if not j.is_terminal]
+        out: list[str] = []
+        for name in wanted:
+            if name not in self._curves_loaded and name not in out:
+                out.append(name)
+        backend = self.app.backend_for(self.backend_name)
+        return out[:getattr(backend, "curve_batch", CURVE_BATCH)]
+
+    def _want_curves(self) -> None:
+        self._curves_wanted_timer = None
+        if self.snapshot is None or any(w.group == "curves" and w.is_running for w in self.workers):
+            return
+        backend = self.app.backend_for(self.backend_name)
+        if not points_on_demand(backend):
+            return  # every point came with the polls
+        names = self.curves_wanted()
+        if names:
+            self.load_curves(tuple(names), self.snapshot.tuning_job.objective_name)
+
+    @work(thread=True, group="curves", exit_on_error=False)
+    def load_curves(self, names: tuple[str, ...], metric: str) -> None:
+        backend = self.app.backend_for(self.backend_name)
+        self.post_message(CurvesLoaded(names, backend.curves(self.tuning_job, list(names), metric)))
+
+    @on(CurvesLoaded)
+    def _curves_loaded_message(self, message: CurvesLoaded) -> None:
+        self._curves_loaded.update(message.jobs)
+        changed = self.history.add(message.points)
+        if changed and self.snapshot is not None:
+            with self.app.batch_update():
+                self.table.show(self.snapshot, self.history, changed, self.clock())
+                self._update_charts()
+        self.call_later(self._want_curves)  # the view may have moved meanwhile
 
     def selected_job(self) -> str | None:
         return self.table.selected_job()
@@ -278,8 +360,8 @@ class DashboardScreen(Screen):
         if self.snapshot is None:
             return
         snapshot = self.snapshot
-        # Snapshot.estimate is computed once per snapshot, not on every clock tick.
-        self.query_one(TuningJobHeader).show(snapshot.tuning_job, snapshot.estimate, now, self._styles,
+        estimate = snapshot.estimate  # computed once per snapshot, not per clock tick
+        self.query_one(TuningJobHeader).show(snapshot.tuning_job, estimate, now, self._styles,
                                              fetched_at=snapshot.fetched_at, cost=cost_text(snapshot))
 
     def _update_filter_bar(self) -> None:
@@ -336,7 +418,7 @@ class DashboardScreen(Screen):
             if snapshot is not None:
                 text.append(" · showing stale data", style=self._styles.get("error", ""))
         bar.set_class(bool(self.last_error), "stale")
-        bar.update(text)
+        set_line(bar, text)  # one line, fixed height: no layout pass each second
 
     def _tick_clock(self) -> None:
         if self._suspended:
@@ -360,13 +442,18 @@ class DashboardScreen(Screen):
         finished = sorted((j for j in snapshot.training_jobs if j.is_terminal and j.final_objective is not None),
                           key=lambda j: j.launch_index)
         objective = tuple((j.launch_index + 1, j.final_objective) for j in finished)
-        ranked = sorted((j for j in snapshot.training_jobs if j.final_objective is not None),
-                        key=lambda j: j.final_objective, reverse=view.objective_type == "Maximize")
-        names = [j.name for j in ranked[:TOP_CURVES]]
+        names = self._top_names(snapshot)
         if self._selected and self._selected not in names:
             names.append(self._selected)
         curves = tuple((name, tuple(self.history.curve(name, view.objective_name))) for name in names)
         return (view.objective_name, view.objective_type, objective, curves, self._selected)
+
+    @staticmethod
+    def _top_names(snapshot: Snapshot) -> list[str]:
+        """The TOP_CURVES best jobs by objective (one pass, not a sort of every job)."""
+        scored = [j for j in snapshot.training_jobs if j.final_objective is not None]
+        pick = heapq.nlargest if snapshot.tuning_job.objective_type == "Maximize" else heapq.nsmallest
+        return [j.name for j in pick(TOP_CURVES, scored, key=lambda j: j.final_objective)]
 
     def _update_charts(self) -> None:
         self.query_one("#charts", DashboardCharts).show(self._chart_data(), self.table.short_name)
@@ -376,6 +463,7 @@ class DashboardScreen(Screen):
         # The row under the cursor now: the event may predate a re-sort.
         self._selected = self.selected_job()
         self._update_charts()
+        self._want_curves()
 
     @on(DataTable.RowSelected, "#jobs-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

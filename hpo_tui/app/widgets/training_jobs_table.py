@@ -32,6 +32,8 @@ BEST_MARK = "★"
 CURVE_WIDTH = 9  # epochs shown per sparkline (the last ones)
 CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
+FIRST_ROWS = 200  # a first load adds this many rows before the first frame...
+PENDING_CHUNK = 1000  # ...and the rest this many at a time
 STATUS_ORDER = {s: i for i, s in enumerate(("InProgress", "Stopping", "Completed", "Stopped", "Failed"))}
 
 
@@ -97,6 +99,9 @@ class TrainingJobsTable(KeyedTable):
         self._snapshot: Snapshot | None = None
         self._history: fmt.MetricHistory | None = None
         self._clock = None
+        self._pending: list[str] = []  # rows of a large first load not added yet, in order
+        self._running: list[TrainingJobView] = []  # the running jobs shown, as of the last show()
+        self._repaint_due = False  # a repaint after the next frame is scheduled (_repaint_after_refresh)
 
     # --- what is shown -------------------------------------------------------------
 
@@ -133,6 +138,10 @@ class TrainingJobsTable(KeyedTable):
         prefix = self.tuning_job + "-"
         return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
 
+    def rows_between(self, start: int, stop: int) -> list[str]:
+        """Row keys from table row start (0 = top) up to stop, in table order."""
+        return self._row_order[start:stop]
+
     def selected_job(self) -> str | None:
         if self.row_count == 0:
             return None
@@ -155,6 +164,7 @@ class TrainingJobsTable(KeyedTable):
         was_empty = self.row_count == 0
         visible = self.visible_jobs(snapshot)
         visible_names = {j.name for j in visible}
+        self._running = [j for j in visible if not j.is_terminal]
         for name in [n for n in self._cells if n not in visible_names]:
             self.remove_row(name)
             del self._cells[name], self._signatures[name]
@@ -164,7 +174,19 @@ class TrainingJobsTable(KeyedTable):
         rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
         written: set[str] = set()
+        if was_empty and len(visible) > FIRST_ROWS:
+            # A large table: the first screens of rows now, in sorted order, so the first
+            # frame shows them; the rest join a chunk at a time (_add_pending_rows), between
+            # which the app keeps drawing and answering keys.
+            order = self.ordered_names(visible, view)
+            self._pending = order[FIRST_ROWS:]
+            by_name = {j.name: j for j in visible}
+            visible = [by_name[name] for name in order[:FIRST_ROWS]]
+            self.set_timer(0.01, self._add_pending_rows)
+        pending = set(self._pending)
         for job in visible:
+            if job.name in pending:
+                continue
             is_best = job.name == view.best_training_job
             # A finished job whose view, best mark and curve did not change cannot have
             # a different row: skip building its cells (most of a large tuning job).
@@ -179,13 +201,60 @@ class TrainingJobsTable(KeyedTable):
         if self.row_count != rows_before:
             # Textual 8.2 can keep the cursor row rendered with pre-measurement widths.
             self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
+        if self._pending:
+            if was_empty:
+                self.move_cursor(row=0)  # added in sorted order: the best on top
+            return  # sorted once every row is in
         self._sort(visible, view, first_load=was_empty)
 
-    def tick(self, snapshot: Snapshot, now: float) -> None:
-        """The clock moved: rewrite the durations of running jobs."""
+    def _repaint_after_refresh(self) -> None:
+        """Repaint the table once more after the coming frame, with its render caches cleared.
+
+        Cells rewritten with update_cell(update_width=False) were sometimes left painted
+        with their old text in a real terminal (seen in the tmux end-to-end test under
+        load: rows still InProgress under a Completed header, until anything forced a full
+        repaint), while a headless full render showed them right: 3 runs in 5 failed, and
+        0 in 6 with this repaint. With update_width=True (before issue 16) it did not show.
+        One repaint per frame, however many cells changed; it re-renders the visible lines.
+        """
+        if not self._repaint_due:
+            self._repaint_due = True
+            self.call_after_refresh(self._repaint)
+
+    def _repaint(self) -> None:
+        self._repaint_due = False
+        getattr(self, "_clear_caches", lambda: None)()
+        self.refresh()
+
+    def _add_pending_rows(self) -> None:
+        """Add the next chunk of a large first load (in sorted order); sort once at the end."""
+        snapshot, history = self._snapshot, self._history
+        if snapshot is None or history is None or not self._pending:
+            self._pending = []
+            return
         view = snapshot.tuning_job
-        for job in snapshot.training_jobs:
-            if job.name in self._cells and not job.is_terminal:
+        chunk, self._pending = self._pending[:PENDING_CHUNK], self._pending[PENDING_CHUNK:]
+        by_name = {j.name: j for j in snapshot.training_jobs}
+        now = self._now()
+        with self.app.batch_update():
+            for name in chunk:
+                job = by_name.get(name)
+                if job is None or name in self._signatures or not self.matches(job):
+                    continue
+                self._write_row(job, view, now)
+                self._row_inputs[name] = (job, name == view.best_training_job)
+            if self._pending:
+                self.set_timer(0.01, self._add_pending_rows)
+            else:
+                self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
+                self._sort(self.visible_jobs(snapshot), view, force=True)
+
+    def tick(self, snapshot: Snapshot, now: float) -> None:
+        """The clock moved: rewrite the durations of the running jobs shown (only the cells
+        whose text changed are written)."""
+        view = snapshot.tuning_job
+        for job in self._running:
+            if job.name in self._cells:
                 self._write_row(job, view, now)
 
     def rebuild(self) -> None:
@@ -235,11 +304,16 @@ class TrainingJobsTable(KeyedTable):
         widened to the two digits its label shows (so it moves rarely). True if it moved."""
         # A failed job's values (0.11 after a NaN) would squash every other row into ▇█:
         # they clamp to ▁ instead, unless nothing else has values.
+        # Only jobs with a curve in the history can draw one (with curves loaded per job,
+        # a few hundred of 10,000): walk those, not every row.
+        with_curves = history.jobs_with(view.objective_name)
+        shown = [j for j in jobs if j.name in with_curves] if len(with_curves) < len(jobs) else jobs
+
         def values_of(chosen: list[TrainingJobView]) -> list[float]:
             return [v for job in chosen for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
                     if math.isfinite(v)]
 
-        values = values_of([j for j in jobs if j.status != "Failed"]) or values_of(jobs)
+        values = values_of([j for j in shown if j.status != "Failed"]) or values_of(shown)
         scale = (_round_sig(min(values), up=False), _round_sig(max(values), up=True)) if values else None
         if scale == self.scale:
             return False
@@ -265,7 +339,7 @@ class TrainingJobsTable(KeyedTable):
             cell = self._curve_cell(job, view, self.cell_styles.get("best", "") if is_best else "")
             signature = _cell_signature(cell)
             if signature != self._signatures[job.name].get(COL_CURVE):
-                self.update_cell(job.name, COL_CURVE, cell, update_width=False)
+                self._set_cell(job.name, COL_CURVE, cell)
                 self._cells[job.name][COL_CURVE] = cell
                 self._signatures[job.name][COL_CURVE] = signature
 
@@ -299,9 +373,50 @@ class TrainingJobsTable(KeyedTable):
         else:
             for key in self._column_keys:
                 if signatures[key] != old.get(key):
-                    self.update_cell(job.name, key, cells[key], update_width=key != COL_CURVE)
+                    self._set_cell(job.name, key, cells[key])
         self._cells[job.name] = cells
         self._signatures[job.name] = signatures
+
+    def _set_cell(self, row: str, key: str, cell: Text) -> None:
+        """Rewrite one cell without measuring its column again.
+
+        Textual's update_width=True re-measures the whole column whenever the new cell is
+        narrower than the column (every objective value is narrower than its header): a
+        full-column pass per changed job, 1 s at 5,000 rows. Columns keep the width they
+        were given by their rows and grow when a wider value arrives; they never shrink
+        while the table is shown (nor jump about while you read it).
+        """
+        self.update_cell(row, key, cell, update_width=False)
+        self._repaint_after_refresh()
+        column = self.columns.get(key)  # type: ignore[call-overload]
+        if column is not None and column.auto_width and cell.cell_len > column.content_width:
+            # Grown here, at once: leaving it to update_width would re-measure the column
+            # when two wider values arrive in one batch (the second is narrower than the first).
+            column.content_width = cell.cell_len
+            self._require_update_dimensions = True  # DataTable's own flag: new virtual width on idle
+
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        """Size the columns for new rows, then let DataTable compute the table's size.
+
+        Every cell here is one line of rich Text, whose width is its cell length: DataTable
+        measures each new cell through the console instead (2 s of the first frame at
+        5,000 rows, before any row was drawn). Cells of another shape keep its measure.
+        """
+        remaining = []
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None:
+                continue  # removed before the idle pass
+            for column_key, cell in cells.items():
+                column = self.columns.get(column_key)
+                if column is None:
+                    continue
+                if not isinstance(cell, Text) or "\n" in cell.plain:
+                    remaining.append(row_key)
+                    break
+                if cell.cell_len > column.content_width:
+                    column.content_width = cell.cell_len
+        super()._update_dimensions(remaining)
 
     # --- sorting -------------------------------------------------------------------
 

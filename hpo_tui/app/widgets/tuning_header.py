@@ -11,6 +11,7 @@ from textual.widgets import ProgressBar, Static
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
+from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.views import TuningJobView
 from hpo_tui.estimate import ProgressEstimate
 
@@ -54,7 +55,7 @@ class TuningJobHeader(Vertical):
             title.append(f"  {fmt.shorten(view.failure_reason, 50)}", style=styles.get("error", ""))
         elif view.completion_reason:
             title.append(f"  ({fmt.shorten(view.completion_reason, 50)})")
-        self.query_one("#dash-title", Static).update(title)
+        set_line(self.query_one("#dash-title", Static), title)
 
         counters = view.status_counters
         progress = self.query_one("#dash-progress", ProgressBar)
@@ -82,7 +83,7 @@ class TuningJobHeader(Vertical):
             progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
         if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour
             parts.append(cost)
-        self.query_one("#dash-counters", Static).update(" · ".join(parts))
+        set_line(self.query_one("#dash-counters", Static), Text(" · ".join(parts)))
 
         best = Text()
         best.append(f"best {view.objective_name} ({view.objective_type}): ")
@@ -91,4 +92,4 @@ class TuningJobHeader(Vertical):
             best.append(f"  {view.best_training_job}")
         else:
             best.append(fmt.DASH)
-        self.query_one("#dash-best", Static).update(best)
+        set_line(self.query_one("#dash-best", Static), best)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hpo_tui.views import (
     LogChunk,
+    MetricPoint,
     Snapshot,
     TuningJobView,
 )
@@ -25,7 +26,7 @@ from hpo_tui.backends.sagemaker.errors import (
     translate_error,
 )
 from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_job
-from hpo_tui.backends.sagemaker.logs import PollCursor, log_tail
+from hpo_tui.backends.sagemaker.logs import JobLog, LoadedLog, PollCursor, log_tail, read_job_log
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ class _Watch:
     last_good: Snapshot | None = None
     throttle_count: int = 0
     failures_in_row: int = 0
+    # What reading each training job's log needs, as of the last poll (for curves()), and
+    # the logs curves() has read (for the polls after it to go on from).
+    job_logs: dict[str, JobLog] = field(default_factory=dict)
+    loaded: dict[str, LoadedLog] = field(default_factory=dict)
 
 
 class SageMakerBackend:
@@ -60,6 +65,10 @@ class SageMakerBackend:
 
     name = "sagemaker"
     default_interval = 15.0
+    # Polls can leave the metric points out (points=False) and curves() reads them per job:
+    # a first poll costs the list pages, not every log line of the tuning job.
+    points_on_demand = True
+    curve_batch = 20  # jobs per curves() read: one FilterLogEvents query each
     list_limit = LIST_LIMIT  # tuning jobs `jobs` shows at most
 
     def __init__(
@@ -163,21 +172,50 @@ class SageMakerBackend:
 
     # ------------------------------------------------------------------ poll
 
-    def poll(self, name: str, cursor: Any = None) -> Snapshot:
+    def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
         """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
-        + at most MaxParallelTrainingJobs DescribeTrainingJob."""
-        watch = self._watches.setdefault(name, _Watch())
+        + at most MaxParallelTrainingJobs DescribeTrainingJob.
+
+        points=False reads no log line: the jobs there are now get their rows from the list
+        pages, and their curves from curves() when shown; later polls with the cursor read
+        the logs of the jobs that start after it, and of those curves() has read."""
+        with self._lock:
+            watch = self._watches.setdefault(name, _Watch())
+            loaded = dict(watch.loaded)
+        job_logs: dict[str, JobLog] = {}
         try:
             snapshot = fetch_snapshot(
                 self._call, self.region, name, cursor if isinstance(cursor, PollCursor) else None,
                 self._param_order.get(name), self._prices.get(name),
+                with_points=points, loaded=loaded, job_logs=job_logs,
             )
         except Transient as exc:
             return self._stale(name, watch, cursor, exc)
         watch.failures_in_row = 0
         snapshot = replace(snapshot, throttle_count=watch.throttle_count)
-        watch.last_good = snapshot
+        with self._lock:
+            watch.last_good = snapshot
+            watch.job_logs = job_logs
         return snapshot
+
+    def curves(self, name: str, jobs: list[str], metric: str | None = None) -> tuple[MetricPoint, ...]:
+        """Every metric point of these training jobs (of one metric, when given), each from its
+        own log streams: one FilterLogEvents query per job, usually one page. Jobs the last
+        poll did not list are skipped (the next request asks again). Raises AwsUnavailable
+        when AWS throttles or cannot be reached; the jobs read before that stay read."""
+        with self._lock:
+            watch = self._watches.setdefault(name, _Watch())
+            infos = {job: watch.job_logs[job] for job in jobs if job in watch.job_logs}
+        out: list[MetricPoint] = []
+        for job, info in infos.items():
+            try:
+                points, log = read_job_log(self._call, job, info, int(time.time() * 1000))
+            except Transient as exc:
+                raise AwsUnavailable(f"reading the log of {job}: {exc}", retry_after=self.default_interval) from None
+            with self._lock:
+                watch.loaded[job] = log
+            out.extend(p for p in points if metric is None or p.metric == metric)
+        return tuple(out)
 
     def _stale(self, name: str, watch: _Watch, cursor: Any, exc: Transient) -> Snapshot:
         """The last good data, marked stale, with a slower suggested interval. Never raises."""

@@ -6,6 +6,7 @@ Imports only `hpo_tui.views`, `hpo_tui.engine.metrics` and this package's `error
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,18 @@ class PollCursor:
     # FinalMetricDataList), and the poll count it was last asked at.
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls: int = 0
+    # Jobs whose log no poll reads: already there when a poll without points first saw them.
+    # Their rows come from the list pages alone; curves() reads the log of the ones shown.
+    lazy: set[str] = field(default_factory=set)
+
+
+@dataclass
+class LoadedLog:
+    """One training job's log as read by curves(): where each of its streams stopped, and its
+    progress (best, last epoch), for the polls after it to go on from."""
+
+    streams: dict[str, StreamCursor]
+    progress: JobProgress
 
 
 def metric_definitions_of(definition: dict[str, Any]) -> list[tuple[str, str]]:
@@ -165,16 +178,17 @@ def log_start_ms(cursor: PollCursor, jobs: dict[str, JobLog]) -> int | None:
 
 
 def read_log_points(
-    call: AwsCall, name: str, cursor: PollCursor, jobs: dict[str, JobLog], now_ms: int
+    call: AwsCall, name: str, cursor: PollCursor, jobs: dict[str, JobLog], now_ms: int, prefix: str | None = None,
 ) -> list[MetricPoint]:
     """New metric points from CloudWatch Logs (one FilterLogEvents query, usually one page);
     each event is parsed exactly once. Jobs without metric definitions (built-in algorithms)
-    are not read at all."""
-    readable = {job: info for job, info in jobs.items() if info.definitions}
+    and jobs left to curves() (cursor.lazy) are not read. `prefix` narrows the query to some
+    log streams (one job's: "JOB/"); the default is every stream of the tuning job."""
+    readable = {job: info for job, info in jobs.items() if info.definitions and job not in cursor.lazy}
     start = log_start_ms(cursor, readable)
     if start is None:
         return []
-    params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": name, "startTime": start}
+    params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": prefix or name, "startTime": start}
     every: list[tuple[str, str]] = []
     for info in readable.values():
         every.extend(d for d in info.definitions if d not in every)
@@ -233,6 +247,28 @@ def read_log_points(
         if info.ended_ms is not None and now_ms - info.ended_ms >= LOG_SETTLE_MS:
             cursor.settled.add(job)
     return points
+
+
+def read_job_log(call: AwsCall, job: str, info: JobLog, now_ms: int) -> tuple[list[MetricPoint], LoadedLog]:
+    """Every metric point of one training job, from its own log streams ("JOB/" prefix): one
+    FilterLogEvents query from the job's creation, one page for most jobs."""
+    cursor = PollCursor()
+    points = read_log_points(call, job, cursor, {job: info}, now_ms, prefix=f"{job}/")
+    return points, LoadedLog(cursor.streams, cursor.progress.get(job) or JobProgress())
+
+
+def adopt_loaded(cursor: PollCursor, loaded: dict[str, LoadedLog], jobs: dict[str, JobLog], now_ms: int) -> None:
+    """Jobs of cursor.lazy whose log curves() has read since: polls go on from where it
+    stopped (a job that ended long ago has nothing more to read: settled at once)."""
+    for job in [j for j in cursor.lazy if j in loaded]:
+        log = loaded[job]
+        cursor.lazy.discard(job)
+        cursor.progress[job] = copy.deepcopy(log.progress)
+        for stream, sc in log.streams.items():
+            cursor.streams[stream] = copy.deepcopy(sc)
+        info = jobs.get(job)
+        if info is not None and info.ended_ms is not None and now_ms - info.ended_ms >= LOG_SETTLE_MS:
+            cursor.settled.add(job)
 
 
 def log_tail(call: AwsCall, job: str, cursor: Any = None) -> LogChunk:

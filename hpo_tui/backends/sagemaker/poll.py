@@ -31,7 +31,9 @@ from hpo_tui.backends.sagemaker.errors import AwsCall
 from hpo_tui.backends.sagemaker.logs import (
     JobLog,
     JobProgress,
+    LoadedLog,
     PollCursor,
+    adopt_loaded,
     metric_definitions_of,
     read_log_points,
 )
@@ -91,11 +93,18 @@ def _ms(value: Any) -> int | None:
 
 def fetch_snapshot(
     call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None,
-    price_per_hour: float | None = None,
+    price_per_hour: float | None = None, *, with_points: bool = True, loaded: dict[str, LoadedLog] | None = None,
+    job_logs: dict[str, JobLog] | None = None,
 ) -> Snapshot:
     """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
     + at most MaxParallelTrainingJobs DescribeTrainingJob (SecondaryStatus, spot billing,
     built-in algorithms' final metrics).
+
+    with_points=False reads no log: every job not read yet joins cursor.lazy, and its row shows
+    what the list pages tell (status, final objective). Later polls read the logs of jobs
+    that start after it, and of lazy jobs once curves() has read them (`loaded`), so a first
+    poll of a 10,000-job tuning job costs its list pages, not its million log lines.
+    `job_logs`, when given, receives what reading each job's log needs (for curves()).
 
     `order` is the tuned hyperparameters' order when known (the spec's); else the request's.
     The cursor passed in is not changed: the new one is in the Snapshot.
@@ -128,7 +137,15 @@ def fetch_snapshot(
                 d.metrics, d.objective_name, d.objective_type,
                 _ms(s.get("CreationTime")) or _ms(desc.get("CreationTime")) or 0, ended,
             )
-        points = read_log_points(call, name, new_cursor, jobs_log, int(fetched_at * 1000))
+        now_ms = int(fetched_at * 1000)
+        if not with_points:
+            new_cursor.lazy.update(job for job in jobs_log
+                                   if job not in new_cursor.progress and job not in new_cursor.settled)
+        if loaded and new_cursor.lazy:
+            adopt_loaded(new_cursor, loaded, jobs_log, now_ms)
+        if job_logs is not None:
+            job_logs.update(jobs_log)
+        points = read_log_points(call, name, new_cursor, jobs_log, now_ms)
         limits = desc.get("HyperParameterTuningJobConfig", {}).get("ResourceLimits", {})
         described, warning = describe_training_jobs(
             call, new_cursor, summaries, definitions, max(1, int(limits.get("MaxParallelTrainingJobs") or 1)),
