@@ -272,7 +272,7 @@ def main() -> None:
         print(f"{n:>5} {n * 150:>7} {old_pages:>15} {old_calls:>10} {new_pages:>28} {new_calls:>6}")
     print("old: one FilterLogEvents read of every metric line since the tuning job began (10,000 events a "
           "page).\nnew: rows only (no log), then FilterLogEvents per shown job's stream prefix (46 jobs: a "
-          "40-row table, the top 5, the selected), + 1 describe for the metric definitions; status and "
+          "40-row table, the top 5, the selected; the metric definitions come from the rows poll); status and "
           "export read no log at all.")
     print(
         f"hpo-tui: 1 DescribeHyperParameterTuningJob + ceil(N/100) ListTrainingJobsFor... pages + 1 "

@@ -208,14 +208,16 @@ class TrainingJobsTable(KeyedTable):
         self._sort(visible, view, first_load=was_empty)
 
     def _repaint_after_refresh(self) -> None:
-        """Repaint the table once more after the coming frame, with its render caches cleared.
+        """Refresh the table once more after the coming frame.
 
         Cells rewritten with update_cell(update_width=False) were sometimes left painted
-        with their old text in a real terminal (seen in the tmux end-to-end test under
-        load: rows still InProgress under a Completed header, until anything forced a full
-        repaint), while a headless full render showed them right: 3 runs in 5 failed, and
-        0 in 6 with this repaint. With update_width=True (before issue 16) it did not show.
-        One repaint per frame, however many cells changed; it re-renders the visible lines.
+        with their old text in a real terminal (the tmux end-to-end test under load: rows
+        still InProgress under a Completed header until anything forced a full repaint),
+        while the table's data and a headless full render were right. Without this, 3 of
+        5 runs failed alongside a tuning benchmark and 1 of 4 beside two busy loops; with
+        it, 0 of 12 (and 0 of 11 when it also cleared the render caches, which cost 50%
+        more CPU per refresh in bench/tui_bench.py --scale). One per frame, however many
+        cells changed.
         """
         if not self._repaint_due:
             self._repaint_due = True
@@ -223,7 +225,6 @@ class TrainingJobsTable(KeyedTable):
 
     def _repaint(self) -> None:
         self._repaint_due = False
-        getattr(self, "_clear_caches", lambda: None)()
         self.refresh()
 
     def _add_pending_rows(self) -> None:
