@@ -59,3 +59,12 @@ def poll_rows(backend: Any, name: str, cursor: Any = None) -> Snapshot:
     if points_on_demand(backend):
         return backend.poll(name, cursor, points=False)
     return backend.poll(name, cursor)
+
+
+def poll_for_view(backend: Any, name: str, cursor: Any = None) -> Snapshot:
+    """A poll for a screen that draws curves: the first (cursor None) reads rows only where
+    the backend loads curves on demand (the screen then asks curves() for what it shows);
+    later polls, with the cursor, bring the new points."""
+    if cursor is None and points_on_demand(backend):
+        return backend.poll(name, None, points=False)
+    return backend.poll(name, cursor)

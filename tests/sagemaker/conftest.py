@@ -100,6 +100,22 @@ def boto_session(fake_aws: None) -> Any:
     return boto3.Session(botocore_session=core)
 
 
+@pytest.fixture()
+def stubbed(boto_session: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """(backend, sagemaker Stubber, logs Stubber): a SageMakerBackend whose two polling clients
+    answer only what a test queued; every queued answer must have been asked for."""
+    from botocore.stub import Stubber
+
+    from hpo_tui.backends.sagemaker import SageMakerBackend
+
+    backend = SageMakerBackend(boto_session=boto_session)
+    sm, logs = Stubber(backend.client("sagemaker")), Stubber(backend.client("logs"))
+    with sm, logs:
+        yield backend, sm, logs
+        sm.assert_no_pending_responses()
+        logs.assert_no_pending_responses()
+
+
 @pytest.fixture(scope="session")
 def _moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer

@@ -5,26 +5,14 @@ dashboard (`hpo-tui attach`) shows for them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
 
-from hpo_tui.backends.sagemaker import SageMakerBackend
 from hpo_tui.report import render_status
 from tests.sagemaker import fixtures as fx
 from tests.sagemaker.stubs import log_event
-
-
-@pytest.fixture()
-def stubbed(boto_session: Any) -> Iterator[tuple[SageMakerBackend, Stubber, Stubber]]:
-    backend = SageMakerBackend(boto_session=boto_session)
-    sm, logs = Stubber(backend.client("sagemaker")), Stubber(backend.client("logs"))
-    with sm, logs:
-        yield backend, sm, logs
-        sm.assert_no_pending_responses()
-        logs.assert_no_pending_responses()
 
 
 def serve(sm: Stubber, desc: dict[str, Any], summaries: list[dict[str, Any]]) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from hpo_tui.backends.base import BackendError
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend, filter_pattern
@@ -68,30 +67,20 @@ def test_stop_sends_stop_first_then_one_describe_even_when_the_log_read_is_denie
     assert f"tuning job {name}:" in out
 
 
-def test_stop_of_an_ended_job_says_nothing_to_stop(backend_stubbed: Any) -> None:
-    backend, sm, _ = backend_stubbed
+def test_stop_of_an_ended_job_says_nothing_to_stop(stubbed: Any) -> None:
+    backend, sm, _ = stubbed
     sm.add_client_error("stop_hyper_parameter_tuning_job", "ValidationException",
                         "The tuning job has already been completed.", 400)
     assert backend.stop("hpo-done") is False
 
 
-@pytest.fixture()
-def backend_stubbed(boto_session: Any) -> Any:
-    backend = SageMakerBackend(boto_session=boto_session)
-    sm, logs = Stubber(backend.client("sagemaker")), Stubber(backend.client("logs"))
-    with sm, logs:
-        yield backend, sm, logs
-        sm.assert_no_pending_responses()
-        logs.assert_no_pending_responses()
-
-
 # -- jobs: throttling, paging, filters ------------------------------------------------------------
 
 
-def test_throttling_in_jobs_is_a_message_not_a_traceback(backend_stubbed: Any) -> None:
+def test_throttling_in_jobs_is_a_message_not_a_traceback(stubbed: Any) -> None:
     from hpo_tui.errors import UserError
 
-    backend, sm, _ = backend_stubbed
+    backend, sm, _ = stubbed
     sm.add_client_error("list_hyper_parameter_tuning_jobs", "ThrottlingException", "Rate exceeded", 400)
     with pytest.raises(BackendError, match=r"Could not list the tuning jobs: throttled.*Try again") as err:
         backend.list_tuning_jobs()
@@ -276,8 +265,8 @@ def test_logs_follow_asks_one_describe_training_job_not_the_whole_tuning_job(
     assert calls.count("DescribeTrainingJob") == 1
 
 
-def test_logs_follow_goes_on_through_a_throttled_status_read(backend_stubbed: Any) -> None:
-    backend, sm, _ = backend_stubbed
+def test_logs_follow_goes_on_through_a_throttled_status_read(stubbed: Any) -> None:
+    backend, sm, _ = stubbed
     sm.add_client_error("describe_training_job", "ThrottlingException", "Rate exceeded", 400)
     sm.add_client_error("describe_training_job", "ValidationException", "Requested resource not found.", 400)
     assert backend.training_job_status("hpo-x-001-00000000") == ""  # unknown this time: keep following
@@ -287,12 +276,12 @@ def test_logs_follow_goes_on_through_a_throttled_status_read(backend_stubbed: An
 # -- attach: deleting, provenance of the final objective ----------------------------------------
 
 
-def test_deleting_and_delete_failed_tuning_jobs_end_launch_wait(backend_stubbed: Any) -> None:
+def test_deleting_and_delete_failed_tuning_jobs_end_launch_wait(stubbed: Any) -> None:
     import io
 
     from hpo_tui.commands.jobs import wait_and_report
 
-    backend, sm, _ = backend_stubbed
+    backend, sm, _ = stubbed
     for status in ("Deleting", "DeleteFailed"):
         response = describe_response("hpo-del")
         response["HyperParameterTuningJobStatus"] = status
@@ -303,8 +292,8 @@ def test_deleting_and_delete_failed_tuning_jobs_end_launch_wait(backend_stubbed:
         assert status in out.getvalue()
 
 
-def test_final_objective_sagemaker_did_not_report_is_not_shown_as_sagemakers(backend_stubbed: Any) -> None:
-    backend, sm, logs = backend_stubbed
+def test_final_objective_sagemaker_did_not_report_is_not_shown_as_sagemakers(stubbed: Any) -> None:
+    backend, sm, logs = stubbed
     name = "hpo-prov"
     done = training_summary(name, 0, objective=0.91, objective_status="Succeeded")
     failed = training_summary(name, 1, status="Failed", objective_status="Failed", failure_reason="AlgorithmError")
@@ -346,8 +335,8 @@ def test_readme_iam_policy_is_trimmed_and_partition_aware() -> None:
         assert action in actions, action
 
 
-def test_denied_describe_training_job_keeps_the_poll_and_says_what_is_missing(backend_stubbed: Any) -> None:
-    backend, sm, logs = backend_stubbed
+def test_denied_describe_training_job_keeps_the_poll_and_says_what_is_missing(stubbed: Any) -> None:
+    backend, sm, logs = stubbed
     name = "hpo-nodtj"
     sm.add_response("describe_hyper_parameter_tuning_job", describe_response(name), {"HyperParameterTuningJobName": name})
     sm.add_response("list_training_jobs_for_hyper_parameter_tuning_job",
@@ -360,11 +349,11 @@ def test_denied_describe_training_job_keeps_the_poll_and_says_what_is_missing(ba
     assert snap.warning and "sagemaker:DescribeTrainingJob" in snap.warning and "SecondaryStatus" in snap.warning
 
 
-def test_a_job_that_failed_before_training_stops_holding_the_log_query_back(backend_stubbed: Any) -> None:
+def test_a_job_that_failed_before_training_stops_holding_the_log_query_back(stubbed: Any) -> None:
     # No TrainingEndTime: it counts as ended when first seen, and is read no more 5 minutes later.
     from hpo_tui.backends.sagemaker.logs import LOG_SETTLE_MS
 
-    backend, sm, logs = backend_stubbed
+    backend, sm, logs = stubbed
     name = "hpo-early-fail"
     failed = training_summary(name, 0, status="Failed", objective_status="Failed", failure_reason="CapacityError")
     del failed["TrainingEndTime"], failed["TrainingStartTime"]

@@ -46,7 +46,7 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
 from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
-from hpo_tui.backends.base import TuningJobNotFound, points_on_demand
+from hpo_tui.backends.base import TuningJobNotFound, points_on_demand, poll_for_view
 from hpo_tui.report import cost_text, render_export, write_export
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
@@ -210,11 +210,8 @@ class DashboardScreen(Screen):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_snapshot(self, cursor: Any) -> None:
         backend = self.app.backend_for(self.backend_name)
-        if points_on_demand(backend) and cursor is None:
-            # Rows first: the curves shown are loaded next (load_curves), the rest never.
-            snapshot = backend.poll(self.tuning_job, None, points=False)
-        else:
-            snapshot = backend.poll(self.tuning_job, cursor)
+        # Rows first: the curves shown are loaded next (load_curves), the rest never.
+        snapshot = poll_for_view(backend, self.tuning_job, cursor)
         interval = self.app.interval or backend.default_interval
         if snapshot.suggested_interval:
             interval = max(interval, snapshot.suggested_interval)

@@ -30,7 +30,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
 from hpo_tui.app.widgets.tables import FilterInput
-from hpo_tui.backends.base import points_on_demand
+from hpo_tui.backends.base import points_on_demand, poll_for_view
 from hpo_tui.report import training_job_links
 from hpo_tui.views import Snapshot, TrainingJobView
 
@@ -118,10 +118,9 @@ class DetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-poll", exit_on_error=False)
     def poll_detail(self, cursor: Any, log_cursor: Any) -> None:
         backend = self.app.backend_for(self.backend_name)
-        lazy = cursor is None and points_on_demand(backend)
-        # On demand: the rows first, without any metric point (a SageMaker first poll would
-        # otherwise read every log line of the tuning job), then this job's own curves.
-        snapshot = backend.poll(self.tuning_job, None, points=False) if lazy else backend.poll(self.tuning_job, cursor)
+        # The rows first (a SageMaker first poll would otherwise read every log line of the
+        # tuning job), then this job's own curves.
+        snapshot = poll_for_view(backend, self.tuning_job, cursor)
         if log_cursor is None and points_on_demand(backend):
             # The dashboard loads only the objective of the jobs it shows: this job's every
             # metric, once (later points come with the polls).
