@@ -10,6 +10,7 @@ engine, the backends, the report, the app and the commands can all use it.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 TUNING_TERMINAL_STATUSES = TERMINAL_STATUSES | {"Deleting", "DeleteFailed"}
 
 FAILURE_REASON_MAX = 1024  # SageMaker's FailureReason limit
+LEADERS = 10  # Snapshot.leaders: the best jobs kept ranked (the dashboard's chart draws 5)
 
 
 def clip_reason(text: str | None) -> str | None:
@@ -173,12 +175,43 @@ class Snapshot:
     suggested_interval: float | None = None  # set when the backend wants a slower poll
     warning: str | None = None  # a message to show in the status bar (data kept)
 
+    # Values derived from every training job, each computed once per snapshot. prepare()
+    # computes them in the thread that polled, so a 10,000-job snapshot costs the UI
+    # thread nothing but reading them (the estimate alone is 15 ms at 10,000 jobs).
+
     @functools.cached_property
     def estimate(self) -> "ProgressEstimate":
         """Progress weighted by epochs and the ETA, as of the fetch (hpo_tui.estimate)."""
         from hpo_tui.estimate import estimate_progress
 
         return estimate_progress(self.tuning_job, self.training_jobs, self.fetched_at)
+
+    @functools.cached_property
+    def running(self) -> tuple[TrainingJobView, ...]:
+        """The training jobs not finished yet."""
+        return tuple(j for j in self.training_jobs if not j.is_terminal)
+
+    @functools.cached_property
+    def finished_objectives(self) -> tuple[tuple[int, float], ...]:
+        """(launch number, counted from 1; final objective) of each finished job that has
+        one, in launch order."""
+        finished = [j for j in self.training_jobs if j.is_terminal and j.final_objective is not None]
+        finished.sort(key=lambda j: j.launch_index)
+        return tuple((j.launch_index + 1, j.final_objective) for j in finished)  # type: ignore[misc]
+
+    @functools.cached_property
+    def leaders(self) -> tuple[str, ...]:
+        """The LEADERS training jobs with the best final objective, best first (ties in the
+        order of training_jobs)."""
+        scored = [j for j in self.training_jobs if j.final_objective is not None]
+        pick = heapq.nlargest if self.tuning_job.objective_type == "Maximize" else heapq.nsmallest
+        return tuple(j.name for j in pick(LEADERS, scored, key=lambda j: j.final_objective))
+
+    def prepare(self) -> "Snapshot":
+        """Compute the derived values now; returns self (call it where the poll ran)."""
+        for name in ("estimate", "running", "finished_objectives", "leaders"):
+            getattr(self, name)
+        return self
 
 
 @dataclass(frozen=True)

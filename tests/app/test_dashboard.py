@@ -25,13 +25,17 @@ def _cursor_key(table: DataTable) -> str:
 
 
 class WriteCounter:
-    """Counts the table writes (update_cell / add_row / remove_row) and lets them through."""
+    """Counts the table writes (cell updates, add_row, remove_row) and lets them through.
+
+    The training-jobs table writes cells through its own _set_cell (it keeps the other
+    cells' renders); other tables through DataTable.update_cell."""
 
     def __init__(self, table: DataTable) -> None:
         self.updates: list[tuple[str, str]] = []
         self.adds: list[str] = []
         self.removes: list[str] = []
-        update_cell, add_row, remove_row = table.update_cell, table.add_row, table.remove_row
+        cell_writer = "_set_cell" if hasattr(table, "_set_cell") else "update_cell"
+        update_cell, add_row, remove_row = getattr(table, cell_writer), table.add_row, table.remove_row
 
         def counting_update(row_key, column_key, value, **kw):
             self.updates.append((str(getattr(row_key, "value", row_key)), str(getattr(column_key, "value", column_key))))
@@ -45,7 +49,8 @@ class WriteCounter:
             self.removes.append(str(getattr(row_key, "value", row_key)))
             return remove_row(row_key)
 
-        table.update_cell, table.add_row, table.remove_row = counting_update, counting_add, counting_remove
+        setattr(table, cell_writer, counting_update)
+        table.add_row, table.remove_row = counting_add, counting_remove
 
     @property
     def total(self) -> int:

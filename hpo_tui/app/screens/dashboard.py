@@ -8,7 +8,6 @@ the charts (widgets/dashboard_charts.py).
 
 from __future__ import annotations
 
-import heapq
 import io
 import time
 from typing import Any, Callable
@@ -211,11 +210,13 @@ class DashboardScreen(Screen):
     def poll_snapshot(self, cursor: Any) -> None:
         backend = self.app.backend_for(self.backend_name)
         # Rows first: the curves shown are loaded next (load_curves), the rest never.
-        snapshot = poll_for_view(backend, self.tuning_job, cursor)
+        # Derived values (the ETA, the chart's series, the leaders) are computed here, in
+        # the poll's thread: the UI thread only reads them.
+        snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare()
         interval = self.app.interval or backend.default_interval
         if snapshot.suggested_interval:
             interval = max(interval, snapshot.suggested_interval)
-        if snapshot.tuning_job.is_terminal and all(j.is_terminal for j in snapshot.training_jobs):
+        if snapshot.tuning_job.is_terminal and not snapshot.running:
             interval = max(interval, FINISHED_INTERVAL)
         self.post_message(SnapshotPolled(snapshot, interval))
 
@@ -314,7 +315,7 @@ class DashboardScreen(Screen):
         wanted += self._top_names(snapshot)
         if self._selected:
             wanted.append(self._selected)
-        wanted += [j.name for j in snapshot.training_jobs if not j.is_terminal]
+        wanted += [j.name for j in snapshot.running]
         out: list[str] = []
         for name in wanted:
             if name not in self._curves_loaded and name not in out:
@@ -424,7 +425,7 @@ class DashboardScreen(Screen):
         if self.snapshot is None:
             return
         view = self.snapshot.tuning_job
-        if view.is_terminal and all(j.is_terminal for j in self.snapshot.training_jobs):
+        if view.is_terminal and not self.snapshot.running:
             return  # nothing moves any more: no durations to tick
         now = self.clock()
         self._update_header(now)
@@ -436,9 +437,7 @@ class DashboardScreen(Screen):
         if snapshot is None:
             return ()
         view = snapshot.tuning_job
-        finished = sorted((j for j in snapshot.training_jobs if j.is_terminal and j.final_objective is not None),
-                          key=lambda j: j.launch_index)
-        objective = tuple((j.launch_index + 1, j.final_objective) for j in finished)
+        objective = snapshot.finished_objectives
         names = self._top_names(snapshot)
         if self._selected and self._selected not in names:
             names.append(self._selected)
@@ -447,10 +446,8 @@ class DashboardScreen(Screen):
 
     @staticmethod
     def _top_names(snapshot: Snapshot) -> list[str]:
-        """The TOP_CURVES best jobs by objective (one pass, not a sort of every job)."""
-        scored = [j for j in snapshot.training_jobs if j.final_objective is not None]
-        pick = heapq.nlargest if snapshot.tuning_job.objective_type == "Maximize" else heapq.nsmallest
-        return [j.name for j in pick(TOP_CURVES, scored, key=lambda j: j.final_objective)]
+        """The TOP_CURVES best jobs by objective (ranked once per snapshot)."""
+        return list(snapshot.leaders[:TOP_CURVES])
 
     def _update_charts(self) -> None:
         self.query_one("#charts", DashboardCharts).show(self._chart_data(), self.table.short_name)

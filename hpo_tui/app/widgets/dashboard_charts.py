@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
 from hpo_tui.app.widgets.one_line import set_line
 
-TOP_CURVES = 5
+TOP_CURVES = 5  # at most views.LEADERS (the jobs a Snapshot keeps ranked)
 # Below this many terminal rows the charts hide themselves: the table needs the room.
 MIN_ROWS_FOR_CHARTS = 30
 
@@ -65,11 +65,15 @@ def decimate(points: list[tuple[float, float]], buckets: int) -> list[tuple[floa
 
 
 class DashboardCharts(Horizontal):
-    """`show(data)` redraws both plots; `data` is plain values, so equal data is skipped."""
+    """`show(data)` redraws the plots whose data changed; `data` is plain values, so each
+    plot compares its own part (a top job's new epoch redraws the curves, not the objective
+    plot: a plotext render is about 20 ms)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._signature: tuple | None = None
+        self._objective_signature: tuple | None = None
+        self._curves_signature: tuple | None = None
 
     def compose(self) -> ComposeResult:
         # Legends live under the plots: plotext draws its own over the data.
@@ -82,7 +86,7 @@ class DashboardCharts(Horizontal):
 
     def invalidate(self) -> None:
         """Redraw on the next show (new theme, shown again)."""
-        self._signature = None
+        self._signature = self._objective_signature = self._curves_signature = None
 
     def _marker(self, index: int) -> str:
         # Braille lines read best in colour; without colour only the marker tells series apart.
@@ -100,8 +104,12 @@ class DashboardCharts(Horizontal):
         if not data:
             return
         objective_name, objective_type, objective, curves, selected = data
-        self._show_objective(objective_name, objective_type, objective)
-        self._show_curves(objective_name, curves, selected, short_name)
+        if (objective_name, objective_type, objective) != self._objective_signature:
+            self._objective_signature = (objective_name, objective_type, objective)
+            self._show_objective(objective_name, objective_type, objective)
+        if (objective_name, curves, selected) != self._curves_signature:
+            self._curves_signature = (objective_name, curves, selected)
+            self._show_curves(objective_name, curves, selected, short_name)
 
     def _show_objective(self, objective_name: str, objective_type: str, objective: tuple) -> None:
         plot = self.query_one("#objective-chart", PlotextPlot)

@@ -7,11 +7,20 @@ rendering changed, and keeps the cursor on its job across sorts (or freezes the 
 
 from __future__ import annotations
 
+import bisect
 import math
+from operator import attrgetter
 from typing import Any, Iterable
 
+from rich.padding import Padding
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual._two_way_dict import TwoWayDict
+from textual.renderables.styled import Styled
+from textual.strip import Strip
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
@@ -34,6 +43,7 @@ CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
 FIRST_ROWS = 200  # a first load adds this many rows before the first frame...
 PENDING_CHUNK = 1000  # ...and the rest this many at a time
+RENDER_CACHE_SIZE = 5000  # entries in each of the table's own render caches (a few screens of cells)
 STATUS_ORDER = {s: i for i, s in enumerate(("InProgress", "Stopping", "Completed", "Stopped", "Failed"))}
 
 
@@ -73,6 +83,45 @@ def _compact(value: float) -> str:
     return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
 
 
+class _Descending:
+    """A sort value in reverse: one key function orders any column either way (strings too)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.value == other.value
+
+    def __lt__(self, other: "_Descending") -> bool:
+        return other.value < self.value
+
+
+class _KeysOf:
+    """The sort keys of a list of row names, computed only where bisect looks (log N of them)."""
+
+    def __init__(self, names: list[str], key) -> None:
+        self.names, self.key = names, key
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int):
+        return self.key(self.names[index])
+
+
+class _ComponentStyles:
+    """A component's styles with its rich style composed once."""
+
+    def __init__(self, styles: Any) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class TrainingJobsTable(KeyedTable):
     """One row per training job, keyed by its name; columns keyed by hyperparameter name."""
 
@@ -95,6 +144,7 @@ class TrainingJobsTable(KeyedTable):
         self._column_keys: list[str] = []
         self._hp_names: list[str] = []
         self._row_inputs: dict[str, tuple[TrainingJobView, bool]] = {}
+        self._row_keys: dict[str, RowKey] = {}  # DataTable's key of each row, by job name
         self._row_order: list[str] = []  # row keys in table order (DataTable.ordered_rows rebuilds a list)
         self._snapshot: Snapshot | None = None
         self._history: fmt.MetricHistory | None = None
@@ -102,6 +152,14 @@ class TrainingJobsTable(KeyedTable):
         self._pending: list[str] = []  # rows of a large first load not added yet, in order
         self._running: list[TrainingJobView] = []  # the running jobs shown, as of the last show()
         self._repaint_due = False  # a repaint after the next frame is scheduled (_repaint_after_refresh)
+        self._frame_styles: dict[tuple[str, ...], _ComponentStyles] = {}  # this frame's (render_lines)
+        # Render caches of our own (_render_cell, _with_meta): plain dicts, emptied when full
+        # (an LRUCache lookup is a Python call, and a cell makes five of them).
+        self._shared_cell_renders: dict[tuple, list[list[Segment]]] = {}
+        self._meta_styles: dict[tuple[int, int], Style] = {}
+        self._styled_with_meta: dict[tuple[Style, Style], Style] = {}
+        self._stale_cells: set[tuple[RowKey, ColumnKey]] = set()  # cached renders to drop before the next frame
+        self._stale_rows: set[RowKey] = set()  # rows whose every cached render goes before the next frame
 
     # --- what is shown -------------------------------------------------------------
 
@@ -130,6 +188,8 @@ class TrainingJobsTable(KeyedTable):
         return all(term in haystack for term in self.text_filter.lower().split())
 
     def visible_jobs(self, snapshot: Snapshot) -> list[TrainingJobView]:
+        if not self.filtering:
+            return list(snapshot.training_jobs)
         return [j for j in snapshot.training_jobs if self.matches(j)]
 
     def short_name(self, name: str) -> str:
@@ -163,17 +223,19 @@ class TrainingJobsTable(KeyedTable):
                 self.sort_key, self.sort_reverse = COL_OBJECTIVE, False  # remembered from another tuning job
         was_empty = self.row_count == 0
         visible = self.visible_jobs(snapshot)
-        visible_names = {j.name for j in visible}
-        self._running = [j for j in visible if not j.is_terminal]
-        for name in [n for n in self._cells if n not in visible_names]:
+        # Each pass over every row is a few ms at 10,000 rows: set operations and the
+        # snapshot's own running list keep them in C, or once per snapshot.
+        self._running = list(snapshot.running) if not self.filtering else [j for j in visible if not j.is_terminal]
+        for name in self._cells.keys() - set(map(attrgetter("name"), visible)):
             self.remove_row(name)
-            del self._cells[name], self._signatures[name]
+            del self._cells[name], self._signatures[name], self._row_keys[name]
             self._row_inputs.pop(name, None)
             self._row_order.remove(name)
         self._add_reason_column(visible)
         rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
         written: set[str] = set()
+        moved: list[TrainingJobView] = []  # the rows written: the only ones whose place can change
         if was_empty and len(visible) > FIRST_ROWS:
             # A large table: the first screens of rows now, in sorted order, so the first
             # frame shows them; the rest join a chunk at a time (_add_pending_rows), between
@@ -196,6 +258,7 @@ class TrainingJobsTable(KeyedTable):
             self._write_row(job, view, now)
             self._row_inputs[job.name] = (job, is_best)
             written.add(job.name)
+            moved.append(job)
         if rescaled:
             self._rescale_curves(visible, view, written)
         if self.row_count != rows_before:
@@ -205,7 +268,7 @@ class TrainingJobsTable(KeyedTable):
             if was_empty:
                 self.move_cursor(row=0)  # added in sorted order: the best on top
             return  # sorted once every row is in
-        self._sort(visible, view, first_load=was_empty)
+        self._sort(visible, view, first_load=was_empty, moved=moved)
 
     def _repaint_after_refresh(self) -> None:
         """Refresh the table once more after the coming frame.
@@ -293,7 +356,7 @@ class TrainingJobsTable(KeyedTable):
 
     def _add_reason_column(self, jobs: list[TrainingJobView]) -> None:
         """The failure reason column appears with the first failure (most runs never need it)."""
-        if COL_REASON in self.column_labels or not any(j.failure_reason for j in jobs):
+        if COL_REASON in self.column_labels or not any(map(attrgetter("failure_reason"), jobs)):
             return
         self.add_column(Text("failure reason"), key=COL_REASON, default=Text(""))
         self._column_keys.append(COL_REASON)
@@ -322,7 +385,7 @@ class TrainingJobsTable(KeyedTable):
         column = self.columns.get(COL_CURVE)  # type: ignore[call-overload]
         if column is not None:
             column.label = Text(fmt_scale(*scale) if scale else "curve")
-            self.refresh()
+            self._header_changed()
         return True
 
     def _curve_cell(self, job: TrainingJobView, view: TuningJobView, base: Style | str) -> Text:
@@ -332,9 +395,12 @@ class TrainingJobsTable(KeyedTable):
         return Text(scaled_sparkline(values, low, high), style=base or self.cell_styles.get("accent", ""))
 
     def _rescale_curves(self, jobs: list[TrainingJobView], view: TuningJobView, written: set[str]) -> None:
-        """A new scale: redraw the sparklines of the rows this poll did not rewrite anyway."""
+        """A new scale: redraw the sparklines of the rows this poll did not rewrite anyway
+        (only rows with a curve draw one)."""
+        assert self._history is not None
+        with_curves = self._history.jobs_with(view.objective_name)
         for job in jobs:
-            if job.name in written or job.name not in self._cells:
+            if job.name not in with_curves or job.name in written or job.name not in self._cells:
                 continue
             is_best = job.name == view.best_training_job
             cell = self._curve_cell(job, view, self.cell_styles.get("best", "") if is_best else "")
@@ -369,7 +435,7 @@ class TrainingJobsTable(KeyedTable):
         signatures = {key: _cell_signature(cell) for key, cell in cells.items()}
         old = self._signatures.get(job.name)
         if old is None:
-            self.add_row(*(cells[key] for key in self._column_keys), key=job.name)
+            self._row_keys[job.name] = self.add_row(*(cells[key] for key in self._column_keys), key=job.name)
             self._row_order.append(job.name)
         else:
             for key in self._column_keys:
@@ -379,22 +445,178 @@ class TrainingJobsTable(KeyedTable):
         self._signatures[job.name] = signatures
 
     def _set_cell(self, row: str, key: str, cell: Text) -> None:
-        """Rewrite one cell without measuring its column again.
+        """Rewrite one cell; only its row is rendered again.
 
-        Textual's update_width=True re-measures the whole column whenever the new cell is
-        narrower than the column (every objective value is narrower than its header): a
-        full-column pass per changed job, 1 s at 5,000 rows. Columns keep the width they
-        were given by their rows and grow when a wider value arrives; they never shrink
-        while the table is shown (nor jump about while you read it).
+        DataTable.update_cell bumps the table's update count, which is part of every render
+        cache key: each changed cell re-rendered every visible row cell by cell (about 4,400
+        cells through rich's Padding for 20 changed jobs) and rebuilt the row order and the
+        line offsets of all N rows. Here the cell is written into the table's data and only
+        its row's cached renders are dropped (_drop_stale_renders, once per frame).
+
+        The column is not measured again either: Textual's update_width=True re-measures the
+        whole column whenever the new cell is narrower than the column (every objective value
+        is narrower than its header): a full-column pass per changed job, 1 s at 5,000 rows.
+        Columns keep the width they were given by their rows and grow when a wider value
+        arrives; they never shrink while the table is shown (nor jump about while you read it).
         """
-        self.update_cell(row, key, cell, update_width=False)
+        row_key, column_key = RowKey(row), ColumnKey(key)
+        cells = self._data.get(row_key)
+        if cells is None or column_key not in self._column_locations:
+            raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={key!r}.")
+        cells[column_key] = cell
+        self._stale_cells.add((row_key, column_key))
+        self.refresh()
         self._repaint_after_refresh()
-        column = self.columns.get(key)  # type: ignore[call-overload]
+        column = self.columns.get(column_key)
         if column is not None and column.auto_width and cell.cell_len > column.content_width:
             # Grown here, at once: leaving it to update_width would re-measure the column
             # when two wider values arrive in one batch (the second is narrower than the first).
             column.content_width = cell.cell_len
             self._require_update_dimensions = True  # DataTable's own flag: new virtual width on idle
+
+    def _header_changed(self) -> None:
+        """A column label changed (the curve's scale): render the header row again."""
+        self._stale_cells.add((self._header_row_key, ColumnKey(COL_CURVE)))
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame_styles.clear()  # styles can only change between frames
+        if self._stale_cells or self._stale_rows:
+            self._drop_stale_renders()
+        return super().render_lines(crop)
+
+    def get_component_styles(self, *names: str) -> Any:
+        """A component's styles, built once a frame: DataTable asks for three or four of
+        them for every row it draws, and each is built again and its rich style composed
+        through every ancestor (0.2 ms a row)."""
+        styles = self._frame_styles.get(names)
+        if styles is None:
+            styles = self._frame_styles[names] = _ComponentStyles(super().get_component_styles(*names))
+        return styles
+
+    def notify_style_update(self) -> None:
+        self._frame_styles.clear()
+        super().notify_style_update()
+
+    def _drop_stale_renders(self) -> None:
+        """Drop the cached renders of the cells that changed since the last frame, and the
+        rows and lines they are drawn into (those are joined from the cached cells again).
+
+        One pass over each of DataTable's render caches (at most 10,000 cells, 1,000 rows and
+        1,000 lines) whatever the number of changed cells. Every other cell keeps its render:
+        a frame after 20 jobs moved on renders their changed cells only, not the screen.
+        """
+        cells, self._stale_cells = self._stale_cells, set()
+        moved, self._stale_rows = self._stale_rows, set()  # rows with a new index (_set_order)
+        stale = {row_key for row_key, _ in cells} | moved
+        for cache_key in [k for k in self._cell_render_cache.keys() if (k[0], k[1]) in cells or k[0] in moved]:
+            self._cell_render_cache.discard(cache_key)  # (row key, column key, styles..., update count)
+        for cache_key in [k for k in self._row_render_cache.keys() if k[0] in stale]:
+            self._row_render_cache.discard(cache_key)  # (row key, line in row, styles..., update count)
+        locations = self._row_locations
+        header = self._header_row_key
+        for cache_key in [k for k in self._row_renderable_cache.keys()  # (update count, row index)
+                          if (header if k[1] == -1 else locations.get_key(k[1])) in stale]:
+            self._row_renderable_cache.discard(cache_key)
+        for cache_key in list(self._line_cache.keys()):  # keyed by the line's y in the table
+            try:
+                row_key, _ = self._get_offsets(cache_key[0])
+            except LookupError:
+                row_key = None
+            if row_key is None or row_key in stale:
+                self._line_cache.discard(cache_key)
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        """DataTable's cell render, with rich's work shared between equal cells.
+
+        Rich renders a one-line Text cell in about 0.15 ms, and DataTable renders every
+        visible cell again whenever rows move (a sort, a new best): 450 cells, 70 ms a frame.
+        What a cell looks like depends on its text, width and styles only, except for the
+        row and column meta every segment carries (mouse clicks read it). So the render
+        without the meta is shared (a moved row, "Completed", "sgd" in many rows) and the
+        meta is added to a copy: the same segments DataTable makes (a test compares them).
+        """
+        if row_index < 0 or column_index < 0:  # the header and row labels: DataTable's own path
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+                     self._update_count, self._pseudo_class_state)
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is not None:
+            return lines
+        row = self.rows.get(row_key) if row_key is not None else None
+        cell = self._data[row_key].get(column_key) if row is not None else None
+        if row is None or row.height != 1 or not isinstance(cell, Text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre_style = base_style + component_style
+        shared_key = (cell.plain, cell.style, tuple(cell.spans), cell.justify, cell.overflow, cell.no_wrap,
+                      width, pre_style, post_style)
+        plain_lines = self._shared_cell_renders.get(shared_key)
+        if plain_lines is None:
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            plain_lines = self.app.console.render_lines(
+                Styled(Padding(cell, (0, self.cell_padding)), pre_style=pre_style, post_style=post_style), options)
+            if len(self._shared_cell_renders) >= RENDER_CACHE_SIZE:
+                self._shared_cell_renders.clear()
+            self._shared_cell_renders[shared_key] = plain_lines
+        lines = self._with_meta(plain_lines, row_index, column_index)
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _with_meta(self, lines: list[list[Segment]], row_index: int, column_index: int) -> list[list[Segment]]:
+        """The segments with the row and column meta added to their styles, as DataTable
+        adds it (Segment.apply_style's post_style). Rich builds a styled meta by pickling
+        the merged dict each time: the meta style of each place, and each style with it,
+        are kept instead (a cell then costs a few dict lookups)."""
+        place = (row_index, column_index)
+        meta = self._meta_styles.get(place)
+        if meta is None:
+            if len(self._meta_styles) >= RENDER_CACHE_SIZE:
+                self._meta_styles.clear()
+            meta = self._meta_styles[place] = Style.from_meta({"row": row_index, "column": column_index})
+        styled = self._styled_with_meta
+        if len(styled) >= 4 * RENDER_CACHE_SIZE:
+            styled.clear()
+        out = []
+        for line in lines:
+            new_line = []
+            for text, style, control in line:
+                if control:
+                    new_line.append(Segment(text, None, control))
+                    continue
+                if style is None:
+                    new_line.append(Segment(text, meta, control))
+                    continue
+                combined = styled.get((style, meta))
+                if combined is None:
+                    combined = styled[(style, meta)] = style + meta
+                new_line.append(Segment(text, combined, control))
+            out.append(new_line)
+        return out
+
+    # Every row here is one line high (add_row's default height): the row drawn on line y
+    # is the row at index y. DataTable finds it in a list of every row's lines instead,
+    # rebuilt after each sort (30 ms at 10,000 rows, for the 40 lines on screen).
+
+    def _get_offsets(self, y: int) -> tuple[RowKey, int]:
+        if self.show_header:
+            if y < self.header_height:
+                return self._header_row_key, y
+            y -= self.header_height
+        row_key = self._row_locations.get_key(y)
+        if row_key is None:
+            raise LookupError(f"Y coord {y!r} is greater than total height")
+        return row_key, 0
+
+    @property
+    def _total_row_height(self) -> int:
+        return self.row_count
 
     def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
         """Size the columns for new rows, then let DataTable compute the table's size.
@@ -440,15 +662,38 @@ class TrainingJobsTable(KeyedTable):
             return job.failure_reason.lower() if job.failure_reason else None
         return fmt.hyperparameter_sort_key(job.hyperparameters.get(key))
 
-    def ordered_names(self, jobs: list[TrainingJobView], view: TuningJobView) -> list[str]:
-        """Row order for the current sort: raw values, missing values last, ties by launch."""
-        by_launch = sorted(jobs, key=lambda j: j.launch_index)
-        present = [j for j in by_launch if self._raw_value(j) is not None]
-        missing = [j for j in by_launch if self._raw_value(j) is None]
+    def _order_key(self, view: TuningJobView):
+        """A key function giving the table's order for the current sort column: raw values
+        (best first on the objective columns), ties by launch, missing values (and NaN) last."""
         # The objective columns sort best-first by default, whichever way the objective points.
         descending = self.sort_key in (COL_OBJECTIVE, COL_BEST, COL_CURVE) and view.objective_type == "Maximize"
-        present.sort(key=self._raw_value, reverse=descending != self.sort_reverse)
-        return [j.name for j in present + missing]
+        descending = descending != self.sort_reverse
+        raw_value = self._raw_value
+
+        def key(job: TrainingJobView) -> tuple:
+            value = raw_value(job)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return (1, job.launch_index)
+            return (0, _Descending(value) if descending else value, job.launch_index)
+
+        return key
+
+    def ordered_names(self, jobs: list[TrainingJobView], view: TuningJobView) -> list[str]:
+        """Row order for the current sort: raw values, missing values last, ties by launch."""
+        return [j.name for j in sorted(jobs, key=self._order_key(view))]
+
+    def _ordered_after_changes(self, moved: list[TrainingJobView], view: TuningJobView) -> list[str]:
+        """The new order when only `moved` rows (changed or new) may have moved: the others
+        keep their order, and each moved row is put back by binary search. The same order
+        as ordered_names, without a sort of every row (10,000 rows, 20 changed: 0.1 ms)."""
+        key = self._order_key(view)
+        moved_names = {j.name for j in moved}
+        order = [name for name in self._row_order if name not in moved_names]
+        inputs = self._row_inputs  # each row's job as last written (unchanged since, or in moved)
+        keys = _KeysOf(order, lambda name: key(inputs[name][0]))
+        for job in sorted(moved, key=key):
+            order.insert(bisect.bisect_right(keys, key(job)), job.name)
+        return order
 
     def sort_by(self, key: str, reverse: bool = False) -> None:
         self.sort_key, self.sort_reverse = key, reverse
@@ -459,26 +704,60 @@ class TrainingJobsTable(KeyedTable):
             self._sort(self.visible_jobs(self._snapshot), self._snapshot.tuning_job, force=True)
 
     def _sort(self, jobs: list[TrainingJobView], view: TuningJobView, first_load: bool = False,
-              force: bool = False) -> None:
+              force: bool = False, moved: list[TrainingJobView] | None = None) -> None:
         """Order rows by the sort column; first_load (the table was empty) puts the cursor on top.
 
+        `moved` (the rows a poll rewrote or added) lets a live poll re-insert those rows
+        only; every other row kept its value, so the rest of the order still holds.
         While the order is frozen (sort_paused) a live poll never moves rows: new jobs
         join at the bottom, so the row under the cursor stays where the eye left it.
         """
         if self.sort_paused and not first_load and not force:
             return
-        wanted = self.ordered_names(jobs, view)
+        if moved is not None and not first_load and not force and len(moved) * 4 < len(jobs):
+            wanted = self._ordered_after_changes(moved, view)
+        else:
+            wanted = self.ordered_names(jobs, view)
         if wanted == self._row_order:
             return
         # Later sorts keep the cursor on its row, wherever that row moves.
         selected = None if first_load else self.selected_job()
-        rank = {self._cells[name][COL_JOB].plain: i for i, name in enumerate(wanted)}  # plain = "★ <short>"
-        self.sort(COL_JOB, key=lambda cell: rank.get(cell.plain, len(rank)))
-        self._row_order = list(wanted)
+        self._set_order(wanted)
         if selected is not None and selected in self._cells:
             self.move_cursor(row=self.get_row_index(selected))
         elif first_load:
             self.move_cursor(row=0)
+
+    def _set_order(self, wanted: list[str]) -> None:
+        """Put the rows in this order: what DataTable.sort does once it has sorted, without
+        a key function called on every row's cells, and for the rows that moved only.
+
+        DataTable.sort renumbers every row and bumps its update count, so every cached
+        render and both row lists (O(N)) go. Here only the rows between the first and the
+        last changed place get their new index and lose their renders: a job moving
+        within the top 20 re-renders 20 rows, not the screen.
+        """
+        old, row_keys = self._row_order, self._row_keys
+        self._row_order = list(wanted)
+        if len(old) != len(wanted):  # rows came or went (show() keeps both lists to the table's rows)
+            self._row_locations = TwoWayDict({row_keys[name]: index for index, name in enumerate(wanted)})
+            self._update_count += 1
+            self.refresh()
+            return
+        lo = 0
+        while old[lo] == wanted[lo]:
+            lo += 1
+        hi = len(wanted) - 1
+        while old[hi] == wanted[hi]:
+            hi -= 1
+        locations = self._row_locations
+        for index in range(lo, hi + 1):
+            row_key = row_keys[wanted[index]]
+            locations[row_key] = index
+            self._stale_rows.add(row_key)
+        self._ordered_row_cache.clear()  # DataTable's row list by index (keyed by its update count)
+        self._offset_cache.clear()
+        self.refresh()
 
     def sort_summary(self) -> str:
         label = self.column_labels.get(self.sort_key, "objective")
