@@ -518,7 +518,15 @@ def scale_main() -> int:
     return 0
 
 
+def compile_bytecode() -> None:
+    """Write the package's bytecode first, as an install does: start-up figures are then
+    those of an installed hpo-tui, not of a first run compiling every module (an
+    environment with PYTHONDONTWRITEBYTECODE=1 never keeps it, ~50 ms more per start)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "hpo_tui")], check=True)
+
+
 def main() -> int:
+    compile_bytecode()
     if "--scale" in sys.argv[1:]:
         return scale_main()
     if TMUX is None:

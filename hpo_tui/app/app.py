@@ -69,6 +69,7 @@ class HpoApp(App[None]):
         self.watched = WatchedJobs()
         self.draft_spec: TuningSpec | None = None  # a configure form left by navigation
         self._launches = 0  # launches whose tuning job is not on a dashboard (or an error) yet
+        self._first_poll: Snapshot | None = None  # see adopt_backend
 
     def on_load(self) -> None:
         # Thread workers on daemon threads: quitting never waits for a blocked poll.
@@ -121,8 +122,13 @@ class HpoApp(App[None]):
                     self._sagemaker_target = (region, profile)
             return backend
 
-    def adopt_backend(self, backend: Backend, *, region: str | None = None, profile: str | None = None) -> None:
-        """Use a backend the caller built already (the CLI checks a job exists before opening)."""
+    def adopt_backend(self, backend: Backend, *, region: str | None = None, profile: str | None = None,
+                      first_poll: Snapshot | None = None) -> None:
+        """Use a backend the caller built already (the CLI checks a job exists before opening).
+        first_poll: the rows-only poll the caller made of the tuning job being attached; the
+        dashboard shows it in its first frame instead of polling again."""
+        if first_poll is not None:
+            self._first_poll = first_poll
         with self._backend_lock:
             self._backends[backend.name] = backend
             if backend.name == "sagemaker":
@@ -203,7 +209,9 @@ class HpoApp(App[None]):
         if existing is not None:
             self._pop_to(existing)
         else:
-            self.push_screen(DashboardScreen(name, backend_name=backend_name))
+            first = self._first_poll if self._first_poll is not None and self._first_poll.tuning_job.name == name else None
+            self._first_poll = None
+            self.push_screen(DashboardScreen(name, backend_name=backend_name, first_poll=first))
 
     def action_tuning_jobs(self) -> None:
         """The tuning jobs list: the one already open, else a new one."""

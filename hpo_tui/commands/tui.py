@@ -43,9 +43,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
     backend_name = args.backend or "local"
     backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
-    status = None
+    first = None
     try:
-        status = poll_rows(backend, args.name).tuning_job.status
+        first = poll_rows(backend, args.name)  # rows only: the dashboard's first frame shows it
     except TuningJobNotFound:
         _close(backend)
         raise  # a UserError: the CLI prints it, exit 1
@@ -55,9 +55,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
     app = make_app(backend_name=backend_name, attach=args.name, start="dashboard",
                    interval=getattr(args, "interval", None), region=args.region, profile=args.profile)
-    app.adopt_backend(backend)
-    if status is not None:
-        app.watched.add(args.name, backend_name, status)
+    app.adopt_backend(backend, first_poll=first)
+    if first is not None:
+        app.watched.add(args.name, backend_name, first.tuning_job.status)
     return _run(app)
 
 

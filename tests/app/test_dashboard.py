@@ -404,3 +404,25 @@ async def test_detail_of_a_sagemaker_job_shows_console_and_cloudwatch_links_and_
         assert f"console https://console.amazonaws-us-gov.com/sagemaker/home?region=us-gov-west-1#/jobs/{running.name}" in info
         assert "logs https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#logsV2:" in info
         assert "SageMaker: Training" in info and "billed 9m" in info
+
+
+async def test_attach_shows_the_rows_it_polled_in_the_first_frame_and_does_not_poll_again():
+    """`hpo-tui attach` reads the rows to check the tuning job exists; the dashboard shows
+    that poll at once instead of starting with an empty table and reading them again."""
+    jobs = mid_run_jobs()
+    backend = FakeBackend([snapshot_of(jobs)], jobs=jobs)
+    first = backend.poll(TUNING_JOB)  # what cmd_attach read
+    app = dashboard_app(backend)
+    app.adopt_backend(backend, first_poll=first)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert screen.table.row_count == len(jobs)
+        assert jobs[0].name.rsplit("-", 2)[-2] in "".join(s.text for s in screen.table.render_lines(
+            screen.table.region.reset_offset))  # drawn, not only added
+        await settle(pilot)
+        assert backend.polls == 1, "the dashboard polled again instead of using the attach poll"
+        await pilot.press("r")
+        await settle(pilot)
+        assert backend.polls == 2

@@ -102,8 +102,12 @@ class DashboardScreen(Screen):
         ("Help", "List the keys (?)", "help"),
     ]
 
-    def __init__(self, tuning_job: str, *, backend_name: str | None = None) -> None:
+    def __init__(self, tuning_job: str, *, backend_name: str | None = None,
+                 first_poll: Snapshot | None = None) -> None:
+        """first_poll: a rows-only poll of this tuning job made just before (by `hpo-tui
+        attach`): shown in the first frame, and the next poll goes on from its cursor."""
         super().__init__()
+        self._first_poll = first_poll
         self.tuning_job = tuning_job
         self.backend_name = backend_name
         self.snapshot: Snapshot | None = None
@@ -153,7 +157,15 @@ class DashboardScreen(Screen):
         self.table.focus()
         self.set_interval(1.0, self._tick_clock)
         self.watch(self.table, "scroll_y", self._viewport_moved, init=False)
-        self._schedule_poll(0)
+        first, self._first_poll = self._first_poll, None
+        if first is None:
+            self._schedule_poll(0)
+            return
+        # The rows are in the first frame; the curves of the rows on screen are asked for
+        # once the table has its size.
+        backend = self.app.backend_for(self.backend_name)  # adopted with the poll: built already
+        self.post_message(SnapshotPolled(first.prepare(), self._interval_after(backend, first)))
+        self.call_after_refresh(self._want_curves)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_charts(event.size.height)
@@ -213,12 +225,17 @@ class DashboardScreen(Screen):
         # Derived values (the ETA, the chart's series, the leaders) are computed here, in
         # the poll's thread: the UI thread only reads them.
         snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare()
+        self.post_message(SnapshotPolled(snapshot, self._interval_after(backend, snapshot)))
+
+    def _interval_after(self, backend: Any, snapshot: Snapshot) -> float:
+        """Seconds to the next poll: the app's or the backend's interval, slower when the
+        backend asks for it or when nothing runs any more."""
         interval = self.app.interval or backend.default_interval
         if snapshot.suggested_interval:
             interval = max(interval, snapshot.suggested_interval)
         if snapshot.tuning_job.is_terminal and not snapshot.running:
             interval = max(interval, FINISHED_INTERVAL)
-        self.post_message(SnapshotPolled(snapshot, interval))
+        return interval
 
     @on(SnapshotPolled)
     def _snapshot_polled(self, message: SnapshotPolled) -> None:

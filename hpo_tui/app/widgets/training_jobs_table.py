@@ -8,8 +8,10 @@ rendering changed, and keeps the cursor on its job across sorts (or freezes the 
 from __future__ import annotations
 
 import bisect
+import gc
 import math
-from operator import attrgetter
+from itertools import compress, filterfalse
+from operator import attrgetter, is_not
 from typing import Any, Iterable
 
 from rich.padding import Padding
@@ -43,6 +45,8 @@ CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
 FIRST_ROWS = 200  # a first load adds this many rows before the first frame...
 PENDING_CHUNK = 1000  # ...and the rest this many at a time
+FREEZE_ROWS = 2000  # a first load this large freezes the loaded objects out of the GC (_freeze_loaded_objects)
+MOVED_ROWS_DROPPED = 200  # _set_order: more moved rows than this drop every cached render at once
 RENDER_CACHE_SIZE = 5000  # entries in each of the table's own render caches (a few screens of cells)
 STATUS_ORDER = {s: i for i, s in enumerate(("InProgress", "Stopping", "Completed", "Stopped", "Failed"))}
 
@@ -111,6 +115,19 @@ class _KeysOf:
         return self.key(self.names[index])
 
 
+def _freeze_loaded_objects() -> None:
+    """Leave the objects of a large first load out of the garbage collector's full passes.
+
+    Thousands of rows are hundreds of thousands of long-lived objects (views, cells, their
+    renders); each full collection walked them all again: a 200-350 ms pause every few
+    polls at 10,000 rows. gc.freeze() moves every object alive now to a generation the
+    collector never scans; they are still freed as usual when nothing refers to them.
+    (A reference cycle among them that became garbage later would stay: a screen left
+    open at this point and closed afterwards, a few MB at most.)
+    """
+    gc.freeze()
+
+
 class _ComponentStyles:
     """A component's styles with its rich style composed once."""
 
@@ -144,6 +161,8 @@ class TrainingJobsTable(KeyedTable):
         self._column_keys: list[str] = []
         self._hp_names: list[str] = []
         self._row_inputs: dict[str, tuple[TrainingJobView, bool]] = {}
+        self._last_visible: list[TrainingJobView] | None = None  # see _candidates
+        self._last_best: str | None = None
         self._row_keys: dict[str, RowKey] = {}  # DataTable's key of each row, by job name
         self._row_order: list[str] = []  # row keys in table order (DataTable.ordered_rows rebuilds a list)
         self._snapshot: Snapshot | None = None
@@ -246,7 +265,7 @@ class TrainingJobsTable(KeyedTable):
             visible = [by_name[name] for name in order[:FIRST_ROWS]]
             self.set_timer(0.01, self._add_pending_rows)
         pending = set(self._pending)
-        for job in visible:
+        for job in self._candidates(visible, view, history_changed):
             if job.name in pending:
                 continue
             is_best = job.name == view.best_training_job
@@ -269,6 +288,30 @@ class TrainingJobsTable(KeyedTable):
                 self.move_cursor(row=0)  # added in sorted order: the best on top
             return  # sorted once every row is in
         self._sort(visible, view, first_load=was_empty, moved=moved)
+
+    def _candidates(self, visible: list[TrainingJobView], view: TuningJobView,
+                    history_changed: set[str]) -> list[TrainingJobView]:
+        """The visible jobs whose row may differ from what is drawn.
+
+        A poll hands back the very same view objects for the jobs that did not change (the
+        local backend's incremental poll, 10,000 of 10,000 minus 20), in the same order: an
+        identity comparison of the two lists, in C, leaves out those rows without looking
+        at them. The jobs whose curve or best mark changed are added. Any other list (the
+        first, a new filter, another order) is looked at whole by show().
+        """
+        previous, self._last_visible = self._last_visible, (None if self._pending else visible)
+        last_best, self._last_best = self._last_best, view.best_training_job
+        if previous is None or self._pending:
+            return visible
+        common = min(len(previous), len(visible))
+        out = list(compress(visible, map(is_not, visible[:common], previous[:common])))
+        out += visible[common:]
+        names = {job.name for job in out}
+        for name in history_changed | {view.best_training_job, last_best}:
+            inputs = self._row_inputs.get(name) if name not in names else None
+            if inputs is not None:  # a row drawn from this very object (it is not in `out`)
+                out.append(inputs[0])
+        return out
 
     def _repaint_after_refresh(self) -> None:
         """Refresh the table once more after the coming frame.
@@ -312,6 +355,8 @@ class TrainingJobsTable(KeyedTable):
             else:
                 self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
                 self._sort(self.visible_jobs(snapshot), view, force=True)
+                if self.row_count >= FREEZE_ROWS:
+                    self.call_after_refresh(_freeze_loaded_objects)
 
     def tick(self, snapshot: Snapshot, now: float) -> None:
         """The clock moved: rewrite the durations of the running jobs shown (only the cells
@@ -324,6 +369,7 @@ class TrainingJobsTable(KeyedTable):
     def rebuild(self) -> None:
         """Rewrite every row (new colours, filter or sort); the diff still skips equal cells."""
         self._row_inputs.clear()
+        self._last_visible = None
         if self._snapshot is not None and self._history is not None:
             self.show(self._snapshot, self._history, set(), self._now())
 
@@ -362,6 +408,7 @@ class TrainingJobsTable(KeyedTable):
         self._column_keys.append(COL_REASON)
         self.column_labels[COL_REASON] = "failure reason"
         self._row_inputs.clear()  # rows already shown get their (empty) reason cell
+        self._last_visible = None
 
     def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> bool:
         """One scale for every sparkline: the range of the values the visible rows draw,
@@ -371,7 +418,8 @@ class TrainingJobsTable(KeyedTable):
         # Only jobs with a curve in the history can draw one (with curves loaded per job,
         # a few hundred of 10,000): walk those, not every row.
         with_curves = history.jobs_with(view.objective_name)
-        shown = [j for j in jobs if j.name in with_curves] if len(with_curves) < len(jobs) else jobs
+        shown = (list(compress(jobs, map(with_curves.__contains__, map(attrgetter("name"), jobs))))
+                 if len(with_curves) < len(jobs) else jobs)
 
         def values_of(chosen: list[TrainingJobView]) -> list[float]:
             return [v for job in chosen for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
@@ -688,7 +736,7 @@ class TrainingJobsTable(KeyedTable):
         as ordered_names, without a sort of every row (10,000 rows, 20 changed: 0.1 ms)."""
         key = self._order_key(view)
         moved_names = {j.name for j in moved}
-        order = [name for name in self._row_order if name not in moved_names]
+        order = list(filterfalse(moved_names.__contains__, self._row_order))
         inputs = self._row_inputs  # each row's job as last written (unchanged since, or in moved)
         keys = _KeysOf(order, lambda name: key(inputs[name][0]))
         for job in sorted(moved, key=key):
@@ -734,8 +782,9 @@ class TrainingJobsTable(KeyedTable):
 
         DataTable.sort renumbers every row and bumps its update count, so every cached
         render and both row lists (O(N)) go. Here only the rows between the first and the
-        last changed place get their new index and lose their renders: a job moving
-        within the top 20 re-renders 20 rows, not the screen.
+        last changed place get their new index, and DataTable's ordered row list is patched
+        there; a few moved rows lose their renders (a job moving within the top 20
+        re-renders 20 rows, not the screen), many bump the update count instead.
         """
         old, row_keys = self._row_order, self._row_keys
         self._row_order = list(wanted)
@@ -750,13 +799,21 @@ class TrainingJobsTable(KeyedTable):
         hi = len(wanted) - 1
         while old[hi] == wanted[hi]:
             hi -= 1
-        locations = self._row_locations
-        for index in range(lo, hi + 1):
-            row_key = row_keys[wanted[index]]
-            locations[row_key] = index
-            self._stale_rows.add(row_key)
-        self._ordered_row_cache.clear()  # DataTable's row list by index (keyed by its update count)
-        self._offset_cache.clear()
+        moved = [row_keys[name] for name in wanted[lo:hi + 1]]
+        # TwoWayDict's two dicts, updated in C (its __setitem__ is a Python call per row).
+        self._row_locations._forward.update(zip(moved, range(lo, hi + 1)))
+        self._row_locations._reverse.update(zip(range(lo, hi + 1), moved))
+        ordered = self._ordered_row_cache.get((self.row_count, self._update_count))
+        if len(moved) <= MOVED_ROWS_DROPPED:
+            self._stale_rows.update(moved)
+            self._offset_cache.clear()  # DataTable's line offsets (unused here: _get_offsets)
+        else:
+            self._update_count += 1  # every cached render goes at once
+        if ordered is not None:
+            rows = self.rows
+            ordered[lo:hi + 1] = [rows[row_key] for row_key in moved]
+            self._ordered_row_cache.clear()
+            self._ordered_row_cache[(self.row_count, self._update_count)] = ordered
         self.refresh()
 
     def sort_summary(self) -> str:
