@@ -48,3 +48,23 @@ def test_running_and_prepare_give_what_first_use_gives():
     # A snapshot made from another (dataclasses.replace) derives its own values.
     finished = replace(prepared, training_jobs=tuple(replace(j, status="Completed", ended_at=60.0) for j in JOBS))
     assert finished.running == ()
+
+
+def test_a_poll_with_nothing_new_takes_over_what_it_can_and_still_gives_the_right_values():
+    finished = tuple(replace(j, status="Completed", ended_at=60.0) if j.status == "InProgress" else j for j in JOBS)
+    before = _snapshot(list(finished)).prepare()
+    # The same tuple of rows, fetched later: everything is taken over, and it is right.
+    again = replace(before, fetched_at=400.0).prepare(before)  # replace(): a new snapshot, nothing derived yet
+    fresh = _snapshot(list(finished))
+    fresh = replace(fresh, fetched_at=400.0)
+    assert again.leaders is before.leaders and again.estimate is before.estimate
+    assert (again.leaders, again.finished_objectives, again.running, again.estimate) == \
+        (fresh.leaders, fresh.finished_objectives, fresh.running, fresh.estimate)
+    # A job running: its time left moves with the clock, so the ETA is computed again.
+    running = _snapshot(JOBS).prepare()
+    later = replace(running, fetched_at=400.0).prepare(running)
+    assert later.estimate is not running.estimate
+    assert later.estimate == replace(_snapshot(JOBS), fetched_at=400.0).estimate
+    # Other rows (a new tuple): nothing is taken over.
+    other = _snapshot(list(finished)[:-1]).prepare(before)
+    assert other.finished_objectives == ((1, 0.95), (3, 0.97), (4, 0.95), (5, 0.91))

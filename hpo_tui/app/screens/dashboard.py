@@ -224,7 +224,7 @@ class DashboardScreen(Screen):
         # Rows first: the curves shown are loaded next (load_curves), the rest never.
         # Derived values (the ETA, the chart's series, the leaders) are computed here, in
         # the poll's thread: the UI thread only reads them.
-        snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare()
+        snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare(self.snapshot)
         self.post_message(SnapshotPolled(snapshot, self._interval_after(backend, snapshot)))
 
     def _interval_after(self, backend: Any, snapshot: Snapshot) -> float:
