@@ -505,8 +505,9 @@ def scale_main() -> int:
             write_store(Path(home), name, jobs)
             print(f"store of {jobs} x 50 x 3 written in {time.perf_counter() - start:.1f} s")
             # A hyperparameter value ("adam") is on screen once the rows are. Three starts:
-            # one start's wall time moves by +-0.2 s on this machine.
-            runs = [attach_figures(env, name, "adam") for _ in range(3)]
+            # one start's wall time moves by +-0.2 s on this machine; idle over 30 s (10 s
+            # caught one or two polls and read 1.0 % where 60 s read 1.25-1.48 %).
+            runs = [attach_figures(env, name, "adam", idle_seconds=30.0) for _ in range(3)]
             firsts = sorted(first for first, _, _ in runs)
             print(f"attach {jobs} x 50 x 3 (finished): first frame with rows {statistics.median(firsts):.2f} s "
                   f"(median of 3: {', '.join(f'{f:.2f}' for f in firsts)}), RSS {max(r for _, r, _ in runs):.0f} MiB, "

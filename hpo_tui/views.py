@@ -217,9 +217,11 @@ class Snapshot:
         recomputed 20 ms of them each time for nothing.
         """
         if previous is not None and previous.training_jobs is self.training_jobs:
-            same = previous.tuning_job.objective_type == self.tuning_job.objective_type
-            for name in ("running", "finished_objectives", "leaders"):
-                if name in previous.__dict__ and (same or name == "running"):
+            taken = ["running", "finished_objectives"]  # the rows' alone
+            if previous.tuning_job.objective_type == self.tuning_job.objective_type:
+                taken.append("leaders")
+            for name in taken:
+                if name in previous.__dict__:
                     self.__dict__[name] = previous.__dict__[name]
             if (not self.running and previous.tuning_job == self.tuning_job
                     and "estimate" in previous.__dict__):

@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 
 from hpo_tui.app.screens.dashboard import COL_CURVE, COL_DURATION, COL_OBJECTIVE
 from tests.app.conftest import dashboard_app, settle
+from tests.app.test_dashboard import _row_order
 from tests.app.fake_backend import NOW, T0, FakeBackend, ScriptedJob, snapshot_of
 
 
@@ -150,10 +151,6 @@ def _in_order(frames: list) -> list:
         sent = sent + tuple(p for p in frame.new_points if p not in set(sent))
         out.append(replace(frame, new_points=sent))
     return out
-
-
-def _row_order(table) -> list[str]:
-    return [row.key.value for row in table.ordered_rows]
 
 
 def _screen_lines(table) -> list:

@@ -71,7 +71,6 @@ class DashboardCharts(Horizontal):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._signature: tuple | None = None
         self._objective_signature: tuple | None = None
         self._curves_signature: tuple | None = None
 
@@ -86,7 +85,7 @@ class DashboardCharts(Horizontal):
 
     def invalidate(self) -> None:
         """Redraw on the next show (new theme, shown again)."""
-        self._signature = self._objective_signature = self._curves_signature = None
+        self._objective_signature = self._curves_signature = None
 
     def _marker(self, index: int) -> str:
         # Braille lines read best in colour; without colour only the marker tells series apart.
@@ -98,10 +97,7 @@ class DashboardCharts(Horizontal):
         return 2 * max(40, plot.size.width or 0)
 
     def show(self, data: tuple, short_name) -> None:
-        if not self.display or data == self._signature:
-            return
-        self._signature = data
-        if not data:
+        if not self.display or not data:
             return
         objective_name, objective_type, objective, curves, selected = data
         if (objective_name, objective_type, objective) != self._objective_signature:

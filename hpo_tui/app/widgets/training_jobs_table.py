@@ -253,7 +253,6 @@ class TrainingJobsTable(KeyedTable):
         self._add_reason_column(visible)
         rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
-        written: set[str] = set()
         moved: list[TrainingJobView] = []  # the rows written: the only ones whose place can change
         if was_empty and len(visible) > FIRST_ROWS:
             # A large table: the first screens of rows now, in sorted order, so the first
@@ -276,10 +275,9 @@ class TrainingJobsTable(KeyedTable):
                 continue
             self._write_row(job, view, now)
             self._row_inputs[job.name] = (job, is_best)
-            written.add(job.name)
             moved.append(job)
         if rescaled:
-            self._rescale_curves(visible, view, written)
+            self._rescale_curves(visible, view, {job.name for job in moved})
         if self.row_count != rows_before:
             # Textual 8.2 can keep the cursor row rendered with pre-measurement widths.
             self.call_after_refresh(getattr(self, "_clear_caches", lambda: None))
@@ -316,8 +314,8 @@ class TrainingJobsTable(KeyedTable):
     def _repaint_after_refresh(self) -> None:
         """Refresh the table once more after the coming frame.
 
-        Cells rewritten with update_cell(update_width=False) were sometimes left painted
-        with their old text in a real terminal (the tmux end-to-end test under load: rows
+        Cells rewritten without measuring their column again (update_cell(update_width=False),
+        now _set_cell) were sometimes left painted with their old text in a real terminal (the tmux end-to-end test under load: rows
         still InProgress under a Completed header until anything forced a full repaint),
         while the table's data and a headless full render were right. Without this, 3 of
         5 runs failed alongside a tuning benchmark and 1 of 4 beside two busy loops; with
@@ -366,10 +364,14 @@ class TrainingJobsTable(KeyedTable):
             if job.name in self._cells:
                 self._write_row(job, view, now)
 
-    def rebuild(self) -> None:
-        """Rewrite every row (new colours, filter or sort); the diff still skips equal cells."""
+    def _forget_drawn_rows(self) -> None:
+        """The next show() looks at every row again (what each was drawn from is forgotten)."""
         self._row_inputs.clear()
         self._last_visible = None
+
+    def rebuild(self) -> None:
+        """Rewrite every row (new colours, filter or sort); the diff still skips equal cells."""
+        self._forget_drawn_rows()
         if self._snapshot is not None and self._history is not None:
             self.show(self._snapshot, self._history, set(), self._now())
 
@@ -407,8 +409,7 @@ class TrainingJobsTable(KeyedTable):
         self.add_column(Text("failure reason"), key=COL_REASON, default=Text(""))
         self._column_keys.append(COL_REASON)
         self.column_labels[COL_REASON] = "failure reason"
-        self._row_inputs.clear()  # rows already shown get their (empty) reason cell
-        self._last_visible = None
+        self._forget_drawn_rows()  # rows already shown get their (empty) reason cell
 
     def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> bool:
         """One scale for every sparkline: the range of the values the visible rows draw,
@@ -493,13 +494,13 @@ class TrainingJobsTable(KeyedTable):
         self._signatures[job.name] = signatures
 
     def _set_cell(self, row: str, key: str, cell: Text) -> None:
-        """Rewrite one cell; only its row is rendered again.
+        """Rewrite one cell; only that cell is rendered again.
 
         DataTable.update_cell bumps the table's update count, which is part of every render
         cache key: each changed cell re-rendered every visible row cell by cell (about 4,400
         cells through rich's Padding for 20 changed jobs) and rebuilt the row order and the
         line offsets of all N rows. Here the cell is written into the table's data and only
-        its row's cached renders are dropped (_drop_stale_renders, once per frame).
+        its cached renders (and its line's) are dropped (_drop_stale_renders, once per frame).
 
         The column is not measured again either: Textual's update_width=True re-measures the
         whole column whenever the new cell is narrower than the column (every objective value
