@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from textual.command import CommandList
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets._footer import FooterKey
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.configure import SELECTS, ConfigureScreen
@@ -556,3 +557,39 @@ async def test_palette_offers_the_screen_actions() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(pilot.app.screen, RangeEditor)
+
+
+async def test_the_footer_shows_the_keys_of_the_focus_and_is_rebuilt_only_when_they_change() -> None:
+    backend = RefusingBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        footer = screen_of(pilot).query_one(Footer)
+
+        def keys() -> dict[str, bool]:
+            """description -> enabled, as the footer shows them."""
+            return {key.description: not key.has_class("-disabled") for key in footer.query(FooterKey)}
+
+        assert pilot.app.focused is screen_of(pilot).query_one("#ranges-table")  # focused first
+        assert keys()["Add range"] and keys()["Launch"]
+        # In a field, letters type: the letter keys leave the footer.
+        await type_into(pilot, "#max-jobs", "4")
+        assert "Add range" not in keys() and keys()["Launch"]
+        shown = list(footer.query(FooterKey))
+        # Another field shows the same keys: the footer keeps its widgets (a rebuild mounts
+        # and styles every key again, ~0.1 s per focus move on this form).
+        await type_into(pilot, "#max-parallel-jobs", "2")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert list(footer.query(FooterKey)) == shown
+        # While a launch is under way, Launch shows disabled; afterwards, enabled again.
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert keys()["Launch"] is False
+        backend.gate.set()
+        for _ in range(200):  # a guard against a hang, not a timing assertion
+            if isinstance(pilot.app.screen, ErrorDialog):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen_of(pilot) and keys()["Launch"] is True

@@ -17,10 +17,11 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from hpo_tui.app.screens.range_editor import RangeEditor, format_number
 from hpo_tui.app.screens.spec_dialogs import MetricEditor, RequestPreview, SpecFileDialog
+from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.keyvalue import KeyValueEditor
 from hpo_tui.app.widgets.regex_tester import RegexTester
 from hpo_tui.errors import UserError
@@ -216,6 +217,9 @@ class ConfigureScreen(Screen):
     SUB_TITLE = "Configure a tuning job"
     # Below 100 columns the two form columns stack (configure.tcss), so no table is cut.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # Focused first by Textual itself: focusing it from on_mount came after Textual had
+    # focused the form's scroll column, and each focus change restyled ~60 widgets.
+    AUTO_FOCUS = "#ranges-table"
     # The app's command palette offers these (hpo_tui.app.commands.ScreenActions).
     PALETTE = (
         ("Launch tuning job", "Start the tuning job on the chosen backend (ctrl+l)", "launch"),
@@ -257,6 +261,10 @@ class ConfigureScreen(Screen):
         self._shown_messages: dict[str | None, str] = {}
         self._shown_definitions: list[tuple[str, str]] | None = None
         self._launching = False
+        # The breakpoint class for the terminal as it is: otherwise Textual adds it at the
+        # first resize, after the form is mounted, and restyles every widget once more.
+        width = self.app.size.width
+        self.set_classes([max((low, name) for low, name in self.HORIZONTAL_BREAKPOINTS if width >= low)[1]])
 
     # ----- layout -------------------------------------------------------------------------
 
@@ -320,7 +328,7 @@ class ConfigureScreen(Screen):
             yield Button("Save…", id="save-spec")
             yield Button("Preview request", id="preview-request")
             yield Button("Launch", id="launch", variant="success")
-        yield Footer()
+        yield KeyFooter()
 
     def _fields(self, items: Iterable[FormField | str], *, id: str | None = None) -> ComposeResult:
         """A grid of label | control rows, each with its error line below the control.
@@ -369,7 +377,6 @@ class ConfigureScreen(Screen):
     def on_mount(self) -> None:
         self._fill_tables()
         self._sync()
-        self.query_one("#ranges-table").focus()
 
     # ----- spec <-> form ------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
@@ -30,6 +30,9 @@ from hpo_tui.app.widgets.dashboard_charts import (
     DashboardCharts,
     chart_height,
 )
+from hpo_tui.app.widgets.footer import KeyFooter
+from hpo_tui.app.widgets.one_line import set_line
+from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column keys are the table's API)
     BEST_MARK,
     COL_BEST,
@@ -42,8 +45,6 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
     COL_STATUS,
     TrainingJobsTable,
 )
-from hpo_tui.app.widgets.tables import FilterInput
-from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound, points_on_demand, poll_for_view
 from hpo_tui.report import cost_text, render_export, write_export
@@ -140,7 +141,7 @@ class DashboardScreen(Screen):
         yield FilterInput(placeholder="filter: name, status or hyperparameter value (enter keeps, esc clears)",
                           id="text-filter")
         yield Static("connecting…", id="status-bar")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TrainingJobsTable:

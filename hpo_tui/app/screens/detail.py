@@ -22,13 +22,14 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Log, Static
+from textual.widgets import Input, Log, Static
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
+from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput
 from hpo_tui.backends.base import points_on_demand, poll_for_view
 from hpo_tui.report import training_job_links
@@ -90,7 +91,7 @@ class DetailScreen(Screen):
         yield Static(Text(f"log of {self.job}"), id="detail-log-title")
         yield Log(id="detail-log", max_lines=LOG_MAX_LINES, highlight=False, auto_scroll=True)
         yield FilterInput(placeholder="search the log (enter: next match, esc: close)", id="log-search")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._show_log_title()

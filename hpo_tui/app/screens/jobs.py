@@ -13,13 +13,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
-from hpo_tui.views import TuningJobView
+from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
+from hpo_tui.views import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
                   "Stopped": "warning", "Failed": "error"}
@@ -74,7 +75,7 @@ class TuningJobsScreen(Screen):
         yield FilterInput(placeholder="filter: name, status or strategy (enter keeps, esc clears)",
                           id="jobs-filter")
         yield Static("loading…", id="jobs-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#jobs-no-match").display = False

@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui import analysis
 from hpo_tui.app.format import strip_escapes
+from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.report import fmt_value
 from hpo_tui.views import Snapshot
 
@@ -107,7 +108,7 @@ class SearchViewsScreen(Screen):
             with TabPane("4 Over time", id="time"):
                 yield PlotextPlot(id="time-plot")
                 yield Static("", id="time-legend", classes="view-legend")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         theme = self.app.theme_variables
