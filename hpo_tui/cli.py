@@ -10,8 +10,6 @@ import argparse
 import importlib
 import sys
 
-from hpo_tui import __version__
-
 BACKENDS = ("local", "sagemaker")
 
 
@@ -31,6 +29,19 @@ def _interval_option() -> argparse.ArgumentParser:
     return p
 
 
+class _Version(argparse.Action):
+    """--version, looking the version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        import hpo_tui
+
+        print(f"hpo-tui {hpo_tui.__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     backend = _backend_options()
     interval = _interval_option()
@@ -40,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "locally or on Amazon SageMaker. With no command, opens the configure screen.",
         parents=[backend, interval],
     )
-    parser.add_argument("--version", action="version", version=f"hpo-tui {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     parser.add_argument("--spec", metavar="FILE", help="open the configure screen with this spec (TOML)")
     parser.set_defaults(handler="hpo_tui.commands.tui:cmd_configure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

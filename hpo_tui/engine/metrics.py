@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-
-import regex
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import regex
 
 _EPOCH = re.compile(r"Epoch\[(\d+)\]")
 # Seconds one definition may spend on one line; a metric line takes microseconds.
@@ -31,6 +32,8 @@ MAX_MATCHED_LINE = 256 * 1024
 
 def compile_metric_regex(pattern: str) -> "regex.Pattern[str] | re.Pattern[str]":
     """The pattern for bounded matching (re's syntax; `re` only if `regex` refuses it)."""
+    import regex  # here: ~20 ms to import, and `status`, `attach` and the app never match
+
     try:
         return regex.compile(pattern, flags=regex.VERSION0)
     except regex.error:
