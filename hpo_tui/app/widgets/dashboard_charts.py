@@ -7,14 +7,18 @@ with NO_COLOR its own marker; the legend under each plot says which is which.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
 from hpo_tui.app.widgets.one_line import set_line
+
+if TYPE_CHECKING:
+    from textual_plotext import PlotextPlot
 
 TOP_CURVES = 5  # at most views.LEADERS (the jobs a Snapshot keeps ranked)
 # Below this many terminal rows the charts hide themselves: the table needs the room.
@@ -73,15 +77,30 @@ class DashboardCharts(Horizontal):
         super().__init__(id=id)
         self._objective_signature: tuple | None = None
         self._curves_signature: tuple | None = None
+        self._plots_mounted = False
+        self._waiting: tuple | None = None  # what show() was given before the plots were there
 
     def compose(self) -> ComposeResult:
         # Legends live under the plots: plotext draws its own over the data.
-        with Vertical(classes="chart"):
-            yield PlotextPlot(id="objective-chart")
+        with Vertical(classes="chart", id="objective-box"):
             yield Static("", id="objective-legend", classes="chart-legend")
-        with Vertical(classes="chart"):
-            yield PlotextPlot(id="curves-chart")
+        with Vertical(classes="chart", id="curves-box"):
             yield Static("", id="curves-legend", classes="chart-legend")
+
+    def on_mount(self) -> None:
+        # The plots join after the first frame: importing plotext and styling two more
+        # widgets (~0.1 s) is not what a dashboard's first rows should wait for, and a
+        # first frame has nothing to plot yet (the curves are read after it).
+        self.call_after_refresh(self._mount_plots)
+
+    async def _mount_plots(self) -> None:
+        from textual_plotext import PlotextPlot
+
+        await self.query_one("#objective-box").mount(PlotextPlot(id="objective-chart"), before=0)
+        await self.query_one("#curves-box").mount(PlotextPlot(id="curves-chart"), before=0)
+        self._plots_mounted = True
+        if self._waiting is not None:
+            self.show(*self._waiting)
 
     def invalidate(self) -> None:
         """Redraw on the next show (new theme, shown again)."""
@@ -97,6 +116,10 @@ class DashboardCharts(Horizontal):
         return 2 * max(40, plot.size.width or 0)
 
     def show(self, data: tuple, short_name) -> None:
+        if not self._plots_mounted:
+            self._waiting = (data, short_name)
+            return
+        self._waiting = None
         if not self.display or not data:
             return
         objective_name, objective_type, objective, curves, selected = data
@@ -108,7 +131,7 @@ class DashboardCharts(Horizontal):
             self._show_curves(objective_name, curves, selected, short_name)
 
     def _show_objective(self, objective_name: str, objective_type: str, objective: tuple) -> None:
-        plot = self.query_one("#objective-chart", PlotextPlot)
+        plot = self.query_one("#objective-chart")
         plt = plot.plt
         plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} of finished jobs (launch order)")
@@ -137,7 +160,7 @@ class DashboardCharts(Horizontal):
         plot.refresh()
 
     def _show_curves(self, objective_name: str, curves: tuple, selected: str | None, short_name) -> None:
-        plot = self.query_one("#curves-chart", PlotextPlot)
+        plot = self.query_one("#curves-chart")
         plt = plot.plt
         plt.clear_data()
         plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")

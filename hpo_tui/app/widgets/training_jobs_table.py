@@ -262,7 +262,9 @@ class TrainingJobsTable(KeyedTable):
             self._pending = order[FIRST_ROWS:]
             by_name = {j.name: j for j in visible}
             visible = [by_name[name] for name in order[:FIRST_ROWS]]
-            self.set_timer(0.01, self._add_pending_rows)
+            # After the first frame is out (a 10 ms timer could come before it, and make it
+            # wait for a whole chunk).
+            self.call_after_refresh(self._add_pending_rows)
         pending = set(self._pending)
         for job in self._candidates(visible, view, history_changed):
             if job.name in pending:
