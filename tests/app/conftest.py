@@ -5,16 +5,30 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from tests.app.fake_backend import NOW, TUNING_JOB, FakeBackend, finished_jobs, mid_run_jobs, snapshot_of
+from hpo_tui.app.widgets.dashboard_charts import DashboardCharts
+from tests.app.fake_backend import (
+    NOW,
+    TUNING_JOB,
+    FakeBackend,
+    finished_jobs,
+    mid_run_jobs,
+    snapshot_of,
+)
 
 
 async def settle(pilot: Pilot, pause: float = 0.05) -> None:
-    """Wait until the workers finished and their messages were handled."""
+    """Wait until the workers finished and their messages were handled, and the charts show
+    their last drawing (they are built on a worker thread that starts at a frame)."""
     await pilot.pause(pause)
     await pilot.app.workers.wait_for_complete()
     # Messages posted by the workers, then the table's idle-time column sizing.
     await pilot.pause(pause)
     await pilot.pause()
+    for _ in range(200):  # a guard against a hang, not a timing assertion
+        if all(charts.is_current for screen in pilot.app.screen_stack for charts in screen.query(DashboardCharts)):
+            break
+        await pilot.pause(0.02)
+        await pilot.app.workers.wait_for_complete()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ a layout that adapts to the terminal, and remembered settings."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 
 from rich.color import Color as RichColor
@@ -237,6 +238,42 @@ async def test_with_no_color_each_curve_has_its_own_marker_and_the_legend_says_w
         drawn = "".join(str(line) for line in plot.render_lines(plot.region.reset_offset))
         assert all(marker in drawn for marker in markers[:5])
         assert "━" not in legend.content.plain  # no line sample that only colour could tell apart  # no braille-only line style in the legend
+
+
+async def test_the_charts_are_built_off_the_ui_thread_and_follow_a_resize(finished_backend, monkeypatch):
+    # plotext's build of a dashboard chart is 12-25 ms: on the UI thread, every poll where a
+    # top job reported an epoch held keys and the table back that long.
+    from textual_plotext.plot import Plot
+
+    threads: list[threading.Thread] = []
+    build = Plot.build
+
+    def recording_build(self):
+        threads.append(threading.current_thread())
+        return build(self)
+
+    monkeypatch.setattr(Plot, "build", recording_build)
+    app = dashboard_app(finished_backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        plot = app.screen.query_one("#curves-chart")
+        legend = app.screen.query_one("#curves-legend", Static)
+
+        def drawn() -> list[str]:
+            return [line.text for line in plot.render_lines(plot.region.reset_offset)]
+
+        lines = drawn()
+        assert threads and threading.main_thread() not in threads
+        assert any("per epoch" in line for line in lines)  # the title: a chart, not a blank
+        assert len(lines) == plot.size.height and all(len(line) == plot.size.width for line in lines)
+        assert _legend_series(legend)  # the top jobs' curves have a legend
+        await pilot.resize_terminal(160, 50)
+        await settle(pilot)
+        wider = drawn()
+        assert plot.size.width > len(lines[0]) and all(len(line) == plot.size.width for line in wider)
+        axis = next(line for line in wider if "└" in line)
+        assert len(axis.rstrip()) > len(lines[0])  # drawn again at the new width, not padded
+        assert threading.main_thread() not in threads
 
 
 async def test_sparklines_share_one_scale_and_the_header_shows_it():

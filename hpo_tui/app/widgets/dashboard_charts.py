@@ -18,7 +18,7 @@ from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
 from hpo_tui.app.widgets.one_line import set_line
 
 if TYPE_CHECKING:
-    from textual_plotext import PlotextPlot
+    from hpo_tui.app.widgets.background_plot import BackgroundPlot
 
 TOP_CURVES = 5  # at most views.LEADERS (the jobs a Snapshot keeps ranked)
 # Below this many terminal rows the charts hide themselves: the table needs the room.
@@ -94,13 +94,21 @@ class DashboardCharts(Horizontal):
         self.call_after_refresh(self._mount_plots)
 
     async def _mount_plots(self) -> None:
-        from textual_plotext import PlotextPlot
+        from hpo_tui.app.widgets.background_plot import BackgroundPlot
 
-        await self.query_one("#objective-box").mount(PlotextPlot(id="objective-chart"), before=0)
-        await self.query_one("#curves-box").mount(PlotextPlot(id="curves-chart"), before=0)
+        await self.query_one("#objective-box").mount(BackgroundPlot(id="objective-chart"), before=0)
+        await self.query_one("#curves-box").mount(BackgroundPlot(id="curves-chart"), before=0)
         self._plots_mounted = True
         if self._waiting is not None:
             self.show(*self._waiting)
+
+    @property
+    def is_current(self) -> bool:
+        """The plots are there and show what they were last given (they are built on a
+        worker thread, after a frame)."""
+        from hpo_tui.app.widgets.background_plot import BackgroundPlot
+
+        return self._plots_mounted and all(plot.is_current for plot in self.query(BackgroundPlot))
 
     def invalidate(self) -> None:
         """Redraw on the next show (new theme, shown again)."""
@@ -111,7 +119,7 @@ class DashboardCharts(Horizontal):
         return SERIES_MARKERS[index % len(SERIES_MARKERS)] if self.app.no_color else "braille"
 
     @staticmethod
-    def _plot_width(plot: PlotextPlot) -> int:
+    def _plot_width(plot: BackgroundPlot) -> int:
         """Columns of data in a plot (braille draws two points per cell): 2 x its width."""
         return 2 * max(40, plot.size.width or 0)
 
@@ -131,8 +139,10 @@ class DashboardCharts(Horizontal):
             self._show_curves(objective_name, curves, selected, short_name)
 
     def _show_objective(self, objective_name: str, objective_type: str, objective: tuple) -> None:
-        plot = self.query_one("#objective-chart")
-        plt = plot.plt
+        from hpo_tui.app.widgets.background_plot import BackgroundPlot, PlotCalls
+
+        plot = self.query_one("#objective-chart", BackgroundPlot)
+        plt = PlotCalls()  # made on the figure by the plot's build thread
         plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} of finished jobs (launch order)")
         legend = Text()
@@ -157,11 +167,13 @@ class DashboardCharts(Horizontal):
         else:
             legend = Text("no finished job yet", style="dim")
         set_line(self.query_one("#objective-legend", Static), legend)  # one line: no layout pass
-        plot.refresh()
+        plot.draw(plt.calls)
 
     def _show_curves(self, objective_name: str, curves: tuple, selected: str | None, short_name) -> None:
-        plot = self.query_one("#curves-chart")
-        plt = plot.plt
+        from hpo_tui.app.widgets.background_plot import BackgroundPlot, PlotCalls
+
+        plot = self.query_one("#curves-chart", BackgroundPlot)
+        plt = PlotCalls()  # made on the figure by the plot's build thread
         plt.clear_data()
         plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")
         legend = Text()
@@ -187,4 +199,4 @@ class DashboardCharts(Horizontal):
         else:
             legend = Text("no epoch reported yet", style="dim")
         set_line(self.query_one("#curves-legend", Static), legend)
-        plot.refresh()
+        plot.draw(plt.calls)
