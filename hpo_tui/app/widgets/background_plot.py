@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any
 
 from rich.console import Console
 from rich.segment import Segment
@@ -21,20 +20,6 @@ Call = tuple[str, tuple, dict]
 _PLAIN = Style()  # Textual's filters (NO_COLOR, dimming) need a style on every segment
 # One plotext build at a time, whichever plot: plotext keeps its themes in a module dict.
 _BUILD_LOCK = threading.Lock()
-
-
-class PlotCalls:
-    """Stands in for a plot's `plt`: records the plotext calls made on it (plt.plot(...),
-    plt.title(...)), for the build thread to make on the real figure."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-
-    def __getattr__(self, name: str):
-        def record(*args: Any, **kwargs: Any) -> None:
-            self.calls.append((name, args, kwargs))
-
-        return record
 
 
 class BackgroundPlot(PlotextPlot):
@@ -61,7 +46,8 @@ class BackgroundPlot(PlotextPlot):
         self._building = False
 
     def draw(self, calls: list[Call]) -> None:
-        """Show a plot made of these plotext calls (from PlotCalls)."""
+        """Show a plot made of these plotext calls: (method name, args, kwargs) of plt, in
+        order (dashboard_charts.PlotCalls records them)."""
         self._calls = calls
         self._version += 1
         self.refresh()

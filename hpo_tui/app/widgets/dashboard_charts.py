@@ -68,6 +68,20 @@ def decimate(points: list[tuple[float, float]], buckets: int) -> list[tuple[floa
     return out
 
 
+class PlotCalls:
+    """Stands in for a plot's `plt`: records the plotext calls made on it (plt.plot(...),
+    plt.title(...)) for BackgroundPlot.draw, whose build thread makes them on the figure."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def __getattr__(self, name: str):
+        def record(*args, **kwargs) -> None:
+            self.calls.append((name, args, kwargs))
+
+        return record
+
+
 class DashboardCharts(Horizontal):
     """`show(data)` redraws the plots whose data changed; `data` is plain values, so each
     plot compares its own part (a top job's new epoch redraws the curves, not the objective
@@ -77,7 +91,7 @@ class DashboardCharts(Horizontal):
         super().__init__(id=id)
         self._objective_signature: tuple | None = None
         self._curves_signature: tuple | None = None
-        self._plots_mounted = False
+        self._plots: dict[str, BackgroundPlot] = {}  # mounted after the first frame
         self._waiting: tuple | None = None  # what show() was given before the plots were there
 
     def compose(self) -> ComposeResult:
@@ -96,9 +110,10 @@ class DashboardCharts(Horizontal):
     async def _mount_plots(self) -> None:
         from hpo_tui.app.widgets.background_plot import BackgroundPlot
 
-        await self.query_one("#objective-box").mount(BackgroundPlot(id="objective-chart"), before=0)
-        await self.query_one("#curves-box").mount(BackgroundPlot(id="curves-chart"), before=0)
-        self._plots_mounted = True
+        plots = {which: BackgroundPlot(id=f"{which}-chart") for which in ("objective", "curves")}
+        for which, plot in plots.items():
+            await self.query_one(f"#{which}-box").mount(plot, before=0)
+        self._plots = plots
         if self._waiting is not None:
             self.show(*self._waiting)
 
@@ -106,9 +121,7 @@ class DashboardCharts(Horizontal):
     def is_current(self) -> bool:
         """The plots are there and show what they were last given (they are built on a
         worker thread, after a frame)."""
-        from hpo_tui.app.widgets.background_plot import BackgroundPlot
-
-        return self._plots_mounted and all(plot.is_current for plot in self.query(BackgroundPlot))
+        return bool(self._plots) and all(plot.is_current for plot in self._plots.values())
 
     def invalidate(self) -> None:
         """Redraw on the next show (new theme, shown again)."""
@@ -124,7 +137,7 @@ class DashboardCharts(Horizontal):
         return 2 * max(40, plot.size.width or 0)
 
     def show(self, data: tuple, short_name) -> None:
-        if not self._plots_mounted:
+        if not self._plots:
             self._waiting = (data, short_name)
             return
         self._waiting = None
@@ -139,9 +152,7 @@ class DashboardCharts(Horizontal):
             self._show_curves(objective_name, curves, selected, short_name)
 
     def _show_objective(self, objective_name: str, objective_type: str, objective: tuple) -> None:
-        from hpo_tui.app.widgets.background_plot import BackgroundPlot, PlotCalls
-
-        plot = self.query_one("#objective-chart", BackgroundPlot)
+        plot = self._plots["objective"]
         plt = PlotCalls()  # made on the figure by the plot's build thread
         plt.clear_data()  # clear_figure rebuilds the whole figure: 10x slower
         plt.title(f"{objective_name} of finished jobs (launch order)")
@@ -170,9 +181,7 @@ class DashboardCharts(Horizontal):
         plot.draw(plt.calls)
 
     def _show_curves(self, objective_name: str, curves: tuple, selected: str | None, short_name) -> None:
-        from hpo_tui.app.widgets.background_plot import BackgroundPlot, PlotCalls
-
-        plot = self.query_one("#curves-chart", BackgroundPlot)
+        plot = self._plots["curves"]
         plt = PlotCalls()  # made on the figure by the plot's build thread
         plt.clear_data()
         plt.title(f"{objective_name} per epoch: top {TOP_CURVES} + selected")
