@@ -18,7 +18,7 @@ from hpo_tui.app.styles import SERIES_COLOURS, SERIES_MARKERS, rgb_style
 from hpo_tui.app.widgets.one_line import set_line
 
 if TYPE_CHECKING:
-    from hpo_tui.app.widgets.background_plot import BackgroundPlot
+    from hpo_tui.app.widgets.background_plot import BackgroundPlot, Call
 
 TOP_CURVES = 5  # at most views.LEADERS (the jobs a Snapshot keeps ranked)
 # Below this many terminal rows the charts hide themselves: the table needs the room.
@@ -73,7 +73,7 @@ class PlotCalls:
     plt.title(...)) for BackgroundPlot.draw, whose build thread makes them on the figure."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple, dict]] = []
+        self.calls: list[Call] = []
 
     def __getattr__(self, name: str):
         def record(*args, **kwargs) -> None:
