@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from textual import on, work
 from textual.app import App
@@ -21,6 +21,9 @@ from hpo_tui.app.threads import DaemonThreadExecutor
 from hpo_tui.backends.base import Backend, poll_rows
 from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
+
+if TYPE_CHECKING:
+    from textual.widget import AwaitMount
 
 START_SCREENS = ("configure", "dashboard", "jobs")
 
@@ -78,17 +81,26 @@ class HpoApp(App[None]):
     def on_mount(self) -> None:
         self.served = self.is_web
         self._restore_theme()
+        # Textual holds every repaint until the app's own mount is over, and a frame drawn
+        # before then is thrown away, not shown later: a start screen pushed here would
+        # draw its first frame (the attached job's rows) into that void, and the terminal
+        # would stay blank until the next one, after all the work queued for "after the
+        # first frame" (0.2-0.4 s at 1,000 jobs). Pushed from the app's queue, it draws
+        # after the app's mount, and its first frame is the one shown.
+        self.call_later(self._open_start_screen)
+
+    async def _open_start_screen(self) -> None:
         if self.start == "dashboard":
-            self.open_dashboard(self.attach, self.backend_name)
+            await self.open_dashboard(self.attach, self.backend_name)
         elif self.start == "jobs":
             from hpo_tui.app.screens.jobs import TuningJobsScreen
 
-            self.push_screen(TuningJobsScreen(backend_name=self.backend_name))
+            await self.push_screen(TuningJobsScreen(backend_name=self.backend_name))
         else:
             from hpo_tui.app.screens.configure import ConfigureScreen
 
-            self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
-                                             backend_name=self.backend_name if self.spec is None else None))
+            await self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
+                                                   backend_name=self.backend_name if self.spec is None else None))
 
     def _restore_theme(self) -> None:
         """The theme chosen last time, if still known; a new choice is remembered."""
@@ -199,8 +211,10 @@ class HpoApp(App[None]):
                 self.draft_spec = draft()
             self.pop_screen()
 
-    def open_dashboard(self, name: str, backend_name: str | None = None, *, status: str | None = None) -> None:
-        """Show the dashboard of a tuning job: the one already open, else a new one."""
+    def open_dashboard(self, name: str, backend_name: str | None = None, *,
+                       status: str | None = None) -> AwaitMount | None:
+        """Show the dashboard of a tuning job: the one already open, else a new one (the
+        push's awaitable: awaited, the dashboard is mounted)."""
         from hpo_tui.app.screens.dashboard import DashboardScreen
 
         backend_name = backend_name or self.backend_name
@@ -211,7 +225,8 @@ class HpoApp(App[None]):
         else:
             first = self._first_poll if self._first_poll is not None and self._first_poll.tuning_job.name == name else None
             self._first_poll = None
-            self.push_screen(DashboardScreen(name, backend_name=backend_name, first_poll=first))
+            return self.push_screen(DashboardScreen(name, backend_name=backend_name, first_poll=first))
+        return None
 
     def action_tuning_jobs(self) -> None:
         """The tuning jobs list: the one already open, else a new one."""

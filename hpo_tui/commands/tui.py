@@ -8,6 +8,9 @@ from pathlib import Path
 
 
 def _run(app) -> int:
+    import gc
+
+    gc.freeze()
     app.run()
     if app.exit_hint:
         # e.g. how to reattach to the tuning job that keeps running. Served in a browser

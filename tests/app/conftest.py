@@ -31,6 +31,34 @@ async def settle(pilot: Pilot, pause: float = 0.05) -> None:
         await pilot.app.workers.wait_for_complete()
 
 
+async def started(pilot: Pilot) -> None:
+    """Wait until the app shows its start screen: it is pushed once the app's own mount is
+    over (HpoApp.on_mount), as a user would wait for it to appear."""
+    for _ in range(500):  # a guard against a hang, not a timing assertion
+        if len(pilot.app.screen_stack) > 1 and pilot.app.screen.is_mounted:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """The snapshot plugin's snap_compare, whose run_before starts once the start screen is
+    up (the plugin runs it as soon as the app's mount is over)."""
+
+    def compare(app, *args, run_before=None, **kwargs):
+        async def before(pilot: Pilot) -> None:
+            await started(pilot)
+            if run_before is not None:
+                result = run_before(pilot)
+                if result is not None:
+                    await result
+
+        return snap_compare(app, *args, run_before=before, **kwargs)
+
+    return compare
+
+
 @pytest.fixture
 def mid_run_backend() -> FakeBackend:
     jobs = mid_run_jobs()
