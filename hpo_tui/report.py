@@ -87,13 +87,11 @@ def training_job_links(t: TuningJobView, job: str) -> list[tuple[str, str]]:
 def cost_text(snap: Snapshot) -> str | None:
     """The tuning job's bill so far: billed time, instance-hours, and dollars when a price per
     instance-hour is known ([sagemaker] price_per_hour); None when nothing is billed (local)."""
-    jobs = [j for j in snap.training_jobs if j.billable_seconds is not None]
-    if not jobs:
+    billing = snap.billing  # added up in the poll's thread (Snapshot.prepare)
+    if billing is None:
         return None
-    seconds = sum(j.billable_seconds or 0.0 for j in jobs)
-    hours = sum(j.instance_hours or 0.0 for j in jobs)
-    text = f"billed {fmt_duration(seconds)} over {len(jobs)} training jobs, {hours:.2f} instance-hours"
-    trained = sum((j.ended_at or snap.fetched_at) - j.started_at for j in jobs if j.started_at is not None)
+    seconds, hours, trained = billing.seconds, billing.instance_hours, billing.trained_seconds
+    text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
     if trained > seconds + 1:  # managed spot training bills less than it trains
         text += f" (of {fmt_duration(trained)} training: spot saved {100 * (1 - seconds / trained):.0f}%)"
     price = snap.tuning_job.price_per_hour

@@ -162,6 +162,16 @@ class MetricPoint:
 
 
 @dataclass(frozen=True)
+class Billing:
+    """The billed training jobs of a snapshot, added up (Snapshot.billing)."""
+
+    jobs: int
+    seconds: float  # billable seconds
+    instance_hours: float
+    trained_seconds: float  # training time, to the fetch for a job still running
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything one poll returns. Plain data; both backends return the same shapes."""
 
@@ -207,6 +217,22 @@ class Snapshot:
         pick = heapq.nlargest if self.tuning_job.objective_type == "Maximize" else heapq.nsmallest
         return tuple(j.name for j in pick(LEADERS, scored, key=lambda j: j.final_objective))
 
+    @functools.cached_property
+    def any_failure_reason(self) -> bool:
+        """Some training job has a failure reason (the dashboard then shows the column)."""
+        return any(j.failure_reason for j in self.training_jobs)
+
+    @functools.cached_property
+    def billing(self) -> "Billing | None":
+        """What the billed training jobs add up to (None: none is billed, as locally)."""
+        jobs = [j for j in self.training_jobs if j.billable_seconds is not None]
+        if not jobs:
+            return None
+        return Billing(jobs=len(jobs), seconds=sum(j.billable_seconds or 0.0 for j in jobs),
+                       instance_hours=sum(j.instance_hours or 0.0 for j in jobs),
+                       trained_seconds=sum((j.ended_at or self.fetched_at) - j.started_at
+                                           for j in jobs if j.started_at is not None))
+
     def prepare(self, previous: "Snapshot | None" = None) -> "Snapshot":
         """Compute the derived values now; returns self (call it where the poll ran).
 
@@ -217,7 +243,7 @@ class Snapshot:
         recomputed 20 ms of them each time for nothing.
         """
         if previous is not None and previous.training_jobs is self.training_jobs:
-            taken = ["running", "finished_objectives"]  # the rows' alone
+            taken = ["running", "finished_objectives", "any_failure_reason"]  # the rows' alone
             if previous.tuning_job.objective_type == self.tuning_job.objective_type:
                 taken.append("leaders")
             for name in taken:
@@ -226,7 +252,7 @@ class Snapshot:
             if (not self.running and previous.tuning_job == self.tuning_job
                     and "estimate" in previous.__dict__):
                 self.__dict__["estimate"] = previous.__dict__["estimate"]
-        for name in ("estimate", "running", "finished_objectives", "leaders"):
+        for name in ("estimate", "running", "finished_objectives", "leaders", "billing", "any_failure_reason"):
             getattr(self, name)
         return self
 

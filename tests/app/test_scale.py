@@ -99,6 +99,22 @@ def _moved(jobs: list[ScriptedJob], rng, count: int) -> list[ScriptedJob]:
     return out
 
 
+def _nudged(jobs: list[ScriptedJob], rng, count: int) -> list[ScriptedJob]:
+    """`count` random jobs with a value report a new epoch that keeps their value (the row
+    changes, its place does not) or takes the value of the row above or below (a tie: the
+    launch order decides whether it moves)."""
+    by_name = {j.name: j for j in jobs}
+    order = [by_name[name] for name in _expected_order(jobs, lambda j: -j.view().final_objective)
+             if not math.isnan(by_name[name].view().final_objective or math.nan)]
+    out = list(jobs)
+    for place in rng.sample(range(1, len(order) - 1), count):
+        job = order[place]
+        value = rng.choice([job.view().final_objective, order[place - 1].view().final_objective,
+                            order[place + 1].view().final_objective])
+        out[job.index] = replace(out[job.index], accuracy=out[job.index].accuracy + [value])
+    return out
+
+
 def _expected_order(jobs: list[ScriptedJob], key) -> list[str]:
     """The table's documented order, computed here from scratch: values first (by `key`),
     ties in launch order, jobs without a value (or NaN) last in launch order."""
@@ -111,14 +127,15 @@ def _expected_order(jobs: list[ScriptedJob], key) -> list[str]:
 
 
 async def test_live_polls_keep_every_row_in_sorted_order_while_only_the_changed_rows_move():
-    """Each poll re-inserts the changed rows only; after 12 polls of random changes (ties,
-    NaN, values gone) the order is the one a full sort gives, best first, and the cursor
-    stays on its job."""
+    """Each poll re-inserts the changed rows only; after each of 12 polls of random changes
+    (ties, NaN, values gone; values kept, or tied with a neighbour) the order is the one a
+    full sort gives, best first, and the cursor stays on its job."""
     rng = random.Random(16)
     jobs = _many_jobs(240, running=0)
     frames = [jobs]
-    for _ in range(12):
+    for _ in range(6):
         frames.append(_moved(frames[-1], rng, 9))
+        frames.append(_nudged(frames[-1], rng, 9))
     backend = FakeBackend([snapshot_of(f) for f in frames], jobs=jobs)
     app = dashboard_app(backend)
     async with app.run_test(size=(120, 40)) as pilot:
