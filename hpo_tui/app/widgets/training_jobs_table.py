@@ -11,7 +11,7 @@ import bisect
 import gc
 import math
 from itertools import compress, filterfalse
-from operator import attrgetter, is_not
+from operator import attrgetter, eq, is_not
 from typing import Any, Iterable
 
 from rich.padding import Padding
@@ -246,7 +246,7 @@ class TrainingJobsTable(KeyedTable):
         # Each pass over every row is a few ms at 10,000 rows: set operations and the
         # snapshot's own running list keep them in C, or once per snapshot.
         self._running = list(snapshot.running) if not self.filtering else [j for j in visible if not j.is_terminal]
-        for name in self._cells.keys() - set(map(attrgetter("name"), visible)):
+        for name in self._gone(visible):
             self.remove_row(name)
             del self._cells[name], self._signatures[name], self._row_keys[name]
             self._row_inputs.pop(name, None)
@@ -289,6 +289,21 @@ class TrainingJobsTable(KeyedTable):
                 self.move_cursor(row=0)  # added in sorted order: the best on top
             return  # sorted once every row is in
         self._sort(visible, view, first_load=was_empty, moved=moved)
+
+    def _gone(self, visible: list[TrainingJobView]) -> set[str]:
+        """The rows whose job is not in `visible` any more (a filter, or a job gone).
+
+        The rows are the jobs of the last list shown (_last_visible). The usual poll hands
+        back that list's jobs in the same places, some as new objects, and maybe more at the
+        end: then only the new objects need a look (their names), not 10,000 names (4 ms)."""
+        previous = self._last_visible
+        if previous is not None and len(visible) >= len(previous):
+            head = visible[:len(previous)]
+            changed = list(map(is_not, head, previous))
+            if all(map(eq, map(attrgetter("name"), compress(head, changed)),
+                       map(attrgetter("name"), compress(previous, changed)))):
+                return set()
+        return self._cells.keys() - set(map(attrgetter("name"), visible))
 
     def _candidates(self, visible: list[TrainingJobView], view: TuningJobView,
                     history_changed: set[str]) -> list[TrainingJobView]:
