@@ -172,6 +172,7 @@ class TrainingJobsTable(KeyedTable):
         self._pending: list[str] = []  # rows of a large first load not added yet, in order
         self._running: list[TrainingJobView] = []  # the running jobs shown, as of the last show()
         self._repaint_due = False  # a repaint after the next frame is scheduled (_repaint_after_refresh)
+        self._repaint_rows: set[RowKey] = set()  # the rows it repaints
         self._frame_styles: dict[tuple[str, ...], _ComponentStyles] = {}  # this frame's (render_lines)
         self._frame_rich_style: Style | None = None  # while render_lines draws (rich_style)
         # Render caches of our own (_render_cell, _with_meta): plain dicts, emptied when full
@@ -330,8 +331,8 @@ class TrainingJobsTable(KeyedTable):
                 out.append(inputs[0])
         return out
 
-    def _repaint_after_refresh(self) -> None:
-        """Refresh the table once more after the coming frame.
+    def _repaint_after_refresh(self, row_key: RowKey) -> None:
+        """Refresh this row's line once more after the coming frame.
 
         Cells rewritten without measuring their column again (update_cell(update_width=False),
         now _set_cell) were sometimes left painted with their old text in a real terminal (the tmux end-to-end test under load: rows
@@ -339,16 +340,30 @@ class TrainingJobsTable(KeyedTable):
         while the table's data and a headless full render were right. Without this, 3 of
         5 runs failed alongside a tuning benchmark and 1 of 4 beside two busy loops; with
         it, 0 of 12 (and 0 of 11 when it also cleared the render caches, which cost 50%
-        more CPU per refresh in bench/tui_bench.py --scale). One per frame, however many
-        cells changed.
+        more CPU per refresh in bench/tui_bench.py --scale). One call per frame, however many
+        cells changed; it refreshes the lines of the rows written, not the table.
         """
+        self._repaint_rows.add(row_key)
         if not self._repaint_due:
             self._repaint_due = True
             self.call_after_refresh(self._repaint)
 
     def _repaint(self) -> None:
         self._repaint_due = False
-        self.refresh()
+        rows, self._repaint_rows = self._repaint_rows, set()
+        for row_key in rows:
+            self._refresh_line_of(row_key)
+
+    def _refresh_line_of(self, row_key: RowKey) -> None:
+        """Repaint the line showing this row, if it is in view (every row is one line high):
+        a poll that rewrites the cells of 3 rows on screen repaints 3 lines, not 40."""
+        index = self._row_locations.get(row_key)
+        if index is None:
+            return
+        y = index + (self.header_height if self.show_header else 0)
+        region = Region(0, y, max(self.size.width, self.virtual_size.width), 1)
+        if self.window_region.overlaps(region):
+            self.refresh(region.translate(-self.scroll_offset))
 
     def _add_pending_rows(self) -> None:
         """Add the next chunk of a large first load (in sorted order); sort once at the end."""
@@ -537,8 +552,8 @@ class TrainingJobsTable(KeyedTable):
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={key!r}.")
         cells[column_key] = cell
         self._stale_cells.add((row_key, column_key))
-        self.refresh()
-        self._repaint_after_refresh()
+        self._refresh_line_of(row_key)
+        self._repaint_after_refresh(row_key)
         column = self.columns.get(column_key)
         if column is not None and column.auto_width and cell.cell_len > column.content_width:
             # Grown here, at once: leaving it to update_width would re-measure the column
