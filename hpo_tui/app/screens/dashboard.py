@@ -162,10 +162,10 @@ class DashboardScreen(Screen):
         if first is None:
             self._schedule_poll(0)
             return
-        # The rows are in the first frame; the curves of the rows on screen are asked for
-        # once the table has its size.
+        # The rows are in the first frame: applied here, since a posted message would be
+        # handled after it. The curves of the rows on screen are asked for once the table
+        # has its size.
         backend = self.app.backend_for(self.backend_name)  # adopted with the poll: built already
-        # Applied here, not posted: a message would be handled after the first frame.
         self._snapshot_polled(SnapshotPolled(first.prepare(), self._interval_after(backend, first)))
         self.call_after_refresh(self._want_curves)
 

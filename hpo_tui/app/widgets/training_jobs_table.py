@@ -248,7 +248,8 @@ class TrainingJobsTable(KeyedTable):
         # Each pass over every row is a few ms at 10,000 rows: set operations and the
         # snapshot's own running list keep them in C, or once per snapshot.
         self._running = list(snapshot.running) if not self.filtering else [j for j in visible if not j.is_terminal]
-        for name in self._gone(visible):
+        changed = self._places_changed(visible)
+        for name in self._gone(visible, changed):
             self.remove_row(name)
             del self._cells[name], self._signatures[name], self._row_keys[name], self._rows_by_name[name]
             self._row_inputs.pop(name, None)
@@ -269,7 +270,7 @@ class TrainingJobsTable(KeyedTable):
             # wait for a whole chunk).
             self.call_after_refresh(self._add_pending_rows)
         pending = set(self._pending)
-        for job in self._candidates(visible, view, history_changed):
+        for job in self._candidates(visible, view, history_changed, changed):
             if job.name in pending:
                 continue
             is_best = job.name == view.best_training_job
@@ -292,38 +293,45 @@ class TrainingJobsTable(KeyedTable):
             return  # sorted once every row is in
         self._sort(visible, view, first_load=was_empty, moved=moved)
 
-    def _gone(self, visible: list[TrainingJobView]) -> set[str]:
+    def _places_changed(self, visible: list[TrainingJobView]) -> list[bool] | None:
+        """For each place `visible` shares with the last list shown (_last_visible): whether
+        another object is there now (an identity comparison, in C). None: no last list."""
+        previous = self._last_visible
+        if previous is None:
+            return None
+        common = min(len(previous), len(visible))
+        return list(map(is_not, visible[:common], previous[:common]))
+
+    def _gone(self, visible: list[TrainingJobView], changed: list[bool] | None) -> set[str]:
         """The rows whose job is not in `visible` any more (a filter, or a job gone).
 
         The rows are the jobs of the last list shown (_last_visible). The usual poll hands
         back that list's jobs in the same places, some as new objects, and maybe more at the
         end: then only the new objects need a look (their names), not 10,000 names (4 ms)."""
         previous = self._last_visible
-        if previous is not None and len(visible) >= len(previous):
-            head = visible[:len(previous)]
-            changed = list(map(is_not, head, previous))
-            if all(map(eq, map(attrgetter("name"), compress(head, changed)),
-                       map(attrgetter("name"), compress(previous, changed)))):
-                return set()
+        if (changed is not None and previous is not None and len(visible) >= len(previous)
+                and all(map(eq, map(attrgetter("name"), compress(visible, changed)),
+                            map(attrgetter("name"), compress(previous, changed))))):
+            return set()
         return self._cells.keys() - set(map(attrgetter("name"), visible))
 
     def _candidates(self, visible: list[TrainingJobView], view: TuningJobView,
-                    history_changed: set[str]) -> list[TrainingJobView]:
+                    history_changed: set[str], changed: list[bool] | None) -> list[TrainingJobView]:
         """The visible jobs whose row may differ from what is drawn.
 
         A poll hands back the very same view objects for the jobs that did not change (the
         local backend's incremental poll, 10,000 of 10,000 minus 20), in the same order: an
         identity comparison of the two lists, in C, leaves out those rows without looking
         at them. The jobs whose curve or best mark changed are added. Any other list (the
-        first, a new filter, another order) is looked at whole by show().
+        first, a new filter, another order) is looked at whole by show(). `changed`: that
+        comparison (_places_changed), made once for _gone and here.
         """
         previous, self._last_visible = self._last_visible, (None if self._pending else visible)
         last_best, self._last_best = self._last_best, view.best_training_job
-        if previous is None or self._pending:
+        if previous is None or self._pending or changed is None:
             return visible
-        common = min(len(previous), len(visible))
-        out = list(compress(visible, map(is_not, visible[:common], previous[:common])))
-        out += visible[common:]
+        out = list(compress(visible, changed))
+        out += visible[len(changed):]
         names = {job.name for job in out}
         for name in history_changed | {view.best_training_job, last_best}:
             inputs = self._row_inputs.get(name) if name not in names else None
