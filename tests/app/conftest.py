@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from textual.pilot import Pilot
 
@@ -39,6 +41,24 @@ async def started(pilot: Pilot) -> None:
             break
         await pilot.pause(0.01)
     await pilot.pause()
+
+
+@pytest.fixture(autouse=True)
+def run_test_waits_for_the_start_screen(monkeypatch):
+    """Pilot's run_test returns once the app's own mount is over, and the start screen is
+    pushed after it (HpoApp.on_mount): the tests start once it is up and settled, as a
+    user would see it (its footer built, its first focus given)."""
+    from hpo_tui.app.app import HpoApp
+
+    run_test = HpoApp.run_test
+
+    @contextlib.asynccontextmanager
+    async def waiting(self, *args, **kwargs):
+        async with run_test(self, *args, **kwargs) as pilot:
+            await started(pilot)
+            yield pilot
+
+    monkeypatch.setattr(HpoApp, "run_test", waiting)
 
 
 @pytest.fixture
