@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -71,6 +72,48 @@ def test_script_is_python_38_syntax() -> None:
     ast.parse(source, filename=str(SCRIPT), feature_version=(3, 8))
     # The container runs Python 3.8, where this import would not postpone `X | Y` annotations anyway.
     assert "from __future__ import annotations" not in source
+
+
+# 1e-39 is a denormal float32. Multiplied by one on MXNet's engine thread, it stays 1e-39
+# unless that thread flushes denormals to zero. Prints the result, with and without the script.
+DENORMAL_PRODUCT = r"""
+import sys, warnings
+import numpy as np
+if sys.argv[1] == "script":
+    module = {"__name__": "mnist_flush", "__file__": sys.argv[2], "__builtins__": __builtins__}
+    with open(sys.argv[2]) as fh:
+        exec(compile(fh.read(), sys.argv[2], "exec"), module)
+    print("kept:", module["DENORMALS_KEPT"])
+else:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n, t in (("bool", bool), ("int", int), ("float", float), ("object", object)):
+            setattr(np, n, getattr(np, n, t))
+import mxnet as mx
+tiny = mx.nd.array(np.array([1e-39], dtype=np.float32))
+print("engine:", (tiny * 1.0).asnumpy()[0])
+print("numpy:", np.float32(1e-39) * np.float32(1.0))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"),
+    reason="the script flushes denormals on x86-64 Linux only",
+)
+def test_denormal_numbers_are_flushed_to_zero_on_mxnets_threads(tmp_path: Path) -> None:
+    # A job whose units die (Adam at a high learning rate) fills its optimizer state with
+    # denormals, and every epoch then ran 5-10x slower on x86 (bench/RESULTS.md).
+    def product(mode: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", DENORMAL_PRODUCT, mode, str(SCRIPT)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "MXNET_CPU_WORKER_NTHREADS": "1"},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert product("plain") == "engine: 1e-39\nnumpy: 1e-39\n"  # what the test looks for is there
+    assert product("script") == "kept: None\nengine: 0.0\nnumpy: 0.0\n"
 
 
 def test_trains_reports_each_epoch_and_saves_a_loadable_model(mnist_channels: Path, tmp_path: Path) -> None:
