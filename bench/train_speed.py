@@ -3,8 +3,9 @@
 Each job runs as the local engine runs it (one thread). With --baseline REV the script as of
 that git revision runs side by side (batch 100 and 1000, then a same-seed 3-epoch accuracy
 comparison, and a denormal-prone Adam job at lr 0.05). Also one job with 1 and 2 threads (the
-thread policy), and the full-data reference run (10 epochs, SGD, lr 0.1, batch 100), whose final Validation-accuracy must
-reach 0.97. Prints the figures recorded in bench/RESULTS.md.
+thread policy), and the full-data reference run (10 epochs, SGD, lr 0.1, batch 100), whose
+final Validation-accuracy must reach 0.97. The GEMM peak is the best of every OpenBLAS kernel
+the CPU allows. Prints the figures recorded in bench/RESULTS.md.
 
 Usage: .venv/bin/python bench/train_speed.py [--baseline 69e8a83] [--lenet-epochs N]
 """
