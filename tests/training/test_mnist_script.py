@@ -20,13 +20,19 @@ SCRIPT = training_dir() / "mnist.py"
 DEFAULT_REGEX = r"Validation-accuracy=([0-9\.]+)"
 
 # Loads the exported model the way a user would, in a fresh interpreter, and scores it.
-SCORE_MODEL = r"""
-import gzip, json, struct, sys, warnings
+# MXNet 1.9 needs the NumPy aliases that NumPy 1.24 removed (as in the script), for code that
+# imports mxnet without the script.
+NUMPY_SHIM = r"""
+import warnings
 import numpy as np
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     for n, t in (("bool", bool), ("int", int), ("float", float), ("object", object)):
         setattr(np, n, getattr(np, n, t))
+"""
+
+SCORE_MODEL = NUMPY_SHIM + r"""
+import gzip, json, struct, sys
 import mxnet as mx
 from mxnet import gluon
 
@@ -76,19 +82,13 @@ def test_script_is_python_38_syntax() -> None:
 
 # 1e-39 is a denormal float32. Multiplied by one on MXNet's engine thread, it stays 1e-39
 # unless that thread flushes denormals to zero. Prints the result, with and without the script.
-DENORMAL_PRODUCT = r"""
-import sys, warnings
-import numpy as np
+DENORMAL_PRODUCT = NUMPY_SHIM + r"""
+import sys
 if sys.argv[1] == "script":
     module = {"__name__": "mnist_flush", "__file__": sys.argv[2], "__builtins__": __builtins__}
     with open(sys.argv[2]) as fh:
         exec(compile(fh.read(), sys.argv[2], "exec"), module)
     print("kept:", module["DENORMALS_KEPT"])
-else:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for n, t in (("bool", bool), ("int", int), ("float", float), ("object", object)):
-            setattr(np, n, getattr(np, n, t))
 import mxnet as mx
 tiny = mx.nd.array(np.array([1e-39], dtype=np.float32))
 print("engine:", (tiny * 1.0).asnumpy()[0])
