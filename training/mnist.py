@@ -21,6 +21,11 @@ and one line on stderr. The same line goes to /opt/ml/output/failure when
 /opt/ml/output exists (SageMaker shows it as the FailureReason), and to the file named
 by HPO_TUI_FAILURE_FILE when that is set (hpo-tui's local engine).
 
+Seeding: when HPO_TUI_TRAINING_SEED holds a whole number (hpo-tui's local engine sets it
+when the spec has random_seed), NumPy (batch order) and MXNet (initial weights) are seeded
+with it, so the same job trains the same twice. SageMaker sets no such variable: its jobs
+are not seeded.
+
 Denormal floats are flushed to zero on x86-64 Linux (see flush_denormals): they made
 some jobs' epochs 5-10x slower and do not change what the network learns.
 
@@ -90,6 +95,7 @@ def flush_denormals():
 DENORMALS_KEPT = flush_denormals()
 
 SAGEMAKER_FAILURE_FILE = "/opt/ml/output/failure"
+SEED_VARIABLE = "HPO_TUI_TRAINING_SEED"
 DEFAULTS = {
     "batch_size": 100,
     "num_epoch": 10,
@@ -261,7 +267,21 @@ def read_environment():
         "hosts": list(hosts) or ["algo-1"],
         "current_host": os.environ.get("SM_CURRENT_HOST", (list(hosts) or ["algo-1"])[0]),
         "num_gpus": num_gpus,
+        "seed": _seed(os.environ.get(SEED_VARIABLE, "").strip()),
     }
+
+
+def _seed(text):
+    """The training seed from the environment's text, or None when unset."""
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise JobFailure("{} is not a whole number in 0..{}: {}".format(SEED_VARIABLE, 2**32 - 1, text))
+    return value
 
 
 def find_file(root, file_name, channel):
@@ -338,6 +358,10 @@ def run(hps, env):
 
     mx = import_mxnet()
     from mxnet import autograd, gluon
+
+    if env.get("seed") is not None:
+        np.random.seed(env["seed"])
+        mx.random.seed(env["seed"])
 
     # MXNet registers a "test" optimizer for its own unit tests; it is not offered.
     optimizers = sorted(set(mx.optimizer.Optimizer.opt_registry) - {"test"})
