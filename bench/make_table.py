@@ -50,7 +50,6 @@ BATCH_SIZE = 100
 OPTIMIZERS = ("sgd", "adam")
 LEARNING_RATES = tuple(float(f"{lr:.6g}") for lr in np.geomspace(0.01, 0.2, 16))
 SEEDS = (1, 2, 3)
-SEED_VARIABLE = "HPO_TUI_TRAINING_SEED"
 
 
 def grid() -> list[tuple[int, str, float]]:
@@ -105,8 +104,7 @@ def run_one(channels: Path, seed: int, optimizer: str, lr: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="hpo-table-") as tmp:
         folder = Path(tmp)
         env = executor.training_env(folder=folder, train=str(channels / "train"), test=str(channels / "test"),
-                                    hyperparameters=hps, threads=executor.JOB_THREADS)
-        env[SEED_VARIABLE] = str(seed)
+                                    hyperparameters=hps, threads=executor.JOB_THREADS, seed=seed)
         started = time.time()
         proc = subprocess.Popen(executor.training_argv(SCRIPT, hps), cwd=folder, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

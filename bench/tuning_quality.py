@@ -15,7 +15,13 @@ Then per strategy the mean and the spread (min-max, standard deviation) over see
 the issue's two goals: Bayesian's mean best >= Random's; Hyperband or Auto early
 stopping reaching Bayesian's mean best within 0.2 pp in <= 0.5x Bayesian's mean wall time.
 
+With --table it replays instead of training (bench/table_quality.py): each strategy x
+{9 jobs / 3 parallel, 30 / 3, 100 / 10} x 200 seeds from the tabulated space
+(bench/make_table.py), through the engine's own search on a simulated clock, in minutes.
+This real-training mode stays as the check that the table tells the truth.
+
 Usage:
+  .venv/bin/python bench/tuning_quality.py --table    # the replay; --table --help for options
   .venv/bin/python bench/tuning_quality.py            # the full run: over an hour on 2 cores
   .venv/bin/python bench/tuning_quality.py --quick    # QUICK: 6,000 images, num_epoch 1-5
   .venv/bin/python bench/tuning_quality.py --samples 3000 --epochs 1-2 --seeds 1  # smoke
@@ -129,6 +135,10 @@ def reach_time(run: Run, target: float) -> float | None:
 
 
 def main() -> int:
+    if "--table" in sys.argv[1:]:
+        import table_quality  # bench/table_quality.py, next to this script
+
+        return table_quality.main([a for a in sys.argv[1:] if a != "--table"])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help=f"QUICK mode: {QUICK_SAMPLES} training images, num_epoch {QUICK_EPOCHS[0]}-{QUICK_EPOCHS[1]}")

@@ -6,6 +6,7 @@ split into lines for metric extraction.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -27,6 +28,18 @@ MAX_LINE = 64 * 1024
 # and a job alone ran 1.47x faster with 1 thread than with 2; parallel jobs each on one core
 # never oversubscribe. So one thread per job, whatever max_parallel_jobs is.
 JOB_THREADS = 1
+
+
+# The training script seeds NumPy and MXNet from this variable (training/mnist.py).
+TRAINING_SEED_VARIABLE = "HPO_TUI_TRAINING_SEED"
+
+
+def training_seed(random_seed: int, launch_index: int) -> int:
+    """The training seed of a tuning job's job `launch_index` (0-based) when the spec has
+    random_seed: a stable hash of both, in 0..2**32-1 (NumPy's seed range). The same draw
+    of the same tuning job trains the same; different jobs train from different seeds."""
+    digest = hashlib.blake2b(f"{int(random_seed)}:{int(launch_index)}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big")
 
 
 def cores() -> int:
@@ -65,8 +78,10 @@ def training_env(
     test: str,
     hyperparameters: dict[str, str],
     threads: int,
+    seed: int | None = None,
 ) -> dict[str, str]:
-    """The environment SageMaker's MXNet container gives a training script, for one job."""
+    """The environment SageMaker's MXNet container gives a training script, for one job,
+    with the job's training seed when there is one (SageMaker gives its jobs none)."""
     env = dict(os.environ)
     env.update(
         {
@@ -85,6 +100,9 @@ def training_env(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.pop(TRAINING_SEED_VARIABLE, None)
+    if seed is not None:
+        env[TRAINING_SEED_VARIABLE] = str(seed)
     if sys.version_info < (3, 12):
         # MXNet imports distutils; setuptools' replacement for it loads pkg_resources, about
         # 0.4 s of CPU per job. Python < 3.12 still has its own, which is enough.

@@ -281,6 +281,7 @@ class Runner:
         env = executor.training_env(
             folder=folder, train=self.train_channel, test=self.test_channel,
             hyperparameters=hps, threads=self.threads,
+            seed=None if self.spec.random_seed is None else executor.training_seed(self.spec.random_seed, index),
         )
         now = time.time()
         base = dict(

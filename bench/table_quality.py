@@ -1,0 +1,192 @@
+"""Tuning quality on the tabulated reference space: `bench/tuning_quality.py --table`.
+
+Each tuning job is replayed from the table bench/make_table.py wrote (hpo_tui.engine.replay):
+the engine's own search (SearchStrategy: the sampler set-up, the median rule for Auto,
+Hyperband), its slot policy and completion rules, on a simulated clock in seconds (the
+table's epoch and start-up times, as a run alone on one core takes them). Per strategy and
+budget (max_jobs / max_parallel_jobs) it runs random_seed = 1..N and prints:
+
+- regret: the space's best (the best mean-over-seeds Validation-accuracy any job of the space
+  can reach: both optimizers, every tabulated learning rate, num_epoch 10-50) less the best
+  objective the tuning job found, in percentage points, mean with a bootstrap 95% interval;
+- the paired difference of regret against Random on the same seeds, with its interval
+  (below 0: better than Random);
+- the simulated time until a job within 0.2 pp of the space's best ended: the mean over
+  runs, a run that never got there counting its whole time (so a lower bound), and how many
+  got there;
+- the simulated time of the whole tuning job and the epochs trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hpo_tui.engine.replay import Replay, Table, simulate
+from hpo_tui.engine.search import SearchStrategy
+from hpo_tui.spec import (
+    CategoricalParameter,
+    ContinuousParameter,
+    Estimator,
+    IntegerParameter,
+    TuningSpec,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "bench" / "data" / "mnist_table.jsonl"
+WITHIN = 0.002  # 0.2 percentage points of accuracy
+EPOCHS = (10, 50)
+STRATEGIES = {
+    # label: (strategy, early_stopping)
+    "Random": ("Random", "Off"),
+    "Bayesian": ("Bayesian", "Off"),
+    "Bayesian+Auto": ("Bayesian", "Auto"),
+    "Hyperband": ("Hyperband", "Off"),
+}
+BUDGETS = ((9, 3), (30, 3), (100, 10))
+
+
+def reference_spec(label: str, seed: int, max_jobs: int, parallel: int) -> TuningSpec:
+    """The reference spec of bench/tuning_quality.py, with parallel slots as on SageMaker
+    (the local concurrency is set to max_parallel_jobs, not this machine's core count)."""
+    strategy, early = STRATEGIES[label]
+    spec = TuningSpec(
+        estimator=Estimator(hyperparameters={"batch_size": 100}, base_job_name="quality"),
+        ranges={"optimizer": CategoricalParameter(["sgd", "Adam"]),
+                "learning_rate": ContinuousParameter(0.01, 0.2),
+                "num_epoch": IntegerParameter(*EPOCHS)},
+        strategy=strategy, early_stopping=early, random_seed=seed,
+        max_jobs=max_jobs, max_parallel_jobs=parallel,
+    )
+    spec.local.concurrency = parallel
+    return spec
+
+
+@dataclass
+class Outcome:
+    regret: float  # percentage points
+    to_within: float  # simulated seconds (the whole run's when never within)
+    reached: bool
+    total: float
+    epochs: int
+
+
+def replay_one(table: Table, best: float, label: str, seed: int, max_jobs: int, parallel: int,
+               strategy_hook: Callable[[SearchStrategy], None] | None = None) -> Outcome:
+    spec = reference_spec(label, seed, max_jobs, parallel)
+    search = SearchStrategy(spec)
+    if strategy_hook is not None:
+        strategy_hook(search)
+    run: Replay = simulate(spec, table, search)
+    found = run.best()
+    reach = run.time_to(best - WITHIN)
+    regret = (best - (found if found is not None else 0.0)) * 100
+    return Outcome(regret, reach if reach is not None else run.ended, reach is not None, run.ended, run.epochs)
+
+
+def bootstrap_ci(values: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the mean and its percentile bootstrap 95% interval."""
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(data.mean()), float(low), float(high)
+
+
+def fmt_ci(triple: tuple[float, float, float], digits: int = 3) -> str:
+    mean, low, high = triple
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_table(table_path: Path, seeds: int, budgets: list[tuple[int, int]], labels: list[str]) -> int:
+    table = Table.load(table_path)
+    best = table.space_best(*EPOCHS)
+    load = os.getloadavg()
+    print(f"# tuning quality on the table ({len(table.runs)} tabulated runs, {table_path.name}), "
+          f"{seeds} seeds per strategy and budget")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {git_commit()}, "
+          f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"space's best (mean over training seeds): {best:.4f}; within 0.2 pp: >= {best - WITHIN:.4f}")
+    started = time.time()
+    summary: dict[tuple[int, int], dict[str, list[Outcome]]] = {}
+    for max_jobs, parallel in budgets:
+        outcomes = {label: [replay_one(table, best, label, s, max_jobs, parallel) for s in range(1, seeds + 1)]
+                    for label in labels}
+        summary[(max_jobs, parallel)] = outcomes
+        print()
+        print(f"## {max_jobs} jobs, {parallel} in parallel")
+        print("| strategy | regret (pp) | regret − Random's, paired (pp) | time to within 0.2 pp (s) "
+              "| got within | whole run (s) | epochs |")
+        print("|---|---|---|---|---|---|---|")
+        for label, runs in outcomes.items():
+            regret = bootstrap_ci([o.regret for o in runs])
+            paired = "—"
+            if label != "Random" and "Random" in outcomes:
+                paired = fmt_ci(bootstrap_ci([o.regret - r.regret for o, r in zip(runs, outcomes["Random"])]))
+            print(f"| {label} | {fmt_ci(regret)} | {paired} | {statistics.mean(o.to_within for o in runs):.0f} | "
+                  f"{sum(o.reached for o in runs)}/{len(runs)} | {statistics.mean(o.total for o in runs):.0f} | "
+                  f"{statistics.mean(o.epochs for o in runs):.0f} |")
+        goals(outcomes)
+    print()
+    print(f"replayed in {time.time() - started:.1f} s")
+    return 0
+
+
+def goals(outcomes: dict[str, list[Outcome]]) -> None:
+    """The issue's goals for one budget, with by how much they are met or missed."""
+    if "Bayesian" in outcomes and "Random" in outcomes:
+        _, low, high = bootstrap_ci([b.regret - r.regret for b, r in zip(outcomes["Bayesian"], outcomes["Random"])])
+        verdict = "met" if high < 0 else f"missed (interval's upper end {high:+.3f} pp)"
+        print(f"goal: Bayesian's regret below Random's, paired 95% interval below 0: {verdict}")
+    if "Bayesian" not in outcomes:
+        return
+    bayes_reach = statistics.mean(o.to_within for o in outcomes["Bayesian"])
+    bayes_total = statistics.mean(o.total for o in outcomes["Bayesian"])
+    bayes_reached = sum(o.reached for o in outcomes["Bayesian"])
+    for label in ("Hyperband", "Bayesian+Auto"):
+        if label not in outcomes:
+            continue
+        runs = outcomes[label]
+        reach = statistics.mean(o.to_within for o in runs)
+        # A run that never got within counts its whole time, a lower bound: so "met" also
+        # asks that it got within at least as often as Bayesian.
+        reached = sum(o.reached for o in runs)
+        ratio = reach / bayes_reach if bayes_reach else float("nan")
+        print(f"goal: {label} within 0.2 pp in <= 0.5x Bayesian's time: {reach:.0f} s vs Bayesian's {bayes_reach:.0f} s "
+              f"= {ratio:.2f}x ({reach / bayes_total:.2f}x Bayesian's whole run); got within in "
+              f"{sum(o.reached for o in runs)}/{len(runs)} vs Bayesian's {sum(o.reached for o in outcomes['Bayesian'])}"
+              f"/{len(runs)}: {'met' if ratio <= 0.5 and reached >= bayes_reached else 'missed'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table-file", type=Path, default=TABLE)
+    parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--budgets", default=",".join(f"{j}/{p}" for j, p in BUDGETS),
+                        help="max_jobs/max_parallel_jobs pairs, comma-separated (default 9/3,30/3,100/10)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    args = parser.parse_args(argv)
+    budgets = [tuple(int(x) for x in b.split("/")) for b in args.budgets.split(",") if b.strip()]
+    labels = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [s for s in labels if s not in STRATEGIES]
+    if unknown:
+        parser.error(f"--strategies: unknown {unknown}; choose from {', '.join(STRATEGIES)}")
+    return run_table(args.table_file, args.seeds, budgets, labels)  # type: ignore[arg-type]
