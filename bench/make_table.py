@@ -4,7 +4,8 @@ Each run is training/mnist.py on full MNIST (the channels hpo_tui.data writes), 
 batch_size 100, the MLP, seeded through the script's own HPO_TUI_TRAINING_SEED; it is started
 the way the local engine starts a job (executor.training_argv / training_env, one thread).
 The grid: optimizer sgd | adam x LEARNING_RATES (16 log-spaced in [0.01, 0.2]) x training
-seeds 1-3, seed-major, so a partial table already covers the space at seed 1.
+seeds 1-3, seed-major and coarse to fine in the rate, so a partial table already spans the
+space at seed 1.
 
 A job of n epochs is the first n epochs of a 50-epoch run: nothing in the script depends on
 num_epoch (no learning-rate schedule, no epoch-dependent batch order), so the first n
@@ -52,8 +53,13 @@ LEARNING_RATES = tuple(float(f"{lr:.6g}") for lr in np.geomspace(0.01, 0.2, 16))
 SEEDS = (1, 2, 3)
 
 
+# Coarse to fine: the ends, then ever finer fillings, so a stopped table still spans the
+# whole range at each seed (the replay interpolates between whatever rates are there).
+RATE_ORDER = (0, 15, 5, 10, 2, 7, 12, 3, 8, 13, 1, 4, 6, 9, 11, 14)
+
+
 def grid() -> list[tuple[int, str, float]]:
-    return [(seed, opt, lr) for seed in SEEDS for opt in OPTIMIZERS for lr in LEARNING_RATES]
+    return [(seed, opt, LEARNING_RATES[i]) for seed in SEEDS for i in RATE_ORDER for opt in OPTIMIZERS]
 
 
 def key(seed: int, optimizer: str, lr: float) -> tuple[int, str, float]:

@@ -15,7 +15,8 @@ runner must have seen. Fault options (all hyperparameters, so a spec can set the
   --fork_exit 1        fork a child that hangs holding stdout open; the parent exits 0
   --hang 1             hang after the last epoch
   --noise N            N extra non-metric lines per epoch
-  --dump_env 1         write the SM_* environment and argv to $SM_OUTPUT_DATA_DIR/env.json
+  --dump_env 1         write the SM_* environment (and the training seed) and argv to
+                       $SM_OUTPUT_DATA_DIR/env.json
   --say TEXT           print TEXT as it is (escape sequences too) before the epochs
   --big_line N         print one line of N bytes before the epochs
 """
@@ -81,7 +82,7 @@ def main() -> int:
     if flag("dump_env"):
         out = os.environ.get("SM_OUTPUT_DATA_DIR", ".")
         os.makedirs(out, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k.startswith(("SM_", "OMP_", "MXNET_", "HPO_TUI_FAILURE"))}
+        env = {k: v for k, v in os.environ.items() if k.startswith(("SM_", "OMP_", "MXNET_", "HPO_TUI_FAILURE", "HPO_TUI_TRAINING_SEED"))}
         with open(os.path.join(out, "env.json"), "w") as f:
             json.dump({"env": env, "argv": sys.argv, "cwd": os.getcwd()}, f)
     sleep = float(hps.get("sleep", "0"))
