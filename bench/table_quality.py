@@ -32,7 +32,8 @@ from typing import Callable
 import numpy as np
 
 from hpo_tui.engine.replay import Replay, Table, simulate
-from hpo_tui.engine.search import SearchStrategy
+from hpo_tui.engine.samplers import TPESetup, make_sampler
+from hpo_tui.engine.search import SearchStrategy, tpe_startup_trials
 from hpo_tui.spec import (
     CategoricalParameter,
     ContinuousParameter,
@@ -176,6 +177,42 @@ def goals(outcomes: dict[str, list[Outcome]]) -> None:
               f"/{len(runs)}: {'met' if ratio <= 0.5 and reached >= bayes_reached else 'missed'}")
 
 
+def variant(text: str) -> Callable[[SearchStrategy], None]:
+    """A hook that swaps the Bayesian sampler for the TPESetup written as `k=v;k=v` (fields of
+    TPESetup; startup defaults to the product's rule), for trying set-ups side by side."""
+    words = {"True": True, "False": False, "None": None}
+    fields: dict[str, object] = {}
+    for item in filter(None, text.split(";")):
+        name, _, value = (part.strip() for part in item.partition("="))
+        fields[name] = words[value] if value in words else float(value) if "." in value else int(value)
+
+    def hook(search: SearchStrategy) -> None:
+        spec = search.spec
+        setup = TPESetup(**{"startup": tpe_startup_trials(spec.max_jobs or 1),
+                            "constant_liar": (spec.max_parallel_jobs or 1) > 1, **fields})  # type: ignore[arg-type]
+        search.study.sampler = make_sampler(setup, spec.random_seed)
+
+    return hook
+
+
+def compare_variants(table_path: Path, seeds: int, budgets: list[tuple[int, int]], variants: list[str],
+                     label: str = "Bayesian") -> int:
+    """Each variant of the Bayesian sampler against Random (and the product's set-up), paired."""
+    table = Table.load(table_path)
+    best = table.space_best(*EPOCHS)
+    for max_jobs, parallel in budgets:
+        rand = [replay_one(table, best, "Random", s, max_jobs, parallel) for s in range(1, seeds + 1)]
+        print(f"## {label} variants, {max_jobs}/{parallel}, {seeds} seeds; Random's regret "
+              f"{fmt_ci(bootstrap_ci([o.regret for o in rand]))} pp", flush=True)
+        for text in ["(product)", *variants]:
+            hook = None if text == "(product)" else variant(text)
+            runs = [replay_one(table, best, label, s, max_jobs, parallel, hook) for s in range(1, seeds + 1)]
+            paired = bootstrap_ci([o.regret - r.regret for o, r in zip(runs, rand)])
+            print(f"  {text:<60} regret {fmt_ci(bootstrap_ci([o.regret for o in runs]))}  vs Random "
+                  f"{fmt_ci(paired)}  within {sum(o.reached for o in runs)}/{seeds}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table-file", type=Path, default=TABLE)
@@ -183,10 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default=",".join(f"{j}/{p}" for j, p in BUDGETS),
                         help="max_jobs/max_parallel_jobs pairs, comma-separated (default 9/3,30/3,100/10)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--variants", help="compare Bayesian sampler set-ups instead, separated by '|', "
+                        "each 'field=value;...' of TPESetup, e.g. 'space_filling=True;startup=4'")
+    parser.add_argument("--variant-of", default="Bayesian", help="the strategy whose sampler --variants swaps")
     args = parser.parse_args(argv)
     budgets = [tuple(int(x) for x in b.split("/")) for b in args.budgets.split(",") if b.strip()]
     labels = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in labels if s not in STRATEGIES]
     if unknown:
         parser.error(f"--strategies: unknown {unknown}; choose from {', '.join(STRATEGIES)}")
+    if args.variants:
+        return compare_variants(args.table_file, args.seeds, budgets,  # type: ignore[arg-type]
+                                [v.strip() for v in args.variants.split("|")], args.variant_of)
     return run_table(args.table_file, args.seeds, budgets, labels)  # type: ignore[arg-type]
