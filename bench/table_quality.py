@@ -213,6 +213,48 @@ def compare_variants(table_path: Path, seeds: int, budgets: list[tuple[int, int]
     return 0
 
 
+def predicted(table: Table, optimizer: str, lr: float, epochs: int) -> float | None:
+    """The table's prediction of a job's final Validation-accuracy: the mean over the seeds
+    tabulated at both neighbouring rates of the interpolated run (None when it diverges)."""
+    lo, hi, _ = table.neighbours(optimizer, lr)
+    count = len(set(table.seeds(optimizer.lower(), lo)) & set(table.seeds(optimizer.lower(), hi)))
+    values = []
+    for i in range(count):
+        curve = table.curve(optimizer, lr, i)
+        if len(curve.accuracy) < epochs:
+            return None
+        values.append(curve.accuracy[epochs - 1])
+    return sum(values) / len(values) if values else None
+
+
+def heldout_report(table_path: Path, heldout_path: Path) -> int:
+    """Mean absolute error of the table's prediction of real runs it does not hold."""
+    import json
+
+    table = Table.load(table_path)
+    errors = []
+    print(f"# held-out check: {heldout_path.name} against {table_path.name} ({len(table.runs)} tabulated runs)")
+    print("| optimizer | learning_rate | num_epoch | seed | real | table | error (pp) |")
+    print("|---|---|---|---|---|---|---|")
+    for line in heldout_path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        n = int(r["num_epoch"])
+        real = r["validation_accuracy"][n - 1] if len(r["validation_accuracy"]) >= n else None
+        guess = predicted(table, r["optimizer"], float(r["learning_rate"]), n)
+        error = abs(real - guess) * 100 if real is not None and guess is not None else None
+        if error is not None:
+            errors.append(error)
+        print(f"| {r['optimizer']} | {r['learning_rate']} | {n} | {r['seed']} | {real if real is None else round(real, 4)} | "
+              f"{'diverged' if guess is None else f'{guess:.4f}'} | {'—' if error is None else f'{error:.3f}'} |")
+    if errors:
+        print(f"mean absolute error {statistics.mean(errors):.3f} pp, largest {max(errors):.3f} pp, "
+              f"over {len(errors)} runs")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table-file", type=Path, default=TABLE)
@@ -222,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--variants", help="compare Bayesian sampler set-ups instead, separated by '|', "
                         "each 'field=value;...' of TPESetup, e.g. 'space_filling=True;startup=4'")
+    parser.add_argument("--heldout", type=Path, nargs="?", const=ROOT / "bench" / "data" / "mnist_heldout.jsonl",
+                        help="report the table's error on the held-out runs (bench/make_table.py --heldout)")
     parser.add_argument("--variant-of", default="Bayesian", help="the strategy whose sampler --variants swaps")
     args = parser.parse_args(argv)
     budgets = [tuple(int(x) for x in b.split("/")) for b in args.budgets.split(",") if b.strip()]
@@ -229,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in labels if s not in STRATEGIES]
     if unknown:
         parser.error(f"--strategies: unknown {unknown}; choose from {', '.join(STRATEGIES)}")
+    if args.heldout:
+        return heldout_report(args.table_file, args.heldout)
     if args.variants:
         return compare_variants(args.table_file, args.seeds, budgets,  # type: ignore[arg-type]
                                 [v.strip() for v in args.variants.split("|")], args.variant_of)
