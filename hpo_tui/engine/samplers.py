@@ -35,6 +35,9 @@ class TPESetup:
     consider_endpoints: bool = False
     n_ei_candidates: int = 24
     gamma: float | None = None  # fraction of trials TPE calls good; None = Optuna's default
+    # Points of the space-filling design (None: startup). Parallel jobs asked before `startup`
+    # jobs have finished are start-up trials too: startup + parallel - 1 of them at most.
+    design: int | None = None
 
 
 class LatinHypercubeStart:
@@ -85,9 +88,9 @@ class SmallBudgetTPE(TPESampler):
     from a Latin hypercube of `startup` points instead of independent random draws; start-up
     trials beyond those (parallel jobs asked before enough finished) stay random."""
 
-    def __init__(self, *, space_filling_seed: int | None, **kwargs: Any) -> None:
+    def __init__(self, *, space_filling_seed: int | None, design: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._start = LatinHypercubeStart(self._n_startup_trials, space_filling_seed)
+        self._start = LatinHypercubeStart(design or self._n_startup_trials, space_filling_seed)
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -122,5 +125,5 @@ def make_sampler(setup: TPESetup, seed: int | None) -> TPESampler:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
         if setup.space_filling:
-            return SmallBudgetTPE(space_filling_seed=seed, **kwargs)
+            return SmallBudgetTPE(space_filling_seed=seed, design=setup.design, **kwargs)
         return TPESampler(**kwargs)
