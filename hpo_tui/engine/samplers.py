@@ -4,8 +4,8 @@ Optuna's TPE draws its start-up trials at random. With 3 start-up jobs of 9, tha
 a categorical value out (all three Adam), and TPE then models only what it saw. Here the
 start-up trials form a Latin hypercube instead: each hyperparameter's range is cut into as
 many equal strata as there are start-up trials, and every stratum is used once, in an order
-drawn per hyperparameter from the seed. A categorical range maps the strata onto its values,
-so with at least as many start-up trials as values every value is tried.
+drawn per hyperparameter from the seed. A categorical range takes its values in turn (in an
+order drawn from the seed), so any k start-up trials in a row try all k values.
 """
 
 from __future__ import annotations
@@ -62,9 +62,12 @@ class LatinHypercubeStart:
         return float((order[index % self.size] + jitter[index % self.size]) / self.size)
 
     def value(self, index: int, name: str, dist: BaseDistribution) -> Any:
-        u = min(max(self.unit(index, name), 0.0), math.nextafter(1.0, 0.0))
         if isinstance(dist, CategoricalDistribution):
-            return dist.choices[int(u * len(dist.choices))]
+            # Values in turn, in an order drawn from the seed: any k consecutive start-up
+            # trials try all k values, whatever the size of the design.
+            order = self._rng(name).permutation(len(dist.choices))
+            return dist.choices[int(order[index % len(dist.choices)])]
+        u = min(max(self.unit(index, name), 0.0), math.nextafter(1.0, 0.0))
         if isinstance(dist, IntDistribution):
             steps = (dist.high - dist.low) // dist.step + 1
             if dist.log:

@@ -19,6 +19,7 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
+from hpo_tui.engine.samplers import TPESetup, make_sampler
 from hpo_tui.errors import UserError
 from hpo_tui.spec import (  # noqa: F401 -- max_epochs is part of this module's API
     CategoricalParameter,
@@ -65,20 +66,18 @@ def make_tpe_sampler(spec: TuningSpec, seed: int | None) -> optuna.samplers.TPES
     treating running trials as if they had the worst value seen so far (constant liar)
     so jobs that start together are not proposed nearly the same hyperparameters.
 
+    Its start-up trials are space-filling (samplers.SmallBudgetTPE): a Latin hypercube over
+    the start-up jobs and the parallel jobs asked before they finish, so every categorical
+    value and every part of each range is tried before TPE models the results.
+
     max_jobs is SageMaker's MaxNumberOfTrainingJobs as resolved for the spec (a spec
     without it runs 1 job, so 2 startup trials). The same rule holds after a resume,
     where the restored jobs count as trials already run.
     """
-    parallel = (spec.max_parallel_jobs or 1) > 1
-    with warnings.catch_warnings():
-        # multivariate and constant_liar are flagged experimental by Optuna.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            n_startup_trials=tpe_startup_trials(resolved_max_jobs(spec)),
-            multivariate=True,
-            constant_liar=parallel,
-        )
+    parallel = max(1, spec.max_parallel_jobs or 1)
+    startup = tpe_startup_trials(resolved_max_jobs(spec))
+    return make_sampler(TPESetup(startup=startup, constant_liar=parallel > 1, space_filling=True,
+                                 design=startup + parallel - 1), seed)
 
 
 class SearchSpaceError(UserError):

@@ -119,3 +119,16 @@ def test_tpe_finds_better_values_than_random_on_a_seeded_toy_objective() -> None
     bayes = statistics.mean(late_mean("Bayesian", s) for s in seeds)
     rand = statistics.mean(late_mean("Random", s) for s in seeds)
     assert bayes > rand + 0.3, (bayes, rand)
+
+
+def test_the_startup_jobs_try_every_optimizer_and_spread_over_the_range() -> None:
+    # Space-filling start (issue 28): with random start-up draws, seed after seed gave three
+    # jobs of one optimizer (the reference run at seed 1 drew three Adam jobs, then modelled
+    # only Adam). The 3 start-up jobs of 9 (3 parallel) now cover both, and 5 jobs asked
+    # before 3 finish sit in 5 different fifths of the learning-rate range (in log scale here).
+    for seed in range(30):
+        strategy = SearchStrategy(_spec(max_jobs=9, parallel=3, seed=seed))
+        asked = [strategy.ask() for _ in range(5)]
+        assert {t.hyperparameters["optimizer"] for t in asked[:3]} == {"sgd", "Adam"}
+        fifths = {int((math.log10(float(t.hyperparameters["learning_rate"])) + 4) / 4 * 5) for t in asked}
+        assert fifths == {0, 1, 2, 3, 4}
