@@ -154,7 +154,8 @@ def heldout(path: Path, parallel: int) -> int:
     """Run the held-out configurations for real (resumable, like the table) and compare."""
     _, runs = read_table(path)
     done = {(r["seed"], r["optimizer"], r["learning_rate"], r["num_epoch"]) for r in runs}
-    todo = [c for c in heldout_configs() if c not in done]
+    # Shortest first: on a busy machine a stopped check still has as many runs as it could.
+    todo = sorted((c for c in heldout_configs() if c not in done), key=lambda c: c[3])
     print(f"held-out check: {len(done)} done, {len(todo)} to go", flush=True)
     if todo:
         channels = prepare_mnist()
