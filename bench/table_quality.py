@@ -208,12 +208,16 @@ def compare_variants(table_path: Path, seeds: int, budgets: list[tuple[int, int]
         rand = [replay_one(table, best, "Random", s, max_jobs, parallel) for s in range(1, seeds + 1)]
         print(f"## {label} variants, {max_jobs}/{parallel}, {seeds} seeds; Random's regret "
               f"{fmt_ci(bootstrap_ci([o.regret for o in rand]))} pp", flush=True)
+        product: list[Outcome] = []
         for text in ["(product)", *variants]:
             hook = None if text == "(product)" else variant(text)
             runs = [replay_one(table, best, label, s, max_jobs, parallel, hook) for s in range(1, seeds + 1)]
+            product = product or runs
             paired = bootstrap_ci([o.regret - r.regret for o, r in zip(runs, rand)])
-            print(f"  {text:<60} regret {fmt_ci(bootstrap_ci([o.regret for o in runs]))}  vs Random "
-                  f"{fmt_ci(paired)}  within {sum(o.reached for o in runs)}/{seeds}", flush=True)
+            own = bootstrap_ci([o.regret - p.regret for o, p in zip(runs, product)])
+            print(f"  {text:<52} regret {fmt_ci(bootstrap_ci([o.regret for o in runs]))}  vs Random "
+                  f"{fmt_ci(paired)}  vs product {fmt_ci(own)}  within {sum(o.reached for o in runs)}/{seeds}",
+                  flush=True)
     return 0
 
 
