@@ -116,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="file to write (default: standard output; required for optuna)")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_export")
 
+    p = sub.add_parser("compare", parents=[backend],
+                       help="2-4 tuning jobs side by side, or 2-4 training jobs of one tuning job",
+                       description="Tuning jobs: best so far against jobs and wall time, each one's best "
+                       "training job and its hyperparameters, the warm-start lineage. Training jobs (of one "
+                       "tuning job): every metric per epoch, and the hyperparameters that differ.")
+    p.add_argument("names", nargs="+", metavar="NAME", help="2 to 4 tuning jobs, or training jobs of one tuning job")
+    p.add_argument("--tuning-job", metavar="NAME",
+                   help="the tuning job of the training jobs named (default: read from their names)")
+    p.set_defaults(handler="hpo_tui.commands.compare:cmd_compare")
+
     p = sub.add_parser("attach", parents=[backend, interval], help="open the dashboard of a tuning job")
     p.add_argument("name")
     p.set_defaults(handler="hpo_tui.commands.tui:cmd_attach")
