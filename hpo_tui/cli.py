@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tabs", type=int, default=4,
                    help="browser tabs served at once; each is an app that polls (default: 4)")
     p.add_argument("--spec", metavar="FILE", help="open the configure screen with this spec (TOML)")
-    p.add_argument("app_args", nargs=argparse.REMAINDER, metavar="START",
+    # "*", not REMAINDER: the serve options may come after the start screen too
+    # (`serve attach NAME --port 0`), as they may after any other command's arguments.
+    p.add_argument("app_args", nargs="*", metavar="START",
                    help="configure (default), attach NAME, or jobs")
     p.set_defaults(handler="hpo_tui.commands.serve:cmd_serve")
 
