@@ -116,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="file to write (default: standard output; required for optuna)")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_export")
 
+    p = sub.add_parser("delete", parents=[backend],
+                       help="delete ended local tuning jobs: store rows and folders (models, logs); asks first")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when not on a terminal)")
+    p.set_defaults(handler="hpo_tui.commands.housekeeping:cmd_delete")
+
+    p = sub.add_parser("prune", help="delete local tuning jobs that ended longer ago than --older-than; asks first")
+    p.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30d, 12h, 2w")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when not on a terminal)")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    p.set_defaults(handler="hpo_tui.commands.housekeeping:cmd_prune")
+
     p = sub.add_parser("compare", parents=[backend],
                        help="2-4 tuning jobs side by side, or 2-4 training jobs of one tuning job",
                        description="Tuning jobs: best so far against jobs and wall time, each one's best "

@@ -1,0 +1,77 @@
+"""`hpo-tui delete NAME...` and `hpo-tui prune --older-than 30d`: remove ended local tuning
+jobs (store rows and folders), after saying what goes and asking (default: no)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hpo_tui.errors import UserError
+
+SAGEMAKER_NOTE = (
+    "hpo-tui keeps nothing of SageMaker tuning jobs on this machine, so there is nothing to delete "
+    "locally, and it never deletes anything in your AWS account: its training jobs, models and logs "
+    "stay there (delete them in the SageMaker console or with the AWS CLI if you mean to)")
+
+
+def _confirm(plans: list, args: argparse.Namespace, verb: str) -> bool:
+    from hpo_tui.backends.local_housekeeping import fmt_bytes
+
+    total = sum(p.folder_bytes for p in plans)
+    print(f"{verb} {len(plans)} tuning job{'s' if len(plans) != 1 else ''} ({fmt_bytes(total)} on disk):")
+    for p in plans:
+        print(f"  {p.describe()}")
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UserError(f"{verb.lower()}: not asked on a terminal; add --yes to delete without asking")
+    try:
+        answer = input("Delete them? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print("Cancelled: nothing was deleted.")
+        return False
+    return True
+
+
+def _delete(plans: list) -> int:
+    from hpo_tui.backends import local_housekeeping as hk
+
+    for p in plans:
+        hk.delete(p.name)
+        print(f"Deleted {p.name} ({hk.fmt_bytes(p.folder_bytes)} freed).")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    if (args.backend or "local") != "local":
+        raise UserError(SAGEMAKER_NOTE)
+    from hpo_tui.backends import local_housekeeping as hk
+
+    names = list(dict.fromkeys(args.names))
+    plans = hk.plan(names)
+    refused = [p.refused for p in plans if p.refused]
+    if refused:
+        raise UserError("; ".join(refused) + ". Nothing was deleted")
+    if not _confirm(plans, args, "Delete"):
+        return 1
+    return _delete(plans)
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from hpo_tui.backends import local_housekeeping as hk
+
+    seconds = hk.parse_age(args.older_than)
+    plans = hk.plan_older_than(seconds)
+    if not plans:
+        print(f"No ended local tuning job is older than {args.older_than}: nothing to prune.")
+        return 0
+    if args.dry_run:
+        for p in plans:
+            print(f"  {p.describe()}")
+        print(f"(dry run: {len(plans)} tuning jobs would be deleted)")
+        return 0
+    if not _confirm(plans, args, "Prune"):
+        return 1
+    return _delete(plans)
