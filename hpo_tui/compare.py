@@ -231,13 +231,13 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, marks: Sequen
                      for n, r in enumerate(cells))
 
 
-def _short(name: str, prefix: str) -> str:
+def short_name(name: str, prefix: str) -> str:
     return name[len(prefix) + 1:] if name.startswith(prefix + "-") and len(name) > len(prefix) + 1 else name
 
 
 def render_training_jobs(c: TrainingJobsComparison) -> str:
     t = c.tuning_job
-    labels = [_short(j.name, t.name) for j in c.jobs]
+    labels = [short_name(j.name, t.name) for j in c.jobs]
     out = [f"Training jobs of tuning job {_clean(t.name)} ({t.backend}), objective {_clean(t.objective_name)} "
            f"({t.objective_type})", ""]
     rows = [["status"] + [j.status for j in c.jobs],

@@ -12,7 +12,7 @@ not at all), then the folder, still under the lock. SQLite keeps the freed pages
 (the file does not shrink).
 
 SageMaker tuning jobs leave nothing on this machine; deleting one is refused here, and
-nothing is deleted in an AWS account (see hpo_tui.commands.housekeeping).
+nothing is deleted in an AWS account (SAGEMAKER_NOTE says so).
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ from hpo_tui.engine.runner import LIVE_STATUSES, lock_path
 from hpo_tui.engine.store import Store
 from hpo_tui.views import TUNING_TERMINAL_STATUSES
 
+SAGEMAKER_NOTE = (
+    "hpo-tui keeps nothing of SageMaker tuning jobs on this machine, so there is nothing to delete "
+    "locally, and it never deletes anything in your AWS account: its training jobs, models and logs "
+    "stay there (delete them in the SageMaker console or with the AWS CLI if you mean to)")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 

@@ -8,11 +8,6 @@ import sys
 
 from hpo_tui.errors import UserError
 
-SAGEMAKER_NOTE = (
-    "hpo-tui keeps nothing of SageMaker tuning jobs on this machine, so there is nothing to delete "
-    "locally, and it never deletes anything in your AWS account: its training jobs, models and logs "
-    "stay there (delete them in the SageMaker console or with the AWS CLI if you mean to)")
-
 
 def _confirm(plans: list, args: argparse.Namespace, verb: str) -> bool:
     from hpo_tui.backends.local_housekeeping import fmt_bytes
@@ -46,6 +41,8 @@ def _delete(plans: list) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     if (args.backend or "local") != "local":
+        from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
+
         raise UserError(SAGEMAKER_NOTE)
     from hpo_tui.backends import local_housekeeping as hk
 
