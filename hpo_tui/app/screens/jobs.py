@@ -52,6 +52,7 @@ class TuningJobsScreen(Screen):
         Binding("space", "mark", "Mark", id="jobs.mark", show=False),
         Binding("m", "compare", "Compare", id="jobs.compare"),
         Binding("d", "delete", "Delete", id="jobs.delete"),
+        Binding("P", "prune", "Prune old", id="jobs.prune", show=False),
         Binding("slash", "text_filter", "Filter", id="jobs.text_filter", key_display="/"),
         Binding("escape", "back", "Back", id="jobs.back", show=False),
         Binding("q", "app.quit", "Quit", id="jobs.quit"),
@@ -69,6 +70,7 @@ class TuningJobsScreen(Screen):
          "compare"),
         ("Delete tuning jobs", "Delete the marked (or selected) ended local tuning jobs and their folders (d)",
          "delete"),
+        ("Prune old tuning jobs", "Delete the local tuning jobs that ended longer ago than an age (P)", "prune"),
         ("Filter by text", "Show only tuning jobs whose name, status or strategy match (/)", "text_filter"),
     ]
 
@@ -281,6 +283,10 @@ class TuningJobsScreen(Screen):
                 Text(f"⚠ could not list tuning jobs: {fmt.shorten(str(event.worker.error), 150)}",
                      style=Style(color=self.app.theme_variables["error"])))
             self._schedule()
+        elif event.worker.group == "delete" and event.state == WorkerState.ERROR:
+            self.notify(f"Could not delete: {fmt.shorten(str(event.worker.error), 300)}", severity="error",
+                        timeout=10)
+            self.action_refresh()
 
     @on(DataTable.RowSelected, "#tuning-jobs-table")
     def _selected(self) -> None:
@@ -364,6 +370,24 @@ class TuningJobsScreen(Screen):
             return
         self._plan_deletion(names)
 
+    def action_prune(self) -> None:
+        if self.disk is None:
+            from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
+
+            self.notify(SAGEMAKER_NOTE, severity="warning", timeout=10)
+            return
+        from hpo_tui.app.screens.housekeeping import PruneDialog
+
+        self.app.push_screen(PruneDialog(), lambda age: self._plan_prune(age) if age else None)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _plan_prune(self, age: str) -> None:
+        from hpo_tui.backends import local_housekeeping as hk
+
+        plans = hk.plan_older_than(hk.parse_age(age))
+        self.post_message(DeletionPlanned(plans, none_note=f"No ended local tuning job is older than {age}: "
+                                                         "nothing to prune."))
+
     @on(DiskUsed)
     def _disk_used(self, message: DiskUsed) -> None:
         self.disk = message.sizes
@@ -385,6 +409,9 @@ class TuningJobsScreen(Screen):
     def _deletion_planned(self, message: DeletionPlanned) -> None:
         from hpo_tui.app.screens.housekeeping import DeleteDialog, deletion_question
 
+        if not message.plans and message.none_note:
+            self.notify(message.none_note, timeout=5)
+            return
         if message.refusal:
             self.notify(message.refusal + ". Nothing was deleted.", severity="error", timeout=10)
             return

@@ -1,0 +1,109 @@
+"""Delete (d) and prune (P) in the real tuning jobs list, on the real local engine: the dialog
+says what goes and keeps everything on enter (Cancel has the focus); a running tuning job is
+refused; prune lists only what ended before the age."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input, Static
+
+from hpo_tui import paths
+from hpo_tui.app.app import make_app
+from hpo_tui.app.screens.housekeeping import DeleteDialog, PruneDialog
+from hpo_tui.backends.local import LocalBackend
+from hpo_tui.engine.store import Store
+from tests.compare.jobs import fake_spec, launch
+
+GUARD = 600  # pauses of 0.05 s: a guard against a hang, not a timing assertion
+
+
+async def until(pilot: Pilot, condition, what: str) -> None:
+    for _ in range(GUARD):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def rows(table: DataTable) -> list[str]:
+    return [str(table.get_row(key)[0]).removeprefix("● ") for key in [r.key for r in table.ordered_rows]]
+
+
+async def select(pilot: Pilot, table: DataTable, name: str) -> None:
+    table.move_cursor(row=rows(table).index(name))
+    await pilot.pause()
+
+
+def notices(app) -> str:
+    return " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_delete_asks_with_cancel_focused_refuses_running_and_deletes(tmp_path: Path) -> None:
+    keep = launch(fake_spec(tmp_path, name="tui-keep", max_jobs=1))
+    gone = launch(fake_spec(tmp_path, name="tui-gone", max_jobs=2))
+    running = launch(fake_spec(tmp_path, name="tui-running", max_jobs=1, static={"hang": 1}), wait=False)
+    try:
+        app = make_app(start="jobs", interval=3600.0)
+        async with app.run_test(size=(140, 40)) as pilot:
+            table = app.screen.query_one(DataTable)
+            await until(pilot, lambda: table.row_count == 3, "the three tuning jobs")
+            assert "disk" in [str(c.label) for c in table.columns.values()]
+            await select(pilot, table, gone)
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, DeleteDialog), "the delete dialog")
+            body = " ".join(str(s.render()) for s in app.screen.query(Static))
+            assert f"Delete {gone}?" in body and "2 training job rows" in body
+            assert str(paths.jobs_dir() / gone) in body and "KB" in body
+            assert app.focused is app.screen.query_one("#cancel", Button)
+            await pilot.press("enter")  # the default keeps everything
+            await until(pilot, lambda: not isinstance(app.screen, DeleteDialog), "the dialog to close")
+            assert (paths.jobs_dir() / gone).is_dir() and len(rows(table)) == 3
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, DeleteDialog), "the delete dialog again")
+            await pilot.press("shift+tab", "enter")  # Delete, on purpose
+            await until(pilot, lambda: gone not in rows(table), "the row to go")
+            assert not (paths.jobs_dir() / gone).exists()
+            assert sorted(rows(table)) == sorted([keep, running])
+            # A running tuning job: refused with how to stop it, no dialog.
+            await select(pilot, table, running)
+            await pilot.press("d")
+            await until(pilot, lambda: "stop it first" in notices(app), "the refusal")
+            assert not isinstance(app.screen, DeleteDialog)
+            assert f"hpo-tui stop {running}" in notices(app)
+            assert sorted(rows(table)) == sorted([keep, running])
+    finally:
+        backend = LocalBackend()
+        backend.stop(running)
+        backend.close()
+
+
+async def test_prune_lists_only_what_ended_before_the_age(tmp_path: Path) -> None:
+    old = launch(fake_spec(tmp_path, name="tui-old", max_jobs=1))
+    new = launch(fake_spec(tmp_path, name="tui-new", max_jobs=1))
+    writer = Store.writer(paths.store_path())
+    try:
+        with writer.write():  # as if it had ended 40 days ago
+            writer.update_tuning_job(old, ended_at=time.time() - 40 * 86400)
+    finally:
+        writer.close()
+    app = make_app(start="jobs", interval=3600.0)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2, "the two tuning jobs")
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneDialog), "the prune dialog")
+        assert app.screen.query_one("#prune-age", Input).value == "30d"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DeleteDialog), "the list of what goes")
+        body = " ".join(str(s.render()) for s in app.screen.query(Static))
+        assert old in body and new not in body
+        await pilot.press("shift+tab", "enter")
+        await until(pilot, lambda: old not in rows(table), "the old one to go")
+        assert rows(table) == [new] and not (paths.jobs_dir() / old).exists()
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneDialog), "the prune dialog")
+        await pilot.press("enter")
+        await until(pilot, lambda: "nothing to prune" in notices(app), "the note")
