@@ -78,3 +78,29 @@ def test_the_page_loads_without_console_errors(chromium, tmp_path: Path) -> None
         page.keyboard.press("?")
         wait_for_text(page, "Tuning jobs keys")
     assert errors == []
+
+
+def test_compare_in_the_browser(chromium, tmp_path: Path) -> None:
+    """Mark two tuning jobs on the served list, m: the comparison shows in the page, with no
+    console error from the load on."""
+    from tests.compare.jobs import parent_and_child
+
+    parent, child = parent_and_child(tmp_path)
+    errors: list[str] = []
+    with served("jobs") as (url, _server), chromium_browser() as launched:
+        page = new_context(launched).new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        expose_terminal(page)
+        page.goto(url)
+        wait_for_text(page, parent)
+        wait_for_text(page, child)
+        for key in ("g", " ", "j", " "):
+            page.keyboard.press("Space" if key == " " else key)
+        wait_for_text(page, "2 tuning jobs marked")
+        page.keyboard.press("m")
+        wait_for_text(page, f"{child} warm-started from {parent}")
+        wait_for_text(page, "best so far against finished jobs")
+        wait_for_text(page, "best training job")
+        page.screenshot(path=str(tmp_path / "served-compare.png"))
+    assert errors == []
