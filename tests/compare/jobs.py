@@ -53,3 +53,38 @@ def parent_and_child(workdir: Path) -> tuple[str, str]:
     parent = launch(fake_spec(workdir, name="cmp-parent"))
     child = launch(fake_spec(workdir, name="cmp-child", strategy="Bayesian", parents=[parent]))
     return parent, child
+
+
+GUARD = 600  # pauses of 0.05 s: a guard against a hang, not a timing assertion
+
+
+async def until(pilot, condition, what: str) -> None:
+    """Let the app run until condition() holds."""
+    for _ in range(GUARD):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def compare_rows(screen) -> dict[str, list[str]]:
+    """The compare screen's table: its first cell (without the ≠ mark) -> [the mark, the other cells]."""
+    table = screen.query_one("#compare-table")
+    out = {}
+    for key in table.rows:
+        cells = [str(c) for c in table.get_row(key)]
+        out[cells[0][2:]] = [cells[0][:1]] + cells[1:]
+    return out
+
+
+def backdate(name: str, days: float) -> None:
+    """Make a tuning job look as if it had ended `days` ago (as the runner would have recorded it)."""
+    from hpo_tui import paths
+    from hpo_tui.engine.store import Store
+
+    writer = Store.writer(paths.store_path())
+    try:
+        with writer.write():
+            writer.update_tuning_job(name, ended_at=time.time() - days * 86400)
+    finally:
+        writer.close()

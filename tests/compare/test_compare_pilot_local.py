@@ -7,34 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.compare import CompareScreen
 from hpo_tui.backends.local import LocalBackend
-from tests.compare.jobs import METRICS, parent_and_child
-
-GUARD = 600  # pauses of 0.05 s: a guard against a hang, not a timing assertion
-
-
-async def until(pilot: Pilot, condition, what: str) -> None:
-    for _ in range(GUARD):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def table_rows(table: DataTable) -> dict[str, list[str]]:
-    """First cell (without the ≠ mark) -> the other cells, as shown."""
-    out = {}
-    for key in table.rows:
-        cells = [str(c) for c in table.get_row(key)]
-        out[cells[0][2:]] = [cells[0][:1]] + cells[1:]
-    return out
-
+from tests.compare.jobs import METRICS, compare_rows, parent_and_child, until
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[str, str]:
@@ -64,7 +43,7 @@ async def test_dashboard_marks_two_training_jobs_and_compares_every_metric(pair)
         screen = app.screen
         plots = list(screen.query(PlotextPlot))
         assert len(plots) == len(METRICS)  # one chart per metric the spec defines
-        rows = table_rows(screen.query_one("#compare-table", DataTable))
+        rows = compare_rows(screen)
         for metric in METRICS:
             last = [max((p for p in points if p.job == job and p.metric == metric), key=lambda p: p.epoch).value
                     for job in marked]
@@ -99,7 +78,7 @@ async def test_jobs_list_marks_two_tuning_jobs_and_compares_bests_and_lineage(pa
         assert len(list(screen.query(PlotextPlot))) == 2  # against jobs, and against wall time
         summary = str(screen.query_one("#compare-summary", Static).render())
         assert f"{child} warm-started from {parent} (IdenticalDataAndAlgorithm)" in summary
-        rows = table_rows(screen.query_one("#compare-table", DataTable))
+        rows = compare_rows(screen)
         order = screen.names
         assert rows["best training job"][1:] == [bests[n].best_training_job for n in order]
         assert [float(v) for v in rows["best objective"][1:]] == pytest.approx(

@@ -3,7 +3,6 @@ first, a running tuning job is refused, nothing is deleted without a yes."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from hpo_tui import paths
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
 from hpo_tui.engine.store import Store
-from tests.compare.jobs import fake_spec, launch, parent_and_child
+from tests.compare.jobs import backdate, fake_spec, launch, parent_and_child
 
 
 def local_names() -> set[str]:
@@ -73,12 +72,7 @@ def test_delete_without_yes_off_a_terminal_asks_for_it(tmp_path: Path, capsys, m
 def test_prune_deletes_only_what_ended_before_the_age(tmp_path: Path, capsys) -> None:
     old = launch(fake_spec(tmp_path, name="hk-old", max_jobs=1))
     new = launch(fake_spec(tmp_path, name="hk-new", max_jobs=1))
-    writer = Store.writer(paths.store_path())
-    try:
-        with writer.write():  # as if it had ended 40 days ago
-            writer.update_tuning_job(old, ended_at=time.time() - 40 * 86400)
-    finally:
-        writer.close()
+    backdate(old, 40)
     assert main(["prune", "--older-than", "30d", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert old in out and new not in out and "dry run: 1 tuning jobs would be deleted" in out

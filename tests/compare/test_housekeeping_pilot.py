@@ -4,7 +4,6 @@ refused; prune lists only what ended before the age."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -12,21 +11,10 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from hpo_tui import paths
 from hpo_tui.app.app import make_app
+from hpo_tui.app.screens.dialogs import ErrorDialog
 from hpo_tui.app.screens.housekeeping import DeleteDialog, PruneDialog
 from hpo_tui.backends.local import LocalBackend
-from hpo_tui.engine.store import Store
-from tests.compare.jobs import fake_spec, launch
-
-GUARD = 600  # pauses of 0.05 s: a guard against a hang, not a timing assertion
-
-
-async def until(pilot: Pilot, condition, what: str) -> None:
-    for _ in range(GUARD):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
+from tests.compare.jobs import backdate, fake_spec, launch, until
 
 def rows(table: DataTable) -> list[str]:
     return [str(table.get_row(key)[0]).removeprefix("● ") for key in [r.key for r in table.ordered_rows]]
@@ -37,8 +25,18 @@ async def select(pilot: Pilot, table: DataTable, name: str) -> None:
     await pilot.pause()
 
 
-def notices(app) -> str:
-    return " ".join(str(n.message) for n in app._notifications)
+def record_notices(app) -> list[str]:
+    """Every message the app notifies, kept (a toast expires after seconds: a loaded machine
+    could miss it). The app's own notify still runs."""
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        said.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return said
 
 
 async def test_delete_asks_with_cancel_focused_refuses_running_and_deletes(tmp_path: Path) -> None:
@@ -70,9 +68,10 @@ async def test_delete_asks_with_cancel_focused_refuses_running_and_deletes(tmp_p
             # A running tuning job: refused with how to stop it, no dialog.
             await select(pilot, table, running)
             await pilot.press("d")
-            await until(pilot, lambda: "stop it first" in notices(app), "the refusal")
-            assert not isinstance(app.screen, DeleteDialog)
-            assert f"hpo-tui stop {running}" in notices(app)
+            await until(pilot, lambda: isinstance(app.screen, ErrorDialog), "the refusal")
+            said = str(app.screen.query_one("#error-message", Static).render())
+            assert "is InProgress: stop it first" in said and f"hpo-tui stop {running}" in said
+            await pilot.press("escape")
             assert sorted(rows(table)) == sorted([keep, running])
     finally:
         backend = LocalBackend()
@@ -83,13 +82,9 @@ async def test_delete_asks_with_cancel_focused_refuses_running_and_deletes(tmp_p
 async def test_prune_lists_only_what_ended_before_the_age(tmp_path: Path) -> None:
     old = launch(fake_spec(tmp_path, name="tui-old", max_jobs=1))
     new = launch(fake_spec(tmp_path, name="tui-new", max_jobs=1))
-    writer = Store.writer(paths.store_path())
-    try:
-        with writer.write():  # as if it had ended 40 days ago
-            writer.update_tuning_job(old, ended_at=time.time() - 40 * 86400)
-    finally:
-        writer.close()
+    backdate(old, 40)
     app = make_app(start="jobs", interval=3600.0)
+    said = record_notices(app)
     async with app.run_test(size=(140, 40)) as pilot:
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 2, "the two tuning jobs")
@@ -106,4 +101,5 @@ async def test_prune_lists_only_what_ended_before_the_age(tmp_path: Path) -> Non
         await pilot.press("P")
         await until(pilot, lambda: isinstance(app.screen, PruneDialog), "the prune dialog")
         await pilot.press("enter")
-        await until(pilot, lambda: "nothing to prune" in notices(app), "the note")
+        await until(pilot, lambda: any("nothing to prune" in m for m in said), "the note")
+        assert not isinstance(app.screen, DeleteDialog) and rows(table) == [new]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -17,6 +16,7 @@ from hpo_tui.app.screens.compare import CompareScreen
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
 from hpo_tui.cli import main
 from hpo_tui.spec import MetricDefinition, TuningSpec, WarmStartSettings, render_request
+from tests.compare.jobs import compare_rows, until
 from tests.sagemaker.stubs import training_summary
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerTuning"
@@ -26,7 +26,6 @@ JOBS = {
     "sm-parent": [("0.05", "sgd", 0.91), ("0.15", "Adam", 0.11), ("0.1", "sgd", 0.95)],
     "sm-child": [("0.09", "sgd", 0.96), ("0.12", "sgd", 0.97)],
 }
-GUARD = 600  # pauses of 0.05 s: a guard against a hang, not a timing assertion
 
 
 def curve(final: float) -> list[float]:
@@ -87,23 +86,6 @@ def sagemaker_pair(boto_session: Any, moto_endpoint: str) -> Any:
     return SageMakerBackend(boto_session=boto_session)
 
 
-async def until(pilot: Pilot, condition, what: str) -> None:
-    for _ in range(GUARD):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def rows_of(screen: CompareScreen) -> dict[str, list[str]]:
-    table = screen.query_one("#compare-table", DataTable)
-    out = {}
-    for key in table.rows:
-        cells = [str(c) for c in table.get_row(key)]
-        out[cells[0][2:]] = [cells[0][:1]] + cells[1:]
-    return out
-
-
 async def test_dashboard_compares_two_sagemaker_training_jobs_for_every_metric(sagemaker_pair: Any) -> None:
     app = make_app(backend=sagemaker_pair, attach="sm-parent", start="dashboard", interval=3600.0)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -116,7 +98,7 @@ async def test_dashboard_compares_two_sagemaker_training_jobs_for_every_metric(s
         marked = screen.names
         assert len(list(screen.query(PlotextPlot))) == len(METRICS)
         finals = {s["TrainingJobName"]: JOBS["sm-parent"][i][2] for i, s in enumerate(summaries("sm-parent"))}
-        rows = rows_of(screen)
+        rows = compare_rows(screen)
         assert [float(v) for v in rows["last Validation-accuracy"][1:]] == pytest.approx([finals[j] for j in marked])
         assert [float(v) for v in rows["last Train-accuracy"][1:]] == pytest.approx([finals[j] + 0.02 for j in marked])
         c = screen.comparison
@@ -136,7 +118,7 @@ async def test_jobs_list_compares_two_sagemaker_tuning_jobs_with_their_lineage(s
         screen = app.screen
         summary = str(screen.query_one("#compare-summary", Static).render())
         assert "sm-child warm-started from sm-parent (TransferLearning)" in summary
-        rows = rows_of(screen)
+        rows = compare_rows(screen)
         best = {name: max(JOBS[name], key=lambda j: j[2]) for name in JOBS}
         assert [float(v) for v in rows["best objective"][1:]] == pytest.approx([best[n][2] for n in screen.names])
         assert rows["best's learning_rate"][1:] == [best[n][0] for n in screen.names]

@@ -3,16 +3,14 @@ in the --allow-remote warning with --port 0, and no console error while the page
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-from tests.serve.browser import WAIT_MS, chromium_browser, expose_terminal, new_context, served, wait_for_text
+from tests.serve.browser import (WAIT_MS, chromium_browser, console_errors, expose_terminal, new_context, served,
+                                 stop_server, wait_for_text)
 
 
 def serve_until_bound(*args: str) -> tuple[str, list[str]]:
@@ -37,13 +35,7 @@ def serve_until_bound(*args: str) -> tuple[str, list[str]]:
         assert url is not None, "hpo-tui serve never said where it serves:\n" + "".join(lines)
         return url, list(lines)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_server(proc)
 
 
 def test_serve_attach_name_takes_options_after_the_name(finished_job: str) -> None:
@@ -66,11 +58,9 @@ def test_allow_remote_with_port_0_names_the_port_it_bound() -> None:
 def test_the_page_loads_without_console_errors(chromium, tmp_path: Path) -> None:
     # The page focused the terminal on load, before the websocket was open: textual.js sent
     # its "focus" message on a connecting socket ("Still in CONNECTING state").
-    errors: list[str] = []
     with served("jobs") as (url, _server), chromium_browser() as launched:
         page = new_context(launched).new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = console_errors(page)
         expose_terminal(page)
         page.goto(url)
         wait_for_text(page, "Tuning jobs")
@@ -86,18 +76,17 @@ def test_compare_in_the_browser(chromium, tmp_path: Path) -> None:
     from tests.compare.jobs import parent_and_child
 
     parent, child = parent_and_child(tmp_path)
-    errors: list[str] = []
     with served("jobs") as (url, _server), chromium_browser() as launched:
         page = new_context(launched).new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = console_errors(page)
         expose_terminal(page)
         page.goto(url)
         wait_for_text(page, parent)
         wait_for_text(page, child)
         for key in ("g", " ", "j", " "):
             page.keyboard.press("Space" if key == " " else key)
-        wait_for_text(page, "2 tuning jobs marked")
+        wait_for_text(page, f"● {parent}")  # the marks (the toast saying so lasts 3 s only)
+        wait_for_text(page, f"● {child}")
         page.keyboard.press("m")
         wait_for_text(page, f"{child} warm-started from {parent}")
         wait_for_text(page, "best so far against finished jobs")

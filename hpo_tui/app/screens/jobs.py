@@ -413,7 +413,9 @@ class TuningJobsScreen(Screen):
             self.notify(message.none_note, timeout=5)
             return
         if message.refusal:
-            self.notify(message.refusal + ". Nothing was deleted.", severity="error", timeout=10)
+            from hpo_tui.app.screens.dialogs import ErrorDialog
+
+            self.app.push_screen(ErrorDialog("Nothing was deleted", message.refusal + "."))
             return
         title, body = deletion_question(message.plans)
 
