@@ -33,11 +33,15 @@ def point_count(name: str) -> int:
 def test_delete_says_what_goes_then_removes_rows_and_folder(tmp_path: Path, capsys) -> None:
     parent, child = parent_and_child(tmp_path)
     folder = paths.jobs_dir() / parent
+    assert main(["jobs"]) == 0  # the disk use of each tuning job, as delete reports it below
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split()[-1] == "DISK"
+    size = next(line for line in listed if line.startswith(parent)).split()[-2:]
     assert folder.is_dir() and point_count(parent) == 27  # 3 jobs x 3 epochs x 3 metrics
     assert main(["delete", parent, "--yes"]) == 0
     out = capsys.readouterr().out
     assert f"{parent} (Completed): 3 training job rows and 27 metric points in the store" in out
-    assert f"its folder {folder} (" in out and "models, logs, outputs" in out
+    assert f"its folder {folder} ({' '.join(size)}: models, logs, outputs)" in out
     assert f"{child} warm-started from it and keep their own results" in out
     assert f"Deleted {parent} (" in out
     assert local_names() == {child} and not folder.exists() and point_count(parent) == 0
