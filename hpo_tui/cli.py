@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="delete ended local tuning jobs: store rows and folders (models, logs); asks first")
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when not on a terminal)")
+    p.add_argument("--in-account", action="store_true",
+                   help="sagemaker: delete the tuning job's record in the AWS account (DeleteHyperParameterTuningJob; "
+                        "its training jobs, models and logs stay); never done without this flag")
     p.set_defaults(handler="hpo_tui.commands.housekeeping:cmd_delete")
 
     p = sub.add_parser("prune", help="delete local tuning jobs that ended longer ago than --older-than; asks first")

@@ -41,9 +41,13 @@ def _delete(plans: list) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     if (args.backend or "local") != "local":
-        from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
+        if not args.in_account:
+            from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
 
-        raise UserError(SAGEMAKER_NOTE)
+            raise UserError(SAGEMAKER_NOTE + "; --in-account deletes the tuning job's own record there")
+        return _delete_in_account(args)
+    if args.in_account:
+        raise UserError("--in-account is for --backend sagemaker; local tuning jobs live on this machine only")
     from hpo_tui.backends import local_housekeeping as hk
 
     names = list(dict.fromkeys(args.names))
@@ -72,3 +76,28 @@ def cmd_prune(args: argparse.Namespace) -> int:
     if not _confirm(plans, args, "Prune"):
         return 1
     return _delete(plans)
+
+
+def _delete_in_account(args: argparse.Namespace) -> int:
+    """DeleteHyperParameterTuningJob for each name, after saying what goes and asking."""
+    from hpo_tui.backends import make_backend
+
+    backend = make_backend("sagemaker", region=args.region, profile=args.profile)
+    names = list(dict.fromkeys(args.names))
+    print(f"Delete {len(names)} SageMaker tuning job record{'s' if len(names) != 1 else ''} in your AWS account "
+          "(DeleteHyperParameterTuningJob): " + ", ".join(names))
+    print("  Their training jobs, the models in S3 and the CloudWatch logs stay; this cannot be undone.")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError("delete --in-account: not asked on a terminal; add --yes to delete without asking")
+        try:
+            answer = input("Delete them in the account? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Cancelled: nothing was deleted.")
+            return 1
+    for name in names:
+        backend.delete_in_account(name)  # type: ignore[attr-defined]
+        print(f"Deleted the SageMaker tuning job {name} (its record; training jobs, models and logs stay).")
+    return 0

@@ -140,3 +140,17 @@ def test_cli_compares_sagemaker_tuning_jobs_and_training_jobs(sagemaker_pair: An
     rows = [r.split() for r in section.strip().splitlines()[1:4]]
     assert [float(v) for r in rows for v in r[1:]] == pytest.approx(
         [v + 0.02 for vs in zip(curve(0.96), curve(0.97)) for v in vs])
+
+
+def test_delete_on_sagemaker_touches_the_account_only_with_in_account(
+        sagemaker_pair: Any, cli_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    sm = cli_session.client("sagemaker")
+    assert main(["delete", "sm-parent", "--backend", "sagemaker", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "never deletes anything in your AWS account" in err and "--in-account" in err
+    assert sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="sm-parent")
+    assert main(["delete", "sm-parent", "--backend", "sagemaker", "--in-account", "--yes"]) == 0
+    assert "Deleted the SageMaker tuning job sm-parent" in capsys.readouterr().out
+    names = [j["HyperParameterTuningJobName"]
+             for j in sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]]
+    assert names == ["sm-child"]
