@@ -1,7 +1,8 @@
 """The local backend: launches the engine's runner and reads the engine's SQLite store.
 
 Readers never write, with two guarded exceptions: noticing that a runner died (the
-tuning job is then marked Failed) and recording a stop request.
+tuning job is then marked Failed) and recording a stop request. Deleting an ended tuning
+job (local_housekeeping) writes too, holding that job's runner lock.
 """
 
 from __future__ import annotations
