@@ -145,7 +145,7 @@ class CompareScreen(Screen):
         text = Text()
         for i, label in enumerate(labels):
             text.append(f"{'•+xo'[i]} ", style=_rich(self.colours[i % len(self.colours)]))
-            text.append(f"{label}   ")
+            text.append(f"{_short(label, 40)}   ")
         return text
 
     def _table(self, header: list[str], rows: list[tuple[list[str], bool]]) -> None:
