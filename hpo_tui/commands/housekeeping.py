@@ -16,12 +16,17 @@ def _confirm(plans: list, args: argparse.Namespace, verb: str) -> bool:
     print(f"{verb} {len(plans)} tuning job{'s' if len(plans) != 1 else ''} ({fmt_bytes(total)} on disk):")
     for p in plans:
         print(f"  {p.describe()}")
+    return _asked(args, verb.lower(), "Delete them? [y/N] ")
+
+
+def _asked(args: argparse.Namespace, command: str, question: str) -> bool:
+    """--yes, or a y typed at the question (anything else, or no terminal, keeps everything)."""
     if args.yes:
         return True
     if not sys.stdin.isatty():
-        raise UserError(f"{verb.lower()}: not asked on a terminal; add --yes to delete without asking")
+        raise UserError(f"{command}: not asked on a terminal; add --yes to delete without asking")
     try:
-        answer = input("Delete them? [y/N] ")
+        answer = input(question)
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
@@ -87,16 +92,8 @@ def _delete_in_account(args: argparse.Namespace) -> int:
     print(f"Delete {len(names)} SageMaker tuning job record{'s' if len(names) != 1 else ''} in your AWS account "
           "(DeleteHyperParameterTuningJob): " + ", ".join(names))
     print("  Their training jobs, the models in S3 and the CloudWatch logs stay; this cannot be undone.")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UserError("delete --in-account: not asked on a terminal; add --yes to delete without asking")
-        try:
-            answer = input("Delete them in the account? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Cancelled: nothing was deleted.")
-            return 1
+    if not _asked(args, "delete --in-account", "Delete them in the account? [y/N] "):
+        return 1
     for name in names:
         backend.delete_in_account(name)  # type: ignore[attr-defined]
         print(f"Deleted the SageMaker tuning job {name} (its record; training jobs, models and logs stay).")

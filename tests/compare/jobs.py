@@ -48,6 +48,16 @@ def launch(spec: TuningSpec, *, wait: bool = True) -> str:
         backend.close()
 
 
+def rows_and_points(name: str):
+    """A local tuning job's snapshot and every metric point of its training jobs."""
+    backend = LocalBackend()
+    try:
+        snap = backend.poll(name)
+        return snap, backend.curves(name, [j.name for j in snap.training_jobs])
+    finally:
+        backend.close()
+
+
 def parent_and_child(workdir: Path) -> tuple[str, str]:
     """A finished Random tuning job, and a finished Bayesian one warm-started from it."""
     parent = launch(fake_spec(workdir, name="cmp-parent"))

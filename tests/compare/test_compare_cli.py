@@ -9,7 +9,7 @@ import pytest
 
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
-from tests.compare.jobs import parent_and_child
+from tests.compare.jobs import rows_and_points, parent_and_child
 
 
 @pytest.fixture
@@ -51,12 +51,7 @@ def test_compare_two_tuning_jobs_prints_bests_lineage_and_best_so_far(pair, caps
 
 def test_compare_training_jobs_prints_every_metric_per_epoch_and_the_differing_values(pair, capsys) -> None:
     parent, _ = pair
-    backend = LocalBackend()
-    try:
-        snap = backend.poll(parent)
-        points = backend.curves(parent, [j.name for j in snap.training_jobs])
-    finally:
-        backend.close()
+    snap, points = rows_and_points(parent)
     a, b = [j.name for j in snap.training_jobs[:2]]
     assert main(["compare", a, b]) == 0  # training job names: their tuning job is read from them
     out = capsys.readouterr().out

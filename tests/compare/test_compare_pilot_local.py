@@ -13,7 +13,7 @@ from textual_plotext import PlotextPlot
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.compare import CompareScreen
 from hpo_tui.backends.local import LocalBackend
-from tests.compare.jobs import METRICS, compare_rows, parent_and_child, until
+from tests.compare.jobs import rows_and_points, METRICS, compare_rows, parent_and_child, until
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[str, str]:
@@ -22,12 +22,7 @@ def pair(tmp_path: Path) -> tuple[str, str]:
 
 async def test_dashboard_marks_two_training_jobs_and_compares_every_metric(pair) -> None:
     parent, _ = pair
-    backend = LocalBackend()
-    try:
-        snap = backend.poll(parent)
-        points = backend.curves(parent, [j.name for j in snap.training_jobs])
-    finally:
-        backend.close()
+    snap, points = rows_and_points(parent)
     app = make_app(attach=parent, start="dashboard", interval=3600.0)
     async with app.run_test(size=(140, 45)) as pilot:
         table = app.screen.query_one("#jobs-table", DataTable)

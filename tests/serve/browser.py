@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +31,6 @@ def chromium_binary() -> str | None:
 def launch_fake_tuning_job(workdir: Path, max_jobs: int = 3, hyperparameters: dict | None = None,
                            wait: bool = True) -> str:
     """Launch a local tuning job of fake_train.py and return its name; with wait, once it ended."""
-    from hpo_tui.backends.local import LocalBackend
     from hpo_tui.spec import CategoricalParameter, Channels, ContinuousParameter, Estimator, TuningSpec
 
     for name in ("train", "test"):
@@ -45,17 +43,9 @@ def launch_fake_tuning_job(workdir: Path, max_jobs: int = 3, hyperparameters: di
         strategy="Random", max_jobs=max_jobs, max_parallel_jobs=max_jobs, random_seed=7,
         channels=Channels(train=str(workdir / "channels" / "train"), test=str(workdir / "channels" / "test")),
     )
-    backend = LocalBackend()
-    try:
-        name = backend.launch(spec)
-        deadline = time.monotonic() + 300
-        while wait and not backend.poll(name).tuning_job.is_terminal:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"tuning job {name} did not end")
-            time.sleep(0.2)
-        return name
-    finally:
-        backend.close()
+    from tests.compare.jobs import launch
+
+    return launch(spec, wait=wait)
 
 
 @contextmanager
