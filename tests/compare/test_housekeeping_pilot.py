@@ -48,7 +48,10 @@ async def test_delete_asks_with_cancel_focused_refuses_running_and_deletes(tmp_p
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.screen.query_one(DataTable)
             await until(pilot, lambda: table.row_count == 3, "the three tuning jobs")
-            assert "disk" in [str(c.label) for c in table.columns.values()]
+            from hpo_tui.backends.local_housekeeping import disk_usage, fmt_bytes
+
+            for name in (keep, gone):  # each local tuning job's folder size, as delete reports it
+                assert str(table.get_cell(name, "disk")) == fmt_bytes(disk_usage(paths.jobs_dir() / name))
             await select(pilot, table, gone)
             await pilot.press("d")
             await until(pilot, lambda: isinstance(app.screen, DeleteDialog), "the delete dialog")

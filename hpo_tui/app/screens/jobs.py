@@ -38,6 +38,7 @@ MARK = "● "  # before the name of a tuning job marked (space) for compare
 @dataclass
 class DiskUsed(Message):
     sizes: dict[str, int]
+    final: frozenset[str]  # the tuning jobs that had ended when measured (measured once)
 
 
 class TuningJobsScreen(Screen):
@@ -88,6 +89,7 @@ class TuningJobsScreen(Screen):
         self.sort_reverse = False
         self.marked: list[str] = []  # tuning jobs marked for compare (or delete), in marking order
         self.disk: dict[str, int] | None = None  # bytes per local tuning job (None: not local)
+        self._disk_final: frozenset[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield Static("Tuning jobs", id="jobs-title")
@@ -135,7 +137,13 @@ class TuningJobsScreen(Screen):
         if isinstance(backend, LocalBackend):
             from hpo_tui.backends.local_housekeeping import usage_by_tuning_job
 
-            self.post_message(DiskUsed(usage_by_tuning_job(j.name for j in jobs)))
+            # An ended tuning job's folder no longer grows: measured once (a long list of old
+            # tuning jobs would otherwise be walked file by file every few seconds).
+            known, final = self.disk or {}, self._disk_final  # replaced, never changed in place
+            kept = {j.name for j in jobs if j.is_terminal and j.name in final}
+            sizes = usage_by_tuning_job(j.name for j in jobs if j.name not in kept)
+            sizes.update({name: known[name] for name in kept})
+            self.post_message(DiskUsed(sizes, frozenset(j.name for j in jobs if j.is_terminal)))
         self.post_message(TuningJobsListed(jobs))
 
     def _cells(self, job: TuningJobView, now: float) -> list[Text]:
@@ -390,7 +398,7 @@ class TuningJobsScreen(Screen):
 
     @on(DiskUsed)
     def _disk_used(self, message: DiskUsed) -> None:
-        self.disk = message.sizes
+        self.disk, self._disk_final = message.sizes, message.final
 
     @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
     def _plan_deletion(self, names: list[str]) -> None:
