@@ -154,3 +154,22 @@ def test_delete_on_sagemaker_touches_the_account_only_with_in_account(
     names = [j["HyperParameterTuningJobName"]
              for j in sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]]
     assert names == ["sm-child"]
+
+
+async def test_d_on_the_sagemaker_list_forgets_locally_and_deletes_nothing_in_the_account(
+        sagemaker_pair: Any, boto_session: Any) -> None:
+    app = make_app(backend=sagemaker_pair, start="jobs", interval=3600.0)
+    said: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, *a, **k: (said.append(str(message)), notify(message, *a, **k))[1]
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2, "the tuning jobs")
+        app.watched.add("sm-parent", "sagemaker", "Completed")
+        table.move_cursor(row=[str(table.get_row(r.key)[0]) for r in table.ordered_rows].index("sm-parent"))
+        await pilot.press("d")
+        await until(pilot, lambda: any("never deletes anything in your AWS account" in m for m in said), "the note")
+        assert app.watched.get("sm-parent") is None  # forgotten in this session
+    names = [j["HyperParameterTuningJobName"] for j in
+             boto_session.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]]
+    assert sorted(names) == ["sm-child", "sm-parent"]

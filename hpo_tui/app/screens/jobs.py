@@ -369,7 +369,7 @@ class TuningJobsScreen(Screen):
         if not names:
             self.notify("No tuning job selected: none listed yet", severity="warning")
             return
-        if self.disk is None:  # not the local backend: nothing of it is kept here
+        if self._on_sagemaker:  # nothing of it is kept here
             from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
 
             for name in names:
@@ -378,8 +378,13 @@ class TuningJobsScreen(Screen):
             return
         self._plan_deletion(names)
 
+    @property
+    def _on_sagemaker(self) -> bool:
+        # The listed tuning jobs say where they live (the app's default may be another backend).
+        return (self.jobs[0].backend if self.jobs else self.backend_name or self.app.backend_name) == "sagemaker"
+
     def action_prune(self) -> None:
-        if self.disk is None:
+        if self._on_sagemaker:
             from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
 
             self.notify(SAGEMAKER_NOTE, severity="warning", timeout=10)
