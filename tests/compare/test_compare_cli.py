@@ -79,3 +79,26 @@ def test_compare_bad_names_say_what_to_do(argv, message, capsys) -> None:
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_failed_job_with_a_partial_objective_never_counts_as_a_best(tmp_path, capsys) -> None:
+    from hpo_tui.spec import CategoricalParameter, ContinuousParameter
+
+    from tests.compare.jobs import fake_spec, launch
+
+    spec = fake_spec(tmp_path, name="cmp-failing", max_jobs=6, static={"fail_at": 2})
+    # Jobs with fail_exit 3 print two epochs, then fail: a Failed job with a partial objective.
+    spec.ranges = {"learning_rate": ContinuousParameter(0.001, 0.5, "Logarithmic"),
+                   "fail_exit": CategoricalParameter(["0", "3"])}
+    failing = launch(spec)
+    other = launch(fake_spec(tmp_path, name="cmp-other", max_jobs=1))
+    snap, _ = rows_and_points(failing)
+    failed = [j for j in snap.training_jobs if j.status == "Failed" and j.final_objective is not None]
+    completed = [j for j in snap.training_jobs if j.status == "Completed"]
+    assert failed and completed, [(j.status, j.final_objective) for j in snap.training_jobs]
+    assert main(["compare", failing, other]) == 0
+    out = capsys.readouterr().out
+    best = next(line for line in out.splitlines() if line.strip().startswith("best objective")).split()[2]
+    assert float(best) == pytest.approx(max(j.final_objective for j in completed), abs=1e-4)
+    scored = next(line for line in out.splitlines() if line.strip().startswith("scored jobs")).split()[2]
+    assert int(scored) == len(completed)
