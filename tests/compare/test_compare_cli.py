@@ -9,7 +9,7 @@ import pytest
 
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
-from tests.compare.jobs import rows_and_points, parent_and_child
+from tests.compare.jobs import fake_spec, launch, parent_and_child, rows_and_points
 
 
 @pytest.fixture
@@ -83,8 +83,6 @@ def test_compare_bad_names_say_what_to_do(argv, message, capsys) -> None:
 
 def test_a_failed_job_with_a_partial_objective_never_counts_as_a_best(tmp_path, capsys) -> None:
     from hpo_tui.spec import CategoricalParameter, ContinuousParameter
-
-    from tests.compare.jobs import fake_spec, launch
 
     spec = fake_spec(tmp_path, name="cmp-failing", max_jobs=6, static={"fail_at": 2})
     # Jobs with fail_exit 3 print two epochs, then fail: a Failed job with a partial objective.

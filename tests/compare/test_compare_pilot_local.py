@@ -13,7 +13,7 @@ from textual_plotext import PlotextPlot
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.compare import CompareScreen
 from hpo_tui.backends.local import LocalBackend
-from tests.compare.jobs import rows_and_points, METRICS, compare_rows, parent_and_child, until
+from tests.compare.jobs import METRICS, compare_rows, parent_and_child, rows_and_points, until
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[str, str]:
