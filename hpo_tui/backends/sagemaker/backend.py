@@ -28,6 +28,7 @@ from hpo_tui.backends.sagemaker.errors import (
 from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_job
 from hpo_tui.backends.sagemaker.logs import JobLog, LoadedLog, PollCursor, log_tail, read_job_log
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
+from hpo_tui.backends.sagemaker.regions import check_region_name
 
 if TYPE_CHECKING:
     import boto3
@@ -58,6 +59,18 @@ class _Watch:
     # the logs curves() has read (for the polls after it to go on from).
     job_logs: dict[str, JobLog] = field(default_factory=dict)
     loaded: dict[str, LoadedLog] = field(default_factory=dict)
+
+
+def profile_not_found(given: str | None, exc: Exception) -> str:
+    """The message for a profile that is not in the AWS config: the name botocore looked for
+    (from --profile, the spec or AWS_PROFILE), never None."""
+    import os
+
+    name = getattr(exc, "kwargs", {}).get("profile") or given or os.environ.get("AWS_PROFILE")
+    source = "" if given else " (from AWS_PROFILE)" if os.environ.get("AWS_PROFILE") else ""
+    return (f"AWS profile {name!r}{source} is not in your AWS config (~/.aws/config, ~/.aws/credentials): "
+            f"create it with `aws configure --profile {name}`, or pass an existing one with --profile "
+            "(`aws configure list-profiles` lists them).")
 
 
 class SageMakerBackend:
@@ -100,16 +113,15 @@ class SageMakerBackend:
 
                 try:
                     self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
-                except botocore.exceptions.ProfileNotFound:
-                    raise BackendError(
-                        f"AWS profile {self._profile!r} is not in your AWS config: create it with "
-                        f"`aws configure --profile {self._profile}`, or pass another --profile."
-                    ) from None
+                except botocore.exceptions.ProfileNotFound as exc:
+                    raise BackendError(profile_not_found(self._profile, exc)) from None
             if not self._session.region_name:
                 raise BackendError(
                     "No AWS region is set: pass --region (e.g. --region us-east-1), set AWS_REGION, "
                     "or set region in the spec's [sagemaker] section."
                 )
+            # A mistyped region is answered now, before any call waits on a host that does not exist.
+            check_region_name(self._session.region_name)
             return self._session
 
     @property
