@@ -28,6 +28,8 @@ from hpo_tui.backends.sagemaker.errors import (
 from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_job
 from hpo_tui.backends.sagemaker.logs import JobLog, LoadedLog, PollCursor, log_tail, read_job_log
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
+from hpo_tui.backends.sagemaker.checks import Check, failure_text
+from hpo_tui.backends.sagemaker.doctor import run_checks
 from hpo_tui.backends.sagemaker.regions import check_region_name
 
 if TYPE_CHECKING:
@@ -166,9 +168,6 @@ class SageMakerBackend:
 
     # ------------------------------------------------------------------ launch
 
-
-    # ------------------------------------------------------------------ launch
-
     def launch(self, spec: TuningSpec) -> str:
         """Create the tuning job with the SDK's MXNet estimator and HyperparameterTuner."""
         from hpo_tui.spec import SpecError, validate
@@ -177,10 +176,20 @@ class SageMakerBackend:
         if issues:
             raise SpecError(issues)  # before any AWS call: nothing is created or uploaded
         self._adopt_spec_settings(spec)
+        # The account's problems (quota, role, region, partition, data) before anything is
+        # uploaded or billed; what cannot be checked does not block.
+        checks = self.preflight(spec)
+        if any(check.failed for check in checks):
+            raise BackendError(failure_text(checks))
         name = launch_tuning_job(self.boto_session, self._call, spec, retry_delay=self.launch_retry_delay)
         self._param_order[name] = tuple(spec.ranges)
         self._prices[name] = spec.sagemaker.price_per_hour
         return name
+
+    def preflight(self, spec: TuningSpec) -> list[Check]:
+        """The read-only pre-flight checks of this account for a spec (`hpo-tui doctor`)."""
+        self._adopt_spec_settings(spec)
+        return run_checks(self.boto_session, spec)
 
     # ------------------------------------------------------------------ poll
 
