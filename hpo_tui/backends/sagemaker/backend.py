@@ -29,6 +29,8 @@ from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_
 from hpo_tui.backends.sagemaker.logs import JobLog, LoadedLog, PollCursor, log_tail, read_job_log
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
 from hpo_tui.backends.sagemaker.checks import Check, failure_text
+from hpo_tui.backends.sagemaker.cost import price_from_table
+from hpo_tui.prices import load_prices, remember_price
 from hpo_tui.backends.sagemaker.doctor import run_checks
 from hpo_tui.backends.sagemaker.regions import check_region_name
 
@@ -101,7 +103,7 @@ class SageMakerBackend:
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}
         self._param_order: dict[str, tuple[str, ...]] = {}
-        self._prices: dict[str, float | None] = {}
+        self.notes: list[str] = []  # what the user should know but that did not fail anything
         self.launch_retry_delay = LAUNCH_RETRY_DELAY
 
     # ------------------------------------------------------------------ sessions and clients
@@ -183,8 +185,16 @@ class SageMakerBackend:
             raise BackendError(failure_text(checks))
         name = launch_tuning_job(self.boto_session, self._call, spec, retry_delay=self.launch_retry_delay)
         self._param_order[name] = tuple(spec.ranges)
-        self._prices[name] = spec.sagemaker.price_per_hour
+        price = spec.sagemaker.price_per_hour
+        if price:
+            # Given once, in the spec: kept for the instance type, so any later attach shows dollars.
+            self.notes.extend(filter(None, [remember_price(spec.estimator.instance_type, price)]))
         return name
+
+    def _price_of(self, name: str) -> Any:
+        """Each training job's instance type at the price the user gave for it (settings.toml
+        [prices], filled from the spec's price_per_hour at launch)."""
+        return price_from_table(load_prices())
 
     def preflight(self, spec: TuningSpec) -> list[Check]:
         """The read-only pre-flight checks of this account for a spec (`hpo-tui doctor`)."""
@@ -207,7 +217,7 @@ class SageMakerBackend:
         try:
             snapshot = fetch_snapshot(
                 self._call, self.region, name, cursor if isinstance(cursor, PollCursor) else None,
-                self._param_order.get(name), self._prices.get(name),
+                self._param_order.get(name), self._price_of(name),
                 with_points=points, loaded=loaded, job_logs=job_logs,
             )
         except Transient as exc:
