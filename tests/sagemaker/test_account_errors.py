@@ -138,3 +138,17 @@ def test_a_foreign_default_bucket_prints_no_sdk_error_line(
     # under pytest it is captured instead, so look for the record itself.
     sdk = [r.getMessage() for r in caplog.records if r.name.startswith("sagemaker")]
     assert not [m for m in sdk if "default_bucket" in m], sdk
+
+
+def test_the_region_list_is_botocores() -> None:
+    """Read from botocore's endpoint data without importing botocore: the same regions and
+    partitions as botocore's own get_available_regions("sagemaker")."""
+    import botocore.session
+
+    from hpo_tui.backends.sagemaker.regions import sagemaker_regions
+
+    core = botocore.session.get_session()
+    theirs = {r: p for p in core.get_available_partitions()
+              for r in core.get_available_regions("sagemaker", partition_name=p)}
+    assert sagemaker_regions() == theirs
+    assert theirs["us-east-1"] == "aws" and theirs["cn-north-1"] == "aws-cn"

@@ -110,6 +110,8 @@ class SageMakerBackend:
 
     def boto_session(self) -> boto3.Session:
         """The boto3 session: the default credential chain, or --profile / --region."""
+        if self._session is None and self._region:
+            check_region_name(self._region)  # before boto3 is loaded: a typo is answered at once
         with self._lock:
             if self._session is None:
                 import boto3

@@ -11,17 +11,29 @@ import functools
 from hpo_tui.backends.base import BackendError
 
 
+ENDPOINT_PREFIX = "api.sagemaker"  # SageMaker's service key in botocore's endpoint data
+
+
 @functools.lru_cache(maxsize=1)
 def sagemaker_regions() -> dict[str, str]:
     """region -> partition ("aws", "aws-cn", "aws-us-gov", ...) for every region botocore
-    knows SageMaker in."""
-    import botocore.session
+    knows SageMaker in: what botocore's get_available_regions("sagemaker") answers, read from
+    its endpoints.json without importing botocore (a second under load), so a typo is answered
+    before boto3 is even loaded."""
+    import importlib.util
+    import json
+    from pathlib import Path
 
-    core = botocore.session.get_session()
+    found = importlib.util.find_spec("botocore")
+    if found is None or found.origin is None:
+        return {}
+    data = json.loads((Path(found.origin).parent / "data" / "endpoints.json").read_text(encoding="utf-8"))
     out: dict[str, str] = {}
-    for partition in core.get_available_partitions():
-        for region in core.get_available_regions("sagemaker", partition_name=partition):
-            out[region] = partition
+    for partition in data.get("partitions", []):
+        endpoints = partition.get("services", {}).get(ENDPOINT_PREFIX, {}).get("endpoints", {})
+        for region in endpoints:
+            if region in partition.get("regions", {}):
+                out[region] = partition["partition"]
     return out
 
 
@@ -56,15 +68,15 @@ def suggest_region(region: str) -> str | None:
 def region_problem(region: str) -> str | None:
     """Why `region` cannot be used with SageMaker (naming --region and the closest known
     region), or None when SageMaker runs there."""
-    if partition_of(region) is not None:
-        return None
-    import botocore
+    if partition_of(region) is not None or not sagemaker_regions():
+        return None  # known, or no region list to tell (then AWS itself answers)
+    from importlib.metadata import version
 
     close = suggest_region(region)
     hint = f"; did you mean --region {close}?" if close else ""
     return (
         f"SageMaker does not run in region {region!r} (not in the region list of botocore "
-        f"{botocore.__version__}){hint} Pass --region with a region SageMaker runs in (e.g. --region "
+        f"{version('botocore')}){hint} Pass --region with a region SageMaker runs in (e.g. --region "
         "us-east-1), or fix AWS_REGION / the profile's region. A region newer than this botocore "
         "needs `pip install -U botocore`."
     )
