@@ -182,3 +182,68 @@ def test_access_denied_on_every_check_degrades_and_does_not_block(account: Any, 
         line = line_of(text, name)
         assert line.startswith("could not check") and permission in line, (name, text)
     assert "no check failed; 7 of 11 could not be checked (they do not block a launch" in text
+
+
+def test_launch_with_quota_zero_stops_before_uploading(account: Any, capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path, source_dir: Path) -> None:
+    from hpo_tui.spec import Estimator, TuningSpec
+    from hpo_tui.spec.toml import dumps_toml
+
+    healthy(account, instance=0)
+    spec = tmp_path / "t.toml"
+    spec.write_text(dumps_toml(TuningSpec(backend="sagemaker", tuning_job_name="hpo-noquota",
+                                          estimator=Estimator(source_dir=str(source_dir)))))
+    code = main(["launch", str(spec), "--backend", "sagemaker"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "'ml.m5.xlarge for training job usage' is 0" in err and "Nothing was created or uploaded" in err
+    assert [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]] == ["sagemaker-sample-data-us-east-1"]
+    assert boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
+
+
+@pytest.fixture()
+def expiring_credentials(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Temporary credentials served as a container credential endpoint does (on 127.0.0.1),
+    expiring in 10 minutes: botocore refreshes them from there, as on ECS or with SSO."""
+    import datetime as dt
+    import http.server
+    import threading
+
+    expiry = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({"AccessKeyId": "ASIATESTING", "SecretAccessKey": "secret", "Token": "token",
+                       "Expiration": expiry}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 -- http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"http://127.0.0.1:{server.server_address[1]}/creds")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
+    yield expiry
+    server.shutdown()
+    thread.join()
+
+
+def test_credentials_that_expire_soon_are_a_warning_with_the_time(
+    expiring_credentials: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text = doctor(capsys)
+    line = line_of(text, "credentials")
+    assert line.startswith("warn"), text
+    assert "from container-role" in line
+    assert "they expire in 9 min" in line or "they expire in 10 min" in line, line
+    assert "aws sso login" in text
+    assert code == 0  # a warning does not block
