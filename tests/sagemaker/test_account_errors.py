@@ -152,3 +152,17 @@ def test_the_region_list_is_botocores() -> None:
               for r in core.get_available_regions("sagemaker", partition_name=p)}
     assert sagemaker_regions() == theirs
     assert theirs["us-east-1"] == "aws" and theirs["cn-north-1"] == "aws-cn"
+
+
+def test_a_command_that_cannot_reach_aws_does_not_claim_to_retry(stubbed: Any) -> None:
+    """`status` runs once: its message says what to check (the region it used, doctor), not
+    "retrying in 30 s", which only the dashboard does."""
+    from hpo_tui.backends.sagemaker import AwsUnavailable
+
+    backend, sm, _ = stubbed
+    sm.add_client_error("describe_hyper_parameter_tuning_job", "ServiceUnavailable", "unavailable", 503)
+    with pytest.raises(AwsUnavailable) as caught:
+        backend.poll("hpo-x")
+    text = str(caught.value)
+    assert "retrying in" not in text and "service health" not in text
+    assert "region us-east-1" in text and "--region" in text and "hpo-tui doctor" in text

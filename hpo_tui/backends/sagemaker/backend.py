@@ -259,8 +259,9 @@ class SageMakerBackend:
         what = "AWS is throttling requests (Rate exceeded)" if exc.throttled else f"AWS unreachable: {exc}"
         if watch.last_good is None:
             raise AwsUnavailable(
-                f"{what} while reading tuning job {name!r}; retrying in {interval:.0f} s. "
-                "If this persists, raise the poll interval or check the AWS service health.",
+                f"{what} while reading tuning job {name!r} in region {self.region}. The dashboard "
+                f"tries again in {interval:.0f} s; a command can be run again. If this persists, check "
+                "the network, --region and `hpo-tui doctor --backend sagemaker`.",
                 retry_after=interval,
             )
         now = time.time()
