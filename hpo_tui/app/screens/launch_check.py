@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,16 +30,19 @@ class ChecksDone(Message):
     error: str | None = None
 
 
-def checks_text(checks: list[Any]) -> Text:
-    """One line per check, its status coloured; a to-do below each that has one."""
-    text = Text()
-    width = max((len(c.name) for c in checks), default=0)
-    for c in checks:
-        text.append(f"{c.status:<15} ", style=_STYLES.get(c.status, ""))
-        text.append(f"{c.name:<{width}}  {sanitize(c.found)}\n")
-        if c.todo:
-            text.append(f"{'':<15} {'':<{width}}  -> {sanitize(c.todo)}\n", style="dim")
-    return text
+def checks_table(rows: list[tuple[str, str, str, str]]) -> Table:
+    """One row per check (status, name, what it found), its to-do below what it found; long
+    text wraps inside its column."""
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("found", ratio=1)
+    for status, name, found, todo in rows:
+        detail = Text(found)
+        if todo:
+            detail.append(f"\n-> {todo}", style="dim")
+        table.add_row(Text(status, style=_STYLES.get(status, "")), Text(name), detail)
+    return table
 
 
 class LaunchCheckDialog(ModalScreen[bool]):
@@ -50,6 +54,7 @@ class LaunchCheckDialog(ModalScreen[bool]):
         super().__init__(classes="dialog-screen", id="sagemaker-launch-dialog")
         self._spec = spec
         self._summary = summary
+        self.rows: list[tuple[str, str, str, str]] = []  # the checks shown, once they answered
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="launch-check-dialog"):
@@ -88,7 +93,9 @@ class LaunchCheckDialog(ModalScreen[bool]):
             self.query_one("#preflight", Static).update(Text(sanitize(message.error)))
             launch.disabled = False
             return
-        self.query_one("#preflight", Static).update(checks_text(message.checks))
+        # What is shown, as plain text (AWS text sanitised): the same Checks doctor prints.
+        self.rows = [(c.status, c.name, sanitize(c.found), sanitize(c.todo)) for c in message.checks]
+        self.query_one("#preflight", Static).update(checks_table(self.rows))
         failed = [c for c in message.checks if c.status == "FAIL"]
         unknown = [c for c in message.checks if c.status == "could not check"]
         if failed:
