@@ -25,6 +25,7 @@ from hpo_tui.backends.sagemaker.checks import (
     make_client,
 )
 from hpo_tui.backends.sagemaker.errors import error_code, error_message, translate_error
+from hpo_tui.backends.sagemaker.launch import SAMPLE_DATA
 from hpo_tui.backends.sagemaker.quotas import quota_checks
 from hpo_tui.backends.sagemaker.regions import arn_partition, partition_of, region_problem
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 EXPIRY_WARNING = dt.timedelta(minutes=15)
-SAMPLE_DATA = "s3://sagemaker-sample-data-{region}/mxnet/mnist/{channel}"
 
 
 def run_checks(session_of: Callable[[], boto3.Session], spec: TuningSpec) -> list[Check]:
