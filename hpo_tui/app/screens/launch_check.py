@@ -79,7 +79,10 @@ class LaunchCheckDialog(ModalScreen[bool]):
             backend = self.app.backend_for(spec.backend, region=spec.sagemaker.region,  # type: ignore[attr-defined]
                                            profile=spec.sagemaker.profile)
             preflight = getattr(backend, "preflight", None)
-            checks = preflight(spec) if preflight is not None else []
+            if preflight is None:
+                self.post_message(ChecksDone([], error="This backend has no account checks."))
+                return
+            checks = preflight(spec)
         except Exception as exc:  # noqa: BLE001 -- shown in the dialog; the launch may still go
             self.post_message(ChecksDone([], error=f"The checks could not run: {exc}"))
             return
