@@ -153,6 +153,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not price > 0:
             raise UserError(f"--price-per-hour must be a price in dollars > 0, got {price}")
         snap = dataclasses.replace(snap, tuning_job=dataclasses.replace(snap.tuning_job, price_per_hour=price))
+        keep = getattr(backend, "remember_price", None)
+        if keep is not None:  # given once: later reports of this instance type show dollars too
+            print(keep(args.name, price), file=sys.stderr)
     print(render_status(snap, links=getattr(args, "links", False)))
     if snap.warning:
         print(f"warning: {snap.warning}")

@@ -83,3 +83,21 @@ def test_the_tuis_settings_keep_the_prices(tmp_path: Path) -> None:
     settings.update(print, theme="nord")
     assert load_prices() == {"ml.m5.xlarge": 0.23}
     assert settings.load(print).theme == "nord"
+
+
+def test_a_price_given_to_status_once_is_kept_for_the_instance_type(
+    cli_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`status --price-per-hour` on a tuning job launched elsewhere: kept for its instance type,
+    so the next `status` (without the option) shows dollars."""
+    from hpo_tui.cli import main
+
+    answer_on_session(cli_session, "sagemaker", "DescribeHyperParameterTuningJob", [fx.REFERENCE] * 2)
+    answer_on_session(cli_session, "sagemaker", "ListTrainingJobsForHyperParameterTuningJob",
+                      [{"TrainingJobSummaries": fx.REFERENCE_SUMMARIES}] * 2)
+    assert main(["status", fx.REFERENCE_NAME, "--backend", "sagemaker", "--price-per-hour", "0.23"]) == 0
+    first = capsys.readouterr()
+    assert "kept $0.23/instance-hour for ml.m4.xlarge" in first.err  # the reference job's type
+    assert load_prices() == {"ml.m4.xlarge": 0.23}
+    assert main(["status", fx.REFERENCE_NAME, "--backend", "sagemaker"]) == 0
+    assert "at $0.23/instance-hour" in capsys.readouterr().out

@@ -104,6 +104,7 @@ class SageMakerBackend:
         self._watches: dict[str, _Watch] = {}
         self._param_order: dict[str, tuple[str, ...]] = {}
         self.notes: list[str] = []  # what the user should know but that did not fail anything
+        self._instance_types: dict[str, tuple[str, ...]] = {}  # per tuning job, from its last poll
         self.launch_retry_delay = LAUNCH_RETRY_DELAY
 
     # ------------------------------------------------------------------ sessions and clients
@@ -195,8 +196,25 @@ class SageMakerBackend:
 
     def _price_of(self, name: str) -> Any:
         """Each training job's instance type at the price the user gave for it (settings.toml
-        [prices], filled from the spec's price_per_hour at launch)."""
-        return price_from_table(load_prices())
+        [prices], filled from the spec's price_per_hour at launch); the instance types seen are
+        kept for remember_price()."""
+        priced = price_from_table(load_prices())
+
+        def price_of(definitions: list[Any], jobs: tuple[Any, ...]) -> float | None:
+            self._instance_types[name] = tuple(sorted({d.instance_type for d in definitions if d.instance_type}))
+            return priced(definitions, jobs)
+
+        return price_of
+
+    def remember_price(self, name: str, price: float) -> str:
+        """Keep `price` for the instance type of tuning job `name` (as polled last), so that
+        later reports of any tuning job of that type show dollars. Returns what was done."""
+        types = self._instance_types.get(name, ())
+        if len(types) != 1:
+            return (f"the price was not kept: {name} runs {', '.join(types) or 'no known instance type'}; "
+                    "give each type its price in the [prices] table of settings.toml")
+        problem = remember_price(types[0], price)
+        return problem or f"kept ${price:g}/instance-hour for {types[0]} (settings.toml [prices])"
 
     def preflight(self, spec: TuningSpec) -> list[Check]:
         """The read-only pre-flight checks of this account for a spec (`hpo-tui doctor`)."""
