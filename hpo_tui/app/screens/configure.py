@@ -768,15 +768,13 @@ class ConfigureScreen(Screen):
         if spec.backend != "sagemaker":
             self._start_launch(spec)  # local runs cost nothing: no question
             return
-        from hpo_tui.app.screens.dialogs import ConfirmDialog
+        from hpo_tui.app.screens.launch_check import LaunchCheckDialog
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._start_launch(spec)
 
-        self.app.push_screen(ConfirmDialog("Launch on SageMaker?", sagemaker_launch_summary(spec),
-                                           confirm="Launch", variant="warning", id="sagemaker-launch-dialog"),
-                             answered)
+        self.app.push_screen(LaunchCheckDialog(spec, sagemaker_launch_summary(spec)), answered)
 
     def _start_launch(self, spec: TuningSpec) -> None:
         self._launching = True
