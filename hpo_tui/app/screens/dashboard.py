@@ -25,6 +25,7 @@ from hpo_tui.app import settings
 from hpo_tui.app.messages import CurvesLoaded, ExportWritten, SnapshotPolled
 from hpo_tui.app.styles import theme_styles
 from hpo_tui.app.widgets.dashboard_charts import (
+    COMPACT_HEIGHT,
     MIN_ROWS_FOR_CHARTS,
     TOP_CURVES,
     DashboardCharts,
@@ -73,6 +74,7 @@ class DashboardScreen(Screen):
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("p", "pause_sort", "Freeze", id="dashboard.pause_sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
+        Binding("z", "zoom", "Zoom", id="dashboard.zoom", show=False),
         Binding("v", "search_views", "Search views", id="dashboard.search_views", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         # Listed by ? and the palette; the footer keeps room for the keys used most.
@@ -93,6 +95,7 @@ class DashboardScreen(Screen):
         ("Sort", "Sort the training jobs by a column (o, or click its header)", "sort"),
         ("Freeze or resume the order", "Stop live re-sorting so rows stay put, or resume it (p)", "pause_sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
+        ("Zoom to the top jobs", "Scale the sparklines and charts to the best jobs, or back (z)", "zoom"),
         ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
@@ -179,6 +182,9 @@ class DashboardScreen(Screen):
         show = self.charts_wanted and height > 0
         if show:
             charts.styles.height = height
+            if charts.compact != (height == COMPACT_HEIGHT):
+                charts.set_compact(height == COMPACT_HEIGHT)
+                self._update_charts()
         if show != charts.display:
             charts.display = show
             if show:
@@ -423,6 +429,8 @@ class DashboardScreen(Screen):
         if self.interval:
             text.append(f" (every {self.interval:g}s)")
         text.append(f" · {self.table.sort_summary()}")
+        if self.table.zoomed:
+            text.append(" · zoomed to the top jobs (z)")
         if self.charts_wanted and not self.query_one("#charts").display:
             text.append(f" · charts hidden under {MIN_ROWS_FOR_CHARTS} rows")
         if snapshot is not None and snapshot.throttle_count:
@@ -461,7 +469,8 @@ class DashboardScreen(Screen):
         if self._selected and self._selected not in names:
             names.append(self._selected)
         curves = tuple((name, tuple(self.history.curve(name, view.objective_name))) for name in names)
-        return (view.objective_name, view.objective_type, objective, curves, self._selected)
+        return (view.objective_name, view.objective_type, objective, curves, self._selected,
+                self.table.job_scales(snapshot), self.table.zoomed)
 
     @staticmethod
     def _top_names(snapshot: Snapshot) -> list[str]:
@@ -659,6 +668,12 @@ class DashboardScreen(Screen):
             self.notify(f"The terminal is too short for charts: they show from {MIN_ROWS_FOR_CHARTS} rows up",
                         severity="warning")
         self._fit_charts(self.app.size.height)
+
+    def action_zoom(self) -> None:
+        """Scale the sparklines and the charts to the top jobs (the rest marked off the scale), or back."""
+        self.table.toggle_zoom()
+        self._update_charts()
+        self._update_status_bar()
 
     def action_refresh(self) -> None:
         if self._polling():
