@@ -196,6 +196,7 @@ class JobScales:
     diverged: frozenset[str]
     reference: tuple[float, ...]  # final objectives of the jobs that matter
     top: tuple[float, ...]  # the best of them (what a zoomed scale spans)
+    median: float | None = None  # of every finite final objective (what "diverged" is measured from)
 
     def objective_scale(self, extra: Sequence[float] = (), *, zoom: bool = False,
                         least: float = 0.0) -> Scale | None:
@@ -220,4 +221,6 @@ def job_scales(snapshot: Snapshot, declared: Bounds | None = None) -> JobScales:
         reference = tuple(j.final_objective for j in jobs  # type: ignore[misc]
                           if j.final_objective is not None and j.status != "Failed" and j.name not in gone
                           and math.isfinite(j.final_objective))
-    return JobScales(bounds, maximize, gone, reference, tuple(top_values(reference, maximize)))
+    finite = [v for v in values if math.isfinite(v)]
+    return JobScales(bounds, maximize, gone, reference, tuple(top_values(reference, maximize)),
+                     median(finite) if finite else None)

@@ -42,7 +42,7 @@ from hpo_tui.engine import procinfo
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
-from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
+from hpo_tui.engine.store import Store, spec_as_written, spec_to_json, store_error
 from hpo_tui.sanitize import sanitize, sanitize_optional
 
 if TYPE_CHECKING:
@@ -509,7 +509,7 @@ class LocalBackend:
     @_busy_is_an_error
     def tuning_spec(self, name: str) -> TuningSpec:
         """The spec a tuning job was launched with (to launch a new one from it)."""
-        return spec_from_json(self._row(name)["spec_json"])
+        return spec_as_written(self._row(name)["spec_json"])
 
     # -- stop -------------------------------------------------------------------------------------
 

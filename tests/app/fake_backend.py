@@ -240,4 +240,5 @@ def diverged_run_jobs() -> list[ScriptedJob]:
 
 def diverged_run_snapshot() -> Snapshot:
     snap = snapshot_of(diverged_run_jobs())
-    return replace(snap, tuning_job=replace(snap.tuning_job, max_jobs=15))
+    # As the local engine reports it: 4 allowed at once, 3 slots on a 3-core machine.
+    return replace(snap, tuning_job=replace(snap.tuning_job, max_jobs=15, max_parallel_jobs=4, job_slots=3, cores=3))

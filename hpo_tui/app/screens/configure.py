@@ -271,56 +271,11 @@ class ConfigureScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="form"):
-            with VerticalScroll(id="form-left", classes="form-column"):
-                with Vertical(id="section-estimator", classes="section") as s:
-                    s.border_title = "Estimator"
-                    yield from self._fields(ESTIMATOR_FIELDS)
-                with Vertical(id="section-static", classes="section") as s:
-                    s.border_title = "Static hyperparameters"
-                    s.border_subtitle = "same for every job"
-                    yield KeyValueEditor(self._base.estimator.hyperparameters, prefix="static", id="static-hps")
-                    yield Static(id="static-hps-error", classes="field-error")
-                with Vertical(id="section-objective", classes="section") as s:
-                    s.border_title = "Objective & metrics"
-                    yield from self._fields((*OBJECTIVE_FIELDS, "objective-type"))
-                    metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
-                    metrics.add_column("Metric", key="name")
-                    metrics.add_column("Regex", key="regex")
-                    yield metrics
-                    with Horizontal(classes="table-buttons"):
-                        yield Button("Add", id="add-metric", compact=True)
-                        yield Button("Edit", id="edit-metric", compact=True)
-                        yield Button("Delete", id="delete-metric", compact=True)
-                    yield Static(id="metrics-error", classes="field-error")
-                    yield Label("Regex tester: what each definition captures", classes="subheading")
-                    yield RegexTester(self._definitions(), id="regex-tester")
-                with Vertical(id="section-completion", classes="section") as s:
-                    s.border_title = "Completion criteria"
-                    yield from self._fields(COMPLETION_FIELDS)
-            with VerticalScroll(id="form-right", classes="form-column"):
-                with Vertical(id="section-ranges", classes="section") as s:
-                    s.border_title = "Hyperparameter ranges"
-                    s.border_subtitle = "a add · e/enter edit · d delete"
-                    ranges: DataTable[Text] = DataTable(id="ranges-table", cursor_type="row", zebra_stripes=True)
-                    ranges.add_column("Name", key="name")
-                    ranges.add_column("Type", key="type")
-                    ranges.add_column("Range / values", key="range")
-                    ranges.add_column("Scaling", key="scaling")
-                    yield ranges
-                    with Horizontal(classes="table-buttons"):
-                        yield Button("Add", id="add-range", compact=True)
-                        yield Button("Edit", id="edit-range", compact=True)
-                        yield Button("Delete", id="delete-range", compact=True)
-                    yield Static(id="ranges-error", classes="field-error")
-                with Vertical(id="section-tuning", classes="section") as s:
-                    s.border_title = "Tuning"
-                    yield from self._fields(("strategy", "early-stopping", *TUNING_FIELDS))
-                    yield from self._fields(HYPERBAND_FIELDS, id="hyperband-fields")
-                with Vertical(id="section-backend", classes="section") as s:
-                    s.border_title = "Backend"
-                    yield from self._fields(("backend",))
-                    yield from self._fields(LOCAL_FIELDS, id="local-fields")
-                    yield from self._fields(SAGEMAKER_FIELDS, id="sagemaker-fields")
+            # Stacked (narrow), the ranges come first: they are what a tuning job is about.
+            columns = (self._right_column, self._left_column) if self.has_class("-narrow") else \
+                (self._left_column, self._right_column)
+            for column in columns:
+                yield from column()
         yield Static(id="spec-errors")
         with Horizontal(id="actions"):
             yield Static(id="problem-count")
@@ -329,6 +284,77 @@ class ConfigureScreen(Screen):
             yield Button("Preview request", id="preview-request")
             yield Button("Launch", id="launch", variant="success")
         yield KeyFooter()
+
+    def on_resize(self) -> None:
+        """Across the breakpoint, the columns swap places (and Tab follows what is seen)."""
+        form = self.query_one("#form")
+        left, right = self.query_one("#form-left"), self.query_one("#form-right")
+        narrow = self.has_class("-narrow")
+        if narrow and form.children[0] is left:
+            form.move_child(right, before=left)
+        elif not narrow and form.children[0] is right:
+            form.move_child(left, before=right)
+
+    def _column(self, id: str) -> VerticalScroll:
+        column = VerticalScroll(id=id, classes="form-column")
+        # Tab goes field to field: the scrolling column itself is no stop (focusing a field
+        # scrolls it into view anyway).
+        column.can_focus = False
+        return column
+
+    def _left_column(self) -> ComposeResult:
+        with self._column("form-left"):
+            with Vertical(id="section-estimator", classes="section") as s:
+                s.border_title = "Estimator"
+                yield from self._fields(ESTIMATOR_FIELDS)
+            with Vertical(id="section-static", classes="section") as s:
+                s.border_title = "Static hyperparameters"
+                s.border_subtitle = "same for every job"
+                yield KeyValueEditor(self._base.estimator.hyperparameters, prefix="static", id="static-hps")
+                yield Static(id="static-hps-error", classes="field-error")
+            with Vertical(id="section-objective", classes="section") as s:
+                s.border_title = "Objective & metrics"
+                yield from self._fields((*OBJECTIVE_FIELDS, "objective-type"))
+                metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
+                metrics.add_column("Metric", key="name")
+                metrics.add_column("Regex", key="regex")
+                yield metrics
+                with Horizontal(classes="table-buttons"):
+                    yield Button("Add", id="add-metric", compact=True)
+                    yield Button("Edit", id="edit-metric", compact=True)
+                    yield Button("Delete", id="delete-metric", compact=True)
+                yield Static(id="metrics-error", classes="field-error")
+                yield Label("Regex tester: what each definition captures", classes="subheading")
+                yield RegexTester(self._definitions(), id="regex-tester")
+            with Vertical(id="section-completion", classes="section") as s:
+                s.border_title = "Completion criteria"
+                yield from self._fields(COMPLETION_FIELDS)
+
+    def _right_column(self) -> ComposeResult:
+        with self._column("form-right"):
+            with Vertical(id="section-ranges", classes="section") as s:
+                s.border_title = "Hyperparameter ranges"
+                s.border_subtitle = "a add · e/enter edit · d delete"
+                ranges: DataTable[Text] = DataTable(id="ranges-table", cursor_type="row", zebra_stripes=True)
+                ranges.add_column("Name", key="name")
+                ranges.add_column("Type", key="type")
+                ranges.add_column("Range / values", key="range")
+                ranges.add_column("Scaling", key="scaling")
+                yield ranges
+                with Horizontal(classes="table-buttons"):
+                    yield Button("Add", id="add-range", compact=True)
+                    yield Button("Edit", id="edit-range", compact=True)
+                    yield Button("Delete", id="delete-range", compact=True)
+                yield Static(id="ranges-error", classes="field-error")
+            with Vertical(id="section-tuning", classes="section") as s:
+                s.border_title = "Tuning"
+                yield from self._fields(("strategy", "early-stopping", *TUNING_FIELDS))
+                yield from self._fields(HYPERBAND_FIELDS, id="hyperband-fields")
+            with Vertical(id="section-backend", classes="section") as s:
+                s.border_title = "Backend"
+                yield from self._fields(("backend",))
+                yield from self._fields(LOCAL_FIELDS, id="local-fields")
+                yield from self._fields(SAGEMAKER_FIELDS, id="sagemaker-fields")
 
     def _fields(self, items: Iterable[FormField | str], *, id: str | None = None) -> ComposeResult:
         """A grid of label | control rows, each with its error line below the control.
@@ -342,7 +368,8 @@ class ConfigureScreen(Screen):
                 if isinstance(item, FormField):
                     yield Label(item.label, classes="field-label", id=f"{item.id}-label")
                     yield Input(
-                        _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True
+                        _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True,
+                        select_on_focus=False,  # Tab into a field must not make typing replace it
                     )
                     error_id = f"{item.id}-error"
                 else:
@@ -377,6 +404,18 @@ class ConfigureScreen(Screen):
     def on_mount(self) -> None:
         self._fill_tables()
         self._sync()
+        # What "unsaved changes" compare with: the form as opened (after the first frame,
+        # which need not wait for a second read of every field).
+        self.call_after_refresh(self._mark_saved)
+
+    def _mark_saved(self) -> None:
+        self._saved_spec = self.current_spec()
+
+    @property
+    def is_edited(self) -> bool:
+        """The form differs from what it was opened, loaded or saved with (and is not launched)."""
+        saved = getattr(self, "_saved_spec", None)
+        return saved is not None and not self._launching and self.current_spec() != saved
 
     # ----- spec <-> form ------------------------------------------------------------------
 
@@ -713,6 +752,7 @@ class ConfigureScreen(Screen):
             if path is None:
                 return
             self._spec_path = path
+            self._mark_saved()
             note = f" ({count_text(len(self._problems))})" if self._problems else ""
             self.notify(Content(f"Saved {path}{note}"), title="Spec saved", timeout=4)
 
@@ -730,6 +770,7 @@ class ConfigureScreen(Screen):
             path, spec = result
             self._spec_path = path
             self._fill_form(spec)
+            self._mark_saved()
             self.notify(Content(f"Loaded {path}"), title="Spec loaded", timeout=4)
 
         self.app.push_screen(SpecFileDialog("Load spec", self._default_path(), load, verb="Load"), done)

@@ -692,6 +692,16 @@ class DashboardScreen(Screen):
         ))
 
     def action_back(self) -> None:
+        # Escape peels one layer at a time (k9s): the text filter, then the status filter,
+        # and only then leaves the dashboard.
+        if self.table.text_filter or self.query_one("#text-filter", FilterInput).display:
+            self.close_text_filter()
+            return
+        if self.table.shown_statuses != frozenset(TRAINING_STATUSES):
+            self.table.shown_statuses = frozenset(TRAINING_STATUSES)
+            self._refilter()
+            self.notify("Status filter cleared: every training job is shown", title="Filter")
+            return
         # Back to the screen this dashboard was opened from, else to the jobs list. The app
         # remembers the tuning job: ctrl+g (or the palette) comes back to this dashboard.
         job = self.app.watched.get(self.tuning_job)
