@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from hpo_tui.app.screens.range_editor import RangeEditor, format_number
-from hpo_tui.app.screens.spec_dialogs import MetricEditor, RequestPreview, SpecFileDialog
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.keyvalue import KeyValueEditor
 from hpo_tui.app.widgets.regex_tester import RegexTester
@@ -261,6 +260,8 @@ class ConfigureScreen(Screen):
         self._shown_messages: dict[str | None, str] = {}
         self._shown_definitions: list[tuple[str, str]] | None = None
         self._launching = False
+        self._resumed = False  # see on_screen_resume
+        self._sync_due = False  # see _sync_soon
         # The breakpoint class for the terminal as it is: otherwise Textual adds it at the
         # first resize, after the form is mounted, and restyles every widget once more.
         width = self.app.size.width
@@ -587,16 +588,29 @@ class ConfigureScreen(Screen):
         # In the grid, the label spans its field's error row, which sits under the control.
         field_label.styles.row_span = 2 if text else 1
 
+    # Each edit checks the whole form again, once per batch of events: mounting the form
+    # posts a Changed for every input and select (15 checks of the whole spec before the
+    # first frame), and a paste posts several.
+
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
-        self._sync()
+        self._sync_soon()
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        self._sync()
+        self._sync_soon()
 
     @on(KeyValueEditor.Changed)
     def _static_changed(self, event: KeyValueEditor.Changed) -> None:
+        self._sync_soon()
+
+    def _sync_soon(self) -> None:
+        if not self._sync_due:
+            self._sync_due = True
+            self.call_later(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self._sync_due = False
         self._sync()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -712,6 +726,8 @@ class ConfigureScreen(Screen):
                 self.query_one("#metrics-table", DataTable).move_cursor(row=len(self._metrics) - 1)
                 self._sync()
 
+        from hpo_tui.app.screens.spec_dialogs import MetricEditor
+
         self.app.push_screen(MetricEditor(), done)
 
     @on(Button.Pressed, "#edit-metric")
@@ -728,6 +744,8 @@ class ConfigureScreen(Screen):
                 self._sync()
 
         m = self._metrics[index]
+        from hpo_tui.app.screens.spec_dialogs import MetricEditor
+
         self.app.push_screen(MetricEditor(m.name, m.regex, title="Edit metric definition"), done)
 
     @on(Button.Pressed, "#delete-metric")
@@ -756,6 +774,8 @@ class ConfigureScreen(Screen):
             note = f" ({count_text(len(self._problems))})" if self._problems else ""
             self.notify(Content(f"Saved {path}{note}"), title="Spec saved", timeout=4)
 
+        from hpo_tui.app.screens.spec_dialogs import SpecFileDialog
+
         self.app.push_screen(SpecFileDialog("Save spec", self._default_path(), save, verb="Save"), done)
 
     def action_load_spec(self) -> None:
@@ -773,6 +793,8 @@ class ConfigureScreen(Screen):
             self._mark_saved()
             self.notify(Content(f"Loaded {path}"), title="Spec loaded", timeout=4)
 
+        from hpo_tui.app.screens.spec_dialogs import SpecFileDialog
+
         self.app.push_screen(SpecFileDialog("Load spec", self._default_path(), load, verb="Load"), done)
 
     def action_preview_request(self) -> None:
@@ -788,6 +810,8 @@ class ConfigureScreen(Screen):
             error = f"The request cannot be rendered from this form ({exc}). Fix the problems listed on the form."
         if error is None and self._problems:
             error = f"The form has {count_text(len(self._problems))}; SageMaker would reject this request."
+        from hpo_tui.app.screens.spec_dialogs import RequestPreview
+
         self.app.push_screen(RequestPreview(text, error=error))
 
     def action_launch(self) -> None:
@@ -844,7 +868,13 @@ class ConfigureScreen(Screen):
         except NoMatches:
             pass
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._resumed:
+            # Pushed just now: every widget was styled as it mounted. Textual would style the
+            # whole form again (a third of the first frame's styling); Screen's own handler,
+            # called after this one, reads the flag.
+            self._resumed = True
+            event.refresh_styles = False
         # Back from the dashboard or from a launch error dialog: ready to launch again.
         if self._launching:
             self._launching = False
