@@ -561,6 +561,10 @@ class ConfigureScreen(Screen):
                 by_label.setdefault(label_id, []).append(prefix + message)
         if self._error_labels is None:
             self._error_labels = list(self.query(".field-error").results(Static))
+            for label in self._error_labels:
+                # Composed empty and hidden (.field-error): nothing to rewrite until a problem
+                # shows (30 updates and layout passes before the first frame otherwise).
+                self._shown_messages.setdefault(label.id, "")
         for label in self._error_labels:
             self._set_message(label, "\n".join(by_label.get(label.id or "", [])))
         self._set_message(self.query_one("#spec-errors", Static), "\n".join(loose))
