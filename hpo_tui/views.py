@@ -146,6 +146,9 @@ class TuningJobView:
     consumed_seconds: int | None = None
     region: str | None = None
     price_per_hour: float | None = None
+    # The values the objective can take, as the spec says ([objective] lowest/highest; local
+    # only): the charts' axes never pass them. None: inferred (hpo_tui.scales).
+    objective_bounds: tuple[float | None, float | None] | None = None
 
     @property
     def is_terminal(self) -> bool:

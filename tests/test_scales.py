@@ -89,3 +89,20 @@ def test_a_snapshots_scale_leaves_out_the_diverged_and_the_failed_jobs():
     scale = scales.objective_scale()
     assert scale.low > 0.9 and scale.high == 0.9702
     assert scales.bounds == (0.0, 1.0)
+
+
+def test_the_specs_bounds_reach_the_scale_through_the_local_backend():
+    from hpo_tui.backends.local import LocalBackend
+    from hpo_tui.spec import TuningSpec
+    from tests.app.conftest import record_tuning_job
+
+    spec = TuningSpec()
+    spec.objective.lowest, spec.objective.highest = 0.0, 100.0  # a percentage, say
+    record_tuning_job("bounded", spec, best={"optimizer": "sgd", "learning_rate": "0.1"})
+    backend = LocalBackend()
+    try:
+        snap = backend.poll("bounded")
+    finally:
+        backend.close()
+    assert snap.tuning_job.objective_bounds == (0.0, 100.0)
+    assert job_scales(snap).bounds == (0.0, 100.0)  # not the [0, 1] the name would suggest

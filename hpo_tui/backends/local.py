@@ -725,8 +725,19 @@ def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
-        parameter_ranges=_parameter_ranges(spec, tuned),
+        parameter_ranges=_parameter_ranges(spec, tuned), objective_bounds=_objective_bounds(spec),
     )
+
+
+def _objective_bounds(spec: dict[str, Any]) -> tuple[float | None, float | None] | None:
+    """[objective] lowest and highest, when the spec gave either (numbers only)."""
+    objective = spec.get("objective")
+    if not isinstance(objective, dict):
+        return None
+    low, high = objective.get("lowest"), objective.get("highest")
+    number = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None  # noqa: E731
+    low, high = number(low), number(high)
+    return (low, high) if low is not None or high is not None else None
 
 
 def _summary(jobs: list[dict[str, Any]], objective_type: str) -> tuple[StatusCounters, ObjectiveCounters,

@@ -262,6 +262,7 @@ class ConfigureScreen(Screen):
         self._launching = False
         self._resumed = False  # see on_screen_resume
         self._sync_due = False  # see _sync_soon
+        self._lazy_groups: dict[str, tuple[FormField | str, ...]] = {}  # see _fields
         # The breakpoint class for the terminal as it is: otherwise Textual adds it at the
         # first resize, after the form is mounted, and restyles every widget once more.
         width = self.app.size.width
@@ -363,29 +364,50 @@ class ConfigureScreen(Screen):
         One grid per group rather than containers per field: the form has ~30 fields, and
         fewer widgets make the first frame (styles, layout) cheaper. A shown error takes the
         next row's second cell, and the label then spans both rows (see _set_message).
+        A group the selects hide (SageMaker's fields on the local backend, Hyperband's under
+        another strategy) is filled when first shown (_set_display): a sixth of the form's
+        widgets, styled and laid out before the first frame for nothing.
         """
+        items = tuple(items)
         with Grid(classes="fields", id=id):
-            for item in items:
-                if isinstance(item, FormField):
-                    yield Label(item.label, classes="field-label", id=f"{item.id}-label")
-                    yield Input(
-                        _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True,
-                        select_on_focus=False,  # Tab into a field must not make typing replace it
-                    )
-                    error_id = f"{item.id}-error"
-                else:
-                    label, path, choices = SELECTS[item]
-                    current = _get_path(self._base, path)
-                    yield Label(label, classes="field-label", id=f"{item}-label")
-                    yield Select(
-                        [(c, c) for c in choices],
-                        value=current if current in choices else choices[0],
-                        allow_blank=False,
-                        id=item,
-                        compact=True,
-                    )
-                    error_id = f"{item}-error"
-                yield Static(id=error_id, classes="field-error")
+            if id is not None and items and not self._shown_at_start(items[0]):
+                self._lazy_groups[id] = items
+            else:
+                yield from self._field_widgets(items)
+
+    def _shown_at_start(self, item: FormField | str) -> bool:
+        condition = SHOWN_WHEN.get(item.id if isinstance(item, FormField) else item)
+        return condition is None or _get_path(self._base, SELECTS[condition[0]][1]) == condition[1]
+
+    def _input(self, f: FormField) -> Input | None:
+        """A field's input; None in a group not filled yet (_fields): the spec keeps its value."""
+        try:
+            return self.query_one(f"#{f.id}", Input)
+        except NoMatches:
+            return None
+
+    def _field_widgets(self, items: Iterable[FormField | str]) -> ComposeResult:
+        for item in items:
+            if isinstance(item, FormField):
+                yield Label(item.label, classes="field-label", id=f"{item.id}-label")
+                yield Input(
+                    _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True,
+                    select_on_focus=False,  # Tab into a field must not make typing replace it
+                )
+                error_id = f"{item.id}-error"
+            else:
+                label, path, choices = SELECTS[item]
+                current = _get_path(self._base, path)
+                yield Label(label, classes="field-label", id=f"{item}-label")
+                yield Select(
+                    [(c, c) for c in choices],
+                    value=current if current in choices else choices[0],
+                    allow_blank=False,
+                    id=item,
+                    compact=True,
+                )
+                error_id = f"{item}-error"
+            yield Static(id=error_id, classes="field-error")
 
     def _field_value(self, f: FormField) -> Any:
         """The spec's value for an Input (blank for a channel input of the other backend)."""
@@ -446,7 +468,9 @@ class ConfigureScreen(Screen):
         self._metrics = [copy.copy(m) for m in self._base.metric_definitions]
         with self.app.batch_update():
             for f in ALL_FIELDS:
-                self.query_one(f"#{f.id}", Input).value = _to_text(self._field_value(f))
+                field = self._input(f)
+                if field is not None:  # else filled from the new spec when first shown
+                    field.value = _to_text(self._field_value(f))
             for select_id, (_, path, choices) in SELECTS.items():
                 value = _get_path(self._base, path)
                 self.query_one(f"#{select_id}", Select).value = value if value in choices else choices[0]
@@ -469,7 +493,10 @@ class ConfigureScreen(Screen):
         for f in ALL_FIELDS:
             if f.id in FEEDS_ONLY_WHEN_SHOWN and not self._shown(f.id):
                 continue
-            value, problem = _parse(f, self.query_one(f"#{f.id}", Input).value)
+            field = self._input(f)
+            if field is None:
+                continue
+            value, problem = _parse(f, field.value)
             if problem is not None:
                 parse_problems.append((f.path, problem))
             else:
@@ -532,6 +559,9 @@ class ConfigureScreen(Screen):
 
     def _set_display(self, selector: str, display: bool) -> None:
         widget = self.query_one(selector)
+        if display and widget.id in self._lazy_groups:
+            widget.mount_all(list(self._field_widgets(self._lazy_groups.pop(widget.id))))
+            self._error_labels = None  # its error lines join the list
         if widget.display != display:
             widget.display = display
 
