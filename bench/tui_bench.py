@@ -5,7 +5,8 @@ job, and quit -> process exit with a poll blocked on a locked store (against an 
 
 `--startup` (issue 26): the first painted frame of the configure screen against a minimal
 Textual app (Header, Static, Footer), of the jobs screen and of an attach, interleaved,
-median of 5, and the ratio to the minimal app.
+median of 5, and the ratio to the minimal app. `--startup --against DIR` adds the same
+screens of another checkout (DIR on PYTHONPATH), in the same rounds.
 
 `--scale` (issue 16): main-thread CPU per refresh and per tick including the deferred
 (idle-time and render) work at 500-10,000 jobs, attach to finished 1,000 and 5,000 x 50 x 3
@@ -119,6 +120,11 @@ def startup_main() -> int:
                  ("configure (hpo-tui)", [str(HPO_TUI)], "Hyperparameter ranges"),
                  ("jobs (hpo-tui jobs --tui)", [str(HPO_TUI), "jobs", "--tui"], "Tuning jobs"),
                  (f"attach (hpo-tui attach {name})", [str(HPO_TUI), "attach", name], "Completed")]
+        if "--against" in sys.argv:
+            # Another checkout of hpo-tui (e.g. main's), started the same way, in the same rounds.
+            other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
+            run_other = ["env", f"PYTHONPATH={other}"]
+            cases += [(f"{label} @ {other.name}", run_other + argv, marker) for label, argv, marker in cases[1:]]
         results = side_by_side(env, cases)
         base = statistics.median(w for w, _ in results["minimal Textual app"])
         for label, frames in results.items():

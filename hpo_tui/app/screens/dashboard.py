@@ -49,6 +49,7 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound, points_on_demand, poll_for_view
 from hpo_tui.report import cost_text, render_export, write_export
+from hpo_tui.scales import job_scales
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
@@ -233,6 +234,7 @@ class DashboardScreen(Screen):
         # Derived values (the ETA, the chart's series, the leaders) are computed here, in
         # the poll's thread: the UI thread only reads them.
         snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare(self.snapshot)
+        job_scales(snapshot)  # kept on the snapshot: the table and charts read it
         self.post_message(SnapshotPolled(snapshot, self._interval_after(backend, snapshot)))
 
     def _interval_after(self, backend: Any, snapshot: Snapshot) -> float:
