@@ -58,10 +58,54 @@ def training_instance_types() -> frozenset[str] | None:
     try:
         newest = sorted(p for p in models.iterdir() if p.is_dir())[-1]
         path = newest / "service-2.json.gz"
-        raw = gzip.decompress(path.read_bytes()) if path.exists() else (newest / "service-2.json").read_bytes()
-        return frozenset(json.loads(raw)["shapes"]["TrainingInstanceType"]["enum"])
+        if not path.exists():
+            path = newest / "service-2.json"
+        cached = _read_cached_types(path)
+        if cached is not None:
+            return cached
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        types = frozenset(json.loads(raw)["shapes"]["TrainingInstanceType"]["enum"])
     except (OSError, IndexError, KeyError, ValueError):  # an unreadable model only loses this check
         return None
+    _write_cached_types(path, types)
+    return types
+
+
+def _types_cache(model: Any) -> Any:
+    """Where the instance types of this service model file are kept: decompressing and
+    parsing the whole SageMaker model (0.1-0.2 s) delayed the configure screen's first
+    frame at every start. Keyed by the file's size and time: a botocore upgrade reads it anew."""
+    from hpo_tui import paths
+
+    stat = model.stat()
+    return paths.home() / "cache" / f"sagemaker-instance-types-{stat.st_size}-{int(stat.st_mtime)}.json"
+
+
+def _read_cached_types(model: Any) -> frozenset[str] | None:
+    import json
+
+    from hpo_tui.errors import UserError
+
+    try:
+        return frozenset(json.loads(_types_cache(model).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, UserError):  # none yet, or unreadable: parse the model
+        return None
+
+
+def _write_cached_types(model: Any, types: frozenset[str]) -> None:
+    import json
+    import os
+
+    from hpo_tui.errors import UserError
+
+    try:
+        cache = _types_cache(model)
+        cache.parent.mkdir(exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(sorted(types)), encoding="utf-8")
+        partial.replace(cache)  # whole or not at all, whoever else writes it
+    except (OSError, UserError):  # a read-only home only costs the parse next time
+        pass
 
 
 def validate_instance_type(est: Estimator, add: Add) -> None:
