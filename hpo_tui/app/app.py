@@ -47,7 +47,8 @@ class HpoApp(App[None]):
     def __init__(self, *, backend_name: str = "local", spec: TuningSpec | None = None,
                  spec_path: Path | None = None, attach: str | None = None, start: str = "configure",
                  interval: float | None = None, region: str | None = None, profile: str | None = None,
-                 backend: Backend | None = None, clock: Callable[[], float] | None = None) -> None:
+                 backend: Backend | None = None, clock: Callable[[], float] | None = None,
+                 notice: str | None = None) -> None:
         super().__init__()
         if start not in START_SCREENS:
             raise ValueError(f"start must be one of {START_SCREENS}, not {start!r}")
@@ -73,6 +74,7 @@ class HpoApp(App[None]):
         self.draft_spec: TuningSpec | None = None  # a configure form left by navigation
         self._launches = 0  # launches whose tuning job is not on a dashboard (or an error) yet
         self._first_poll: Snapshot | None = None  # see adopt_backend
+        self.notice = notice  # shown once the app is up (e.g. why local training can't run here)
 
     def on_load(self) -> None:
         # Thread workers on daemon threads: quitting never waits for a blocked poll.
@@ -88,6 +90,9 @@ class HpoApp(App[None]):
         # first frame" (0.2-0.4 s at 1,000 jobs). Pushed from the app's queue, it draws
         # after the app's mount, and its first frame is the one shown.
         self.call_later(self._open_start_screen)
+        if self.notice:
+            self.notify(self.notice, title="Local training unavailable", severity="warning", timeout=20,
+                        markup=False)
 
     async def _open_start_screen(self) -> None:
         if self.start == "dashboard":
@@ -309,28 +314,34 @@ class HpoApp(App[None]):
 
     @work(thread=True, group="copy", exit_on_error=False)
     def _fetch_best(self, name: str, backend_name: str | None, as_toml: bool, snapshot: Snapshot | None) -> None:
-        from hpo_tui.app.clone import best_hyperparameters
+        from hpo_tui.app.clipboard import copy_with_tool
+        from hpo_tui.app.clone import as_cli_args, as_toml as to_toml, best_hyperparameters
 
         backend = self.backend_for(backend_name)
         fetch = getattr(backend, "tuning_spec", None)
         spec = fetch(name) if fetch is not None else None
         best, values = best_hyperparameters(snapshot or poll_rows(backend, name), spec)
-        self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml))
+        text = (to_toml(values) if as_toml else as_cli_args(values)) if best is not None else ""
+        # A tool that says it copied, where one can reach the user's clipboard (not headless).
+        copied_by = copy_with_tool(text) if text and not self.is_headless and not self.is_web else None
+        self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml, text, copied_by))
 
     @on(BestHyperparametersFound)
     def _best_found(self, message: BestHyperparametersFound) -> None:
-        from hpo_tui.app.clone import as_cli_args, as_toml
+        from hpo_tui.app.clipboard import copy_outcome
 
         if message.training_job is None:
             self.notify(f"{message.tuning_job} has no training job with an objective value yet: nothing to copy.",
                         title="Copy best hyperparameters", severity="warning", markup=False)
             return
-        text = as_toml(message.hyperparameters) if message.as_toml else as_cli_args(message.hyperparameters)
+        text = message.text
+        # Also the app's own clipboard (ctrl+v in its inputs), and OSC 52 for the terminal.
         self.copy_to_clipboard(text)
+        title, how = copy_outcome(message.copied_by, headless=self.is_headless, web=self.is_web)
         what = "TOML" if message.as_toml else "command-line arguments"
         note = "" if message.static_known else "\n(tuned ones only: the static ones are not known for this job)"
-        self.notify(f"Copied the hyperparameters of {message.training_job} as {what}:\n{text.strip()}{note}",
-                    title="Copied", markup=False, timeout=8)
+        self.notify(f"The hyperparameters of {message.training_job} as {what}, {how}:\n{text.strip()}{note}",
+                    title=title, markup=False, timeout=8, severity="information" if message.copied_by else "warning")
 
     # --- help -----------------------------------------------------------------------
 
@@ -365,12 +376,24 @@ class HpoApp(App[None]):
             if yes:
                 self._exit_with_notes()
 
+        if self._edited_forms():
+            # Losing typed work: the question says so, and Cancel is the default.
+            self.push_screen(ConfirmDialog("Discard changes?", "\n".join(notes), confirm="Discard and quit",
+                                           variant="error", id="quit-dialog"), answered)
+            return
         self.push_screen(ConfirmDialog("Quit hpo-tui?", "\n".join(notes) + "\nStop a tuning job first with s "
                                        "on its dashboard to end it now.", confirm="Quit", variant="warning",
                                        id="quit-dialog"), answered)
 
+    def _edited_forms(self) -> int:
+        """Configure screens whose form has changes not saved or launched."""
+        return sum(1 for screen in self.screen_stack if getattr(screen, "is_edited", False))
+
     def _quit_notes(self) -> list[str]:
         notes = [job.quit_note() for job in self.watched.maybe_running()]
+        if self._edited_forms():
+            notes.insert(0, "The configure form has changes that are not saved (ctrl+s saves them to a spec "
+                            "file): quitting discards them.")
         if self.launching:
             notes.insert(0, "A launch is in progress: quitting now may leave the new tuning job running "
                             "unwatched; `hpo-tui jobs` lists it.")
@@ -392,7 +415,8 @@ class HpoApp(App[None]):
 def make_app(*, backend_name: str = "local", spec: TuningSpec | None = None, attach: str | None = None,
              start: str = "configure", interval: float | None = None, region: str | None = None,
              profile: str | None = None, backend: Backend | None = None, spec_path: Path | None = None,
-             clock: Callable[[], float] | None = None) -> HpoApp:
+             clock: Callable[[], float] | None = None, notice: str | None = None) -> HpoApp:
     """Build the app (the CLI and the tests both call this)."""
     return HpoApp(backend_name=backend_name, spec=spec, spec_path=spec_path, attach=attach, start=start,
-                  interval=interval, region=region, profile=profile, backend=backend, clock=clock)
+                  interval=interval, region=region, profile=profile, backend=backend, clock=clock,
+                  notice=notice)

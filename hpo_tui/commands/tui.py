@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -14,11 +13,11 @@ def _run(app) -> int:
     # full passes (a 40-90 ms pause each, one of them before the first frame).
     gc.freeze()
     app.run()
-    if app.exit_hint:
+    if app.exit_hint and not app.served:
         # e.g. how to reattach to the tuning job that keeps running. Served in a browser
-        # (`hpo-tui serve`), stdout is textual-serve's protocol: the hint goes to stderr,
-        # which the server's console shows.
-        print(app.exit_hint, file=sys.stderr if app.served else sys.stdout)
+        # (`hpo-tui serve`), the tab showed it in the quit dialog already; printed, it would
+        # land in the server's log (textual-serve copies each tab's stderr there), once per tab.
+        print(app.exit_hint)
     return int(app.return_code or 0)
 
 
@@ -33,11 +32,28 @@ def cmd_configure(args: argparse.Namespace) -> int:
         spec = load_spec(spec_path)  # SpecError is a UserError: the CLI prints it, exit 1
         if args.backend:
             spec.backend = args.backend
-    backend_name = args.backend or (spec.backend if spec is not None else "local")
+    backend_name, notice = _pick_backend(args.backend, spec)
     from hpo_tui.app.app import make_app
 
     return _run(make_app(backend_name=backend_name, spec=spec, spec_path=spec_path, interval=args.interval,
-                         region=args.region, profile=args.profile))
+                         region=args.region, profile=args.profile, notice=notice))
+
+
+def _pick_backend(explicit: str | None, spec) -> tuple[str, str | None]:
+    """The backend the configure screen opens on, and a line to show when local training
+    cannot run here: with nothing asked for, it opens on SageMaker instead of on a backend
+    whose every training job would fail."""
+    name = explicit or (spec.backend if spec is not None else "local")
+    if name != "local":
+        return name, None
+    from hpo_tui.engine.support import local_training_problem
+
+    problem = local_training_problem()
+    if problem is None:
+        return name, None
+    if explicit is None and spec is None:
+        return "sagemaker", f"Opened on SageMaker because {problem}"
+    return name, problem[:1].upper() + problem[1:]
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -48,6 +64,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
     backend_name = args.backend or "local"
     backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
+    session_of = getattr(backend, "boto_session", None)
+    if session_of is not None:
+        session_of()  # a mistyped --region or a missing profile: exit 1 now, not a screen of retries
     first = None
     try:
         first = poll_rows(backend, args.name)  # rows only: the dashboard's first frame shows it
