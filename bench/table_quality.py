@@ -34,6 +34,7 @@ import numpy as np
 from hpo_tui.engine.replay import Replay, Table, simulate
 from hpo_tui.engine.samplers import TPESetup, make_sampler
 from hpo_tui.engine.search import SearchStrategy, tpe_startup_trials
+from hpo_tui.engine.store import spec_from_json, spec_to_json
 from hpo_tui.spec import (
     CategoricalParameter,
     ContinuousParameter,
@@ -83,7 +84,7 @@ class Outcome:
 
 def replay_one(table: Table, best: float, label: str, seed: int, max_jobs: int, parallel: int,
                strategy_hook: Callable[[SearchStrategy], None] | None = None) -> Outcome:
-    spec = reference_spec(label, seed, max_jobs, parallel)
+    spec = spec_from_json(spec_to_json(reference_spec(label, seed, max_jobs, parallel)))  # as the runner reads it
     search = SearchStrategy(spec)
     if strategy_hook is not None:
         strategy_hook(search)

@@ -26,6 +26,7 @@ from hpo_tui.engine import executor
 from hpo_tui.engine.executor import training_seed
 from hpo_tui.engine.metrics import MetricExtractor
 from hpo_tui.engine.search import SearchStrategy, completion_reason
+from hpo_tui.engine.store import spec_from_json, spec_to_json
 from hpo_tui.spec import TuningSpec
 
 
@@ -229,7 +230,10 @@ def simulate(spec: TuningSpec, table: Table, strategy: SearchStrategy | None = N
     """Run one tuning job of `spec` against the table on a simulated clock (seconds).
 
     The spec's random_seed seeds the search and, per job, the training seed, as the local
-    engine does; without one every job replays the table's first seed."""
+    engine does; without one every job replays the table's first seed. The spec goes through
+    the store's JSON first, as the runner reads it (its ranges in name order, which sets the
+    order of the sampler's draws)."""
+    spec = spec_from_json(spec_to_json(spec))
     search = strategy or SearchStrategy(spec)
     trainer = TableTrainer(table)
     slots = executor.job_slots(spec.max_parallel_jobs, spec.local.concurrency)
