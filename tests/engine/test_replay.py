@@ -17,6 +17,8 @@ from hpo_tui.paths import training_dir
 from hpo_tui.spec import CategoricalParameter, ContinuousParameter, Estimator, IntegerParameter, TuningSpec
 from hpo_tui.spec.model import DEFAULT_OBJECTIVE, DEFAULT_REGEX
 
+from .conftest import wait_for
+
 TABLE_FILE = Path(__file__).resolve().parents[2] / "bench" / "data" / "mnist_table.jsonl"
 STRATEGIES = [("Random", "Off"), ("Bayesian", "Off"), ("Bayesian", "Auto"), ("Hyperband", "Off")]
 
@@ -141,3 +143,14 @@ def test_the_space_best_is_the_best_mean_over_seeds(table: Table) -> None:
         for n in range(10, 51):
             if all(len(r.accuracy) >= n for r in runs):
                 assert math.fsum(r.accuracy[n - 1] for r in runs) / len(runs) <= best + 1e-12
+
+
+def test_the_replay_draws_the_jobs_the_local_engine_draws(table: Table, backend, fake_spec) -> None:
+    # Random's draws depend only on the seed: the real runner (which reads the spec back from
+    # the store, ranges in name order) and the replay must propose the same jobs in order.
+    ranges = reference_spec("Random", "Off", 1).ranges
+    spec = fake_spec(ranges=ranges, strategy="Random", max_jobs=9, max_parallel_jobs=3, random_seed=1)
+    snap = wait_for(backend, backend.launch(spec))
+    real = [j.hyperparameters for j in sorted(snap.training_jobs, key=lambda j: j.name)]
+    replayed = [j.hyperparameters for j in sorted(simulate(spec, table).jobs, key=lambda j: j.index)]
+    assert real == replayed
