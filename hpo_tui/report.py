@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
@@ -169,12 +170,22 @@ def fmt_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def progress_text(snap: Snapshot) -> str:
+    """Progress by the budget: "68%  510/750 jobs ended", or where a Stopped or Failed tuning
+    job ended ("stopped at 7/9"). Floored: 100% only once the tuning job is done."""
+    t, e = snap.tuning_job, snap.estimate
+    if t.status in ("Stopped", "Failed"):
+        word = "stopped" if t.status == "Stopped" else "failed"
+        return f"{word} at {e.ended}/{t.max_jobs}"
+    return f"{math.floor(e.fraction * 100 + 1e-9)}%  {e.ended}/{t.max_jobs} jobs ended"
+
+
 def _progress_line(snap: Snapshot) -> str:
-    """Progress weighted by epochs, and the ETA while there is time left to wait."""
+    """Progress by the budget, the epochs reported, and the ETA while there is time left."""
     e = snap.estimate
-    if not e.epochs_total:
-        return "progress     no epochs reported yet"
-    line = f"progress     {e.fraction:.0%}  epochs {e.epochs_done}/{e.epochs_total}"
+    line = f"progress     {progress_text(snap)}"
+    if e.epochs_total:
+        line += f"  epochs {e.epochs_done}/{e.epochs_total}"
     if e.remaining_seconds is not None and e.remaining_seconds > 0 and not snap.tuning_job.is_terminal:
         line += f"  ETA {fmt_duration(e.remaining_seconds)}"
     return line
