@@ -170,6 +170,13 @@ def fmt_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def ended_of(view: TuningJobView) -> int:
+    """Training jobs that ended and count against max_jobs (a retryable failure, lost with a
+    dead runner, is run again and does not): the 7 of "7/9"."""
+    c = view.status_counters
+    return c.completed + c.stopped + c.non_retryable_error
+
+
 def progress_text(snap: Snapshot) -> str:
     """Progress by the budget: "68%  510/750 jobs ended", or where a Stopped or Failed tuning
     job ended ("stopped at 7/9"). Floored: 100% only once the tuning job is done."""
