@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.lifecycle.local_session import LocalSession
 
-SESSION_SETTINGS = settings(max_examples=5, stateful_step_count=10, deadline=None, derandomize=True,
+SESSION_SETTINGS = settings(max_examples=8, stateful_step_count=12, deadline=None, derandomize=True,
                             suppress_health_check=list(HealthCheck), database=None)
 
 
