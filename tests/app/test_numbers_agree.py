@@ -71,3 +71,24 @@ async def test_check_mode_shows_a_broken_rule_in_the_status_bar(monkeypatch):
         await settle(pilot)
         assert "[best]" in (app.screen.snapshot.warning or "")
         assert "invariant violated" in str(app.screen.query_one("#status-bar", Static).render())
+
+
+async def test_the_jobs_list_counts_the_budget_as_jobs_does():
+    from hpo_tui.app.app import make_app
+    from hpo_tui.views import StatusCounters
+    from tests.app.fake_backend import NOW, finished_jobs
+
+    jobs = finished_jobs()
+    snap = snapshot_of(jobs, "Completed", ended=NOW - 60.0)
+    c = snap.tuning_job.status_counters
+    # Two jobs lost with a dead runner, and run again: 9 ended and counted, 11 rows.
+    lost = dataclasses.replace(snap.tuning_job, name="crashed-once", status_counters=StatusCounters(
+        completed=c.completed, stopped=c.stopped, non_retryable_error=c.non_retryable_error, retryable_error=2))
+    app = make_app(backend=FakeBackend([snap], jobs=jobs, others=[lost]), start="jobs", interval=3600.0,
+                   clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("DataTable")
+        row = next(key for key in table.rows if key.value == "crashed-once")
+        cell = str(table.get_row(row)[3])
+        invariants.assert_holds(invariants.check_jobs_done(lost, cell))
