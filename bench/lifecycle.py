@@ -6,9 +6,11 @@ Prints, per machine: examples, steps, invariant checks, failures (each failure's
 counter-example is printed as Hypothesis reports it), and the wall time.
 
 Usage: .venv/bin/python bench/lifecycle.py [--examples 2000] [--steps 12] [--batch 50]
-                                           [--machine local|sagemaker|all] [--seed 1]
+                                           [--machine local|sagemaker|all] [--seed 1] [--workers 1]
 The examples run in batches of --batch, each with its own seed, so one failure does not
-end the run: the failures count the batches that found one. Uses a temporary HPO_TUI_HOME.
+end the run: the failures count the batches that found one. --workers N splits the
+examples over N processes (seeds seed..seed+N-1), each in its own temporary HPO_TUI_HOME:
+the local sessions spend much of their time waiting on their training processes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import functools
 import importlib
 import inspect
+import json
 import os
 import sys
 import tempfile
@@ -136,7 +139,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--machine", choices=["local", "sagemaker", "all"], default="all")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # a worker's tally
     args = parser.parse_args()
+    if args.workers > 1:
+        return _split(args)
     os.environ.setdefault("HPO_TUI_HOME", tempfile.mkdtemp(prefix="lifecycle-bench-"))
     os.environ.setdefault("HPO_TUI_STOP_GRACE", "0.5")
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
@@ -147,13 +154,48 @@ def main() -> int:
     for label, machine in _machines(args.machine):
         seconds = run(label, machine, args.examples, args.steps, args.batch, args.seed)
         results.append((label, seconds))
+    if args.json:
+        print("TALLY " + json.dumps({label: dict(vars(TALLY[label]), seconds=seconds) for label, seconds in results}))
+    _table({label: dict(vars(TALLY[label]), seconds=seconds) for label, seconds in results})
+    return 1 if any(TALLY[label].failures for label, _ in results) else 0
+
+
+def _table(rows: dict[str, dict]) -> None:
     print()
     print(f"{'machine':<10} {'examples':>8} {'steps':>7} {'checks':>8} {'failures':>8} {'seconds':>8}")
-    for label, seconds in results:
-        t = TALLY[label]
-        print(f"{label:<10} {t.examples:>8} {t.steps:>7} {t.checks:>8} {t.failures:>8} {seconds:>8.0f}")
+    for label, t in rows.items():
+        print(f"{label:<10} {t['examples']:>8} {t['steps']:>7} {t['checks']:>8} {t['failures']:>8} {t['seconds']:>8.0f}")
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    return 1 if any(TALLY[label].failures for label, _ in results) else 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    """Run the examples in --workers processes and add up their tallies."""
+    import subprocess
+
+    share = [args.examples // args.workers + (i < args.examples % args.workers) for i in range(args.workers)]
+    print(f"lifecycle bench: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.workers} workers", flush=True)
+    procs = []
+    for i, n in enumerate(share):
+        env = dict(os.environ, HPO_TUI_HOME=tempfile.mkdtemp(prefix=f"lifecycle-bench-{i}-"))
+        argv = [sys.executable, __file__, "--examples", str(n), "--steps", str(args.steps), "--batch",
+                str(args.batch), "--machine", args.machine, "--seed", str(args.seed + i), "--json"]
+        procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True))
+    total: dict[str, dict] = {}
+    status = 0
+    for i, proc in enumerate(procs):
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("TALLY "):
+                for label, t in json.loads(line[6:]).items():
+                    into = total.setdefault(label, dict(examples=0, steps=0, checks=0, failures=0, seconds=0.0))
+                    for key in ("examples", "steps", "checks", "failures"):
+                        into[key] += t[key]
+                    into["seconds"] = max(into["seconds"], t["seconds"])  # wall time: they ran side by side
+            else:
+                print(f"[{i}] {line}", end="", flush=True)
+        status |= proc.wait()
+    _table(total)
+    return 1 if status else 0
 
 
 if __name__ == "__main__":

@@ -173,6 +173,8 @@ class LocalSession(RuleBasedStateMachine):
         for _ in range(events):
             before = self._fresh()
             key = lambda s: (s.tuning_job.status, [(j.name, j.status, j.last_epoch) for j in s.training_jobs])  # noqa: E731
+            if before.tuning_job.is_terminal:
+                break  # nothing more happens to a tuning job that ended
             self._until(lambda s: key(s) != key(before), 5.0)
         self._step()
 
