@@ -26,7 +26,7 @@ from hpo_tui.backends.base import BackendError
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.engine.store import Store
 from hpo_tui.report import export_rows, render_status
-from hpo_tui.spec import Channels, ContinuousParameter, Estimator, LocalSettings, TuningSpec
+from hpo_tui.spec import Channels, CompletionCriteria, ContinuousParameter, Estimator, LocalSettings, TuningSpec
 from hpo_tui.views import Snapshot
 
 FAKE_TRAIN = Path(__file__).resolve().parent.parent / "engine" / "fake_train.py"
@@ -108,8 +108,12 @@ class LocalSession(RuleBasedStateMachine):
     # -- the tuning job -------------------------------------------------------------------
 
     @initialize(max_jobs=st.integers(2, 5), parallel=st.integers(1, 3), concurrency=st.sampled_from([None, 1, 2]),
-                epochs=st.integers(1, 4), sleep=st.sampled_from([0.05, 0.15, 0.3]))
-    def launch(self, max_jobs: int, parallel: int, concurrency: int | None, epochs: int, sleep: float) -> None:
+                epochs=st.integers(1, 4), sleep=st.sampled_from([0.05, 0.15, 0.3]),
+                goal=st.sampled_from([None, None, 0.6]))
+    def launch(self, max_jobs: int, parallel: int, concurrency: int | None, epochs: int, sleep: float,
+               goal: float | None = None) -> None:
+        """goal: a completion criterion (a target objective value), which may end the
+        tuning job Completed before its budget is spent."""
         channels = self.home / "channels"
         for sub in ("train", "test"):
             (channels / sub).mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,7 @@ class LocalSession(RuleBasedStateMachine):
             strategy="Random", max_jobs=max_jobs, max_parallel_jobs=min(parallel, max_jobs), random_seed=3,
             channels=Channels(train=str(channels / "train"), test=str(channels / "test")),
             local=LocalSettings(concurrency=concurrency),
+            completion=CompletionCriteria(target_objective_value=goal),
         )
         self.name = self.backend.launch(spec)
         self.watchers.append(Watcher(self.name))
