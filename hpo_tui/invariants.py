@@ -127,9 +127,10 @@ def _finite(value: float | None) -> bool:
 # -- one snapshot -------------------------------------------------------------------------------
 
 
-def check_snapshot(snap: Snapshot, *, slots: int | None = None) -> list[Violation]:
+def check_snapshot(snap: Snapshot, *, slots: int | None = None, max_jobs: int | None = None) -> list[Violation]:
     """Every rule that one snapshot can break alone. slots: the slots that really run (the
-    snapshot's own job_slots, or max_parallel_jobs, when None)."""
+    snapshot's own job_slots, or max_parallel_jobs, when None); max_jobs: the budget the
+    tuning job was created with, when the caller knows it (else the snapshot's)."""
     t = snap.tuning_job
     out: list[Violation] = []
 
@@ -138,6 +139,8 @@ def check_snapshot(snap: Snapshot, *, slots: int | None = None) -> list[Violatio
 
     slots = slots_of(t) if slots is None else slots
     counted = counted_jobs(snap)
+    if max_jobs is not None and t.max_jobs != max_jobs:
+        bad("budget", f"the snapshot says max_jobs {t.max_jobs}, the tuning job was created with {max_jobs}")
     if counted > t.max_jobs:
         bad("budget", f"{counted} training jobs counted against a budget of {t.max_jobs}")
     running = len(snap.running)
@@ -231,14 +234,14 @@ def check_transition(before: Snapshot, after: Snapshot, *, resumed: bool = False
     return out
 
 
-def check_session(snaps: Sequence[Snapshot], *, slots: int | None = None,
+def check_session(snaps: Sequence[Snapshot], *, slots: int | None = None, max_jobs: int | None = None,
                   resumed_before: Iterable[int] = ()) -> list[Violation]:
     """Every rule over a session's snapshots of one tuning job, in fetch order.
     resumed_before: indexes i such that the user resumed the job between snaps[i-1] and snaps[i]."""
     resumed = set(resumed_before)
     out: list[Violation] = []
     for i, snap in enumerate(snaps):
-        out += check_snapshot(snap, slots=slots)
+        out += check_snapshot(snap, slots=slots, max_jobs=max_jobs)
         if i:
             out += check_transition(snaps[i - 1], snap, resumed=i in resumed)
     return out

@@ -78,6 +78,9 @@ def test_a_sound_session_breaks_no_rule_and_its_outputs_agree():
 def test_more_jobs_than_the_budget_or_the_slots_are_named():
     over = snapshot([job(i, "Completed", done=4, objective=0.5) for i in range(5)], max_jobs=4)
     assert "budget" in rules(invariants.check_snapshot(over))
+    fine = snapshot([job(i, "Completed", done=4, objective=0.5) for i in range(4)], max_jobs=4, status="Completed")
+    assert invariants.check_snapshot(fine, max_jobs=4) == []
+    assert "budget" in rules(invariants.check_snapshot(fine, max_jobs=3))  # a misreported budget
     crowded = snapshot([job(i, done=1) for i in range(3)], parallel=3, slots=2)
     found = invariants.check_snapshot(crowded)
     assert "slots" in rules(found)
