@@ -141,6 +141,11 @@ def test_progress_is_100_percent_only_when_done_and_stopped_says_where_it_stoppe
     almost = snapshot([job(0, "Completed", done=4, objective=0.5), job(1, done=4)], max_jobs=2)
     assert almost.estimate.fraction < 1
     assert invariants.percent_text(almost.estimate.fraction) == "99%"
+    # Once its last job ended the budget is met: 100%, before the runner records Completed.
+    spent = snapshot([job(0, "Completed", done=4, objective=0.5), job(1, "Completed", done=4, objective=0.6)],
+                     max_jobs=2)
+    assert spent.estimate.fraction == 1.0
+    assert invariants.check_snapshot(spent) == []
 
 
 def test_an_eta_sized_by_max_parallel_jobs_where_one_slot_runs_is_caught():
