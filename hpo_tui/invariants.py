@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from hpo_tui.estimate import budget_jobs, job_slots
+from hpo_tui.estimate import budget_jobs, ended_at_text, ended_of, job_slots, whole_percent
 from hpo_tui.views import Snapshot, TuningJobView, is_better
 
 CHECK_ENV = "HPO_TUI_CHECK"
@@ -112,13 +112,13 @@ def is_done(snap: Snapshot) -> bool:
 
 def stopped_text(snap: Snapshot) -> str:
     """What a Stopped or Failed tuning job says instead of a percentage: "stopped at 7/9"."""
-    word = {"Stopped": "stopped", "Failed": "failed"}.get(snap.tuning_job.status, snap.tuning_job.status.lower())
-    return f"{word} at {ended_jobs(snap)}/{snap.tuning_job.max_jobs}"
+    t = snap.tuning_job
+    return ended_at_text(t.status, ended_jobs(snap), t.max_jobs) or ""
 
 
 def percent_text(fraction: float) -> str:
     """A fraction as the whole percent reached (floored: 99.9% is 99%, never 100%)."""
-    return f"{math.floor(fraction * 100 + TOLERANCE)}%"
+    return f"{whole_percent(fraction)}%"
 
 
 def _finite(value: float | None) -> bool:
@@ -300,8 +300,7 @@ def check_jobs_done(view: TuningJobView, done_cell: str, *, training_jobs: Seque
         out.append(Violation("budget", view.name, f"jobs shows {done_cell}: more ended than the budget"))
     if budget != view.max_jobs:
         out.append(Violation("shown", view.name, f"jobs shows a budget of {budget}, max_jobs is {view.max_jobs}"))
-    c = view.status_counters
-    expected = c.completed + c.stopped + c.non_retryable_error
+    expected = ended_of(view)
     if done != expected:
         out.append(Violation("shown", view.name, f"jobs shows {done} ended, the counters say {expected}"))
     return out

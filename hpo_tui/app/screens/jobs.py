@@ -20,7 +20,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
-from hpo_tui.report import ended_of
+from hpo_tui.estimate import ended_of
 from hpo_tui.views import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
