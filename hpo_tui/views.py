@@ -146,6 +146,11 @@ class TuningJobView:
     consumed_seconds: int | None = None
     region: str | None = None
     price_per_hour: float | None = None
+    # The metrics the spec defines (objective first when it is one), and the tuning jobs it
+    # warm-started from with how (IdenticalDataAndAlgorithm or TransferLearning): for compare.
+    metric_names: tuple[str, ...] = ()
+    warm_start_parents: tuple[str, ...] = ()
+    warm_start_type: str | None = None
 
     @property
     def is_terminal(self) -> bool:

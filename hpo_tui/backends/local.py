@@ -1,7 +1,8 @@
 """The local backend: launches the engine's runner and reads the engine's SQLite store.
 
 Readers never write, with two guarded exceptions: noticing that a runner died (the
-tuning job is then marked Failed) and recording a stop request.
+tuning job is then marked Failed) and recording a stop request. Deleting an ended tuning
+job (local_housekeeping) writes too, holding that job's runner lock.
 """
 
 from __future__ import annotations
@@ -741,7 +742,25 @@ def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
         parameter_ranges=_parameter_ranges(spec, tuned),
+        metric_names=_metric_names(spec, row["objective_name"]), **_warm_start(spec),
     )
+
+
+def _metric_names(spec: dict[str, Any], objective: str) -> tuple[str, ...]:
+    """The metrics the spec defines, the objective first."""
+    defined = spec.get("metric_definitions")
+    names = [d.get("name") for d in defined if isinstance(d, dict)] if isinstance(defined, list) else []
+    names = [n for n in names if isinstance(n, str) and n]
+    return tuple(dict.fromkeys([objective] + names if objective in names else names))
+
+
+def _warm_start(spec: dict[str, Any]) -> dict[str, Any]:
+    warm = spec.get("warm_start")
+    parents = (warm.get("parents") if isinstance(warm, dict) else None) or []
+    if not parents:
+        return {}
+    return {"warm_start_parents": tuple(str(p) for p in parents),
+            "warm_start_type": warm.get("type") or "IdenticalDataAndAlgorithm"}
 
 
 def _summary(jobs: list[dict[str, Any]], objective_type: str) -> tuple[StatusCounters, ObjectiveCounters,

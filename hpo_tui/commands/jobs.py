@@ -137,7 +137,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
          j.best_training_job or "", fmt_value(j.best_objective), utc_time(j.created_at)]
         for j in jobs
     ]
-    print(text_table(["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"], rows))
+    header = ["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"]
+    if backend.name == "local":  # what each tuning job's folder holds (models, logs)
+        from hpo_tui.backends.local_housekeeping import fmt_bytes, usage_by_tuning_job
+
+        sizes = usage_by_tuning_job(j.name for j in jobs)
+        header.append("DISK")
+        for row, job in zip(rows, jobs):
+            row.append(fmt_bytes(sizes[job.name]))
+    print(text_table(header, rows))
     limit = getattr(backend, "list_limit", None)
     if limit is not None and len(jobs) >= limit:
         print(f"(the newest {limit}; narrow the list with --name-contains TEXT or --status STATUS)")

@@ -74,6 +74,8 @@ class DashboardScreen(Screen):
         Binding("p", "pause_sort", "Freeze", id="dashboard.pause_sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
         Binding("v", "search_views", "Search views", id="dashboard.search_views", show=False),
+        Binding("space", "mark", "Mark", id="dashboard.mark", show=False),
+        Binding("m", "compare", "Compare marked", id="dashboard.compare", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         # Listed by ? and the palette; the footer keeps room for the keys used most.
         Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
@@ -95,6 +97,9 @@ class DashboardScreen(Screen):
         ("Freeze or resume the order", "Stop live re-sorting so rows stay put, or resume it (p)", "pause_sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
         ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
+        ("Mark for compare", "Mark or unmark the selected training job (space)", "mark"),
+        ("Compare marked training jobs", "Curves of every metric overlaid, hyperparameters diffed (m)",
+         "compare"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
         ("Resume tuning job", "Restart a local tuning job whose runner died; asks first (R)", "resume"),
@@ -509,6 +514,18 @@ class DashboardScreen(Screen):
 
         self.app.push_screen(DetailScreen(self.tuning_job, name, backend_name=self.backend_name,
                                           history=self.history, snapshot=self.snapshot))
+
+    def action_mark(self) -> None:
+        from hpo_tui.app.screens.compare import mark_for_compare
+
+        mark_for_compare(self, self.table, self.selected_job(), "training job")
+
+    def action_compare(self) -> None:
+        from hpo_tui.app.screens.compare import CompareScreen, can_compare
+
+        if can_compare(self, self.table.marked, "training jobs"):
+            self.app.push_screen(CompareScreen(list(self.table.marked), tuning_job=self.tuning_job,
+                                               backend_name=self.backend_name))
 
     def action_search_views(self) -> None:
         if self.snapshot is None:

@@ -40,6 +40,7 @@ COL_DURATION = ":duration"
 COL_REASON = ":reason"
 
 BEST_MARK = "★"
+MARKED = "●"  # a job marked (space) for compare; the best job keeps ★, underlined when marked
 CURVE_WIDTH = 9  # epochs shown per sparkline (the last ones)
 CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
@@ -156,6 +157,7 @@ class TrainingJobsTable(KeyedTable):
         self.sort_paused = False
         self.column_labels: dict[str, str] = {}
         self.scale: tuple[float, float] | None = None
+        self.marked: list[str] = []  # training jobs marked for compare, in marking order
         self._cells: dict[str, dict[str, Text]] = {}
         self._signatures: dict[str, dict[str, tuple]] = {}
         self._column_keys: list[str] = []
@@ -507,8 +509,11 @@ class TrainingJobsTable(KeyedTable):
     def _row_cells(self, job: TrainingJobView, view: TuningJobView, now: float) -> dict[str, Text]:
         is_best = job.name == view.best_training_job
         base = self.cell_styles.get("best", "") if is_best else ""
+        marked = job.name in self.marked
         cells = {
-            COL_JOB: Text(f"{BEST_MARK if is_best else ' '} {self.short_name(job.name)}", style=base),
+            COL_JOB: Text(f"{BEST_MARK if is_best else MARKED if marked else ' '} {self.short_name(job.name)}",
+                          style=Style.combine([Style.parse(str(base) or "none"), Style(underline=True)])
+                          if marked else base),
             COL_STATUS: Text(job.status, style=status_style(self.cell_styles, job.status)),
             COL_OBJECTIVE: Text(fmt.fmt_number(job.final_objective), style=base, justify="right"),
             COL_EPOCH: Text(fmt.fmt_epochs(job, view), style=base, justify="right"),
@@ -538,6 +543,19 @@ class TrainingJobsTable(KeyedTable):
                     self._set_cell(job.name, key, cells[key])
         self._cells[job.name] = cells
         self._signatures[job.name] = signatures
+
+    def toggle_mark(self, name: str) -> None:
+        """Mark a training job for compare, or unmark it; its row shows it at once."""
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        shown = self._row_inputs.get(name)
+        if self._snapshot is not None and shown is not None and name in self._signatures:
+            cell = self._row_cells(shown[0], self._snapshot.tuning_job, self._now())[COL_JOB]
+            self._set_cell(name, COL_JOB, cell)
+            self._cells[name][COL_JOB] = cell
+            self._signatures[name][COL_JOB] = _cell_signature(cell)
 
     def _set_cell(self, row: str, key: str, cell: Text) -> None:
         """Rewrite one cell; only that cell is rendered again.

@@ -271,6 +271,15 @@ class SageMakerBackend:
             raise
         return True
 
+    def delete_in_account(self, name: str) -> None:
+        """DeleteHyperParameterTuningJob: SageMaker's record of an ended tuning job goes; its
+        training jobs, models and logs stay. Only `hpo-tui delete --in-account` calls it."""
+        status = self.tuning_job_status(name)
+        if status not in {"Completed", "Failed", "Stopped", "DeleteFailed"}:
+            raise BackendError(f"SageMaker tuning job {name} is {status}: stop it first (hpo-tui stop {name} "
+                               "--backend sagemaker), then delete it once it has stopped")
+        self._call("sagemaker", "delete_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
     def tuning_job_status(self, name: str) -> str:
         """The tuning job's status from one DescribeHyperParameterTuningJob."""
         try:

@@ -421,6 +421,7 @@ def tuning_job_view(
     best = desc.get("BestTrainingJob") or {}
     overall = desc.get("OverallBestTrainingJob") or {}
     consumed = (desc.get("ConsumedResources") or {}).get("RuntimeInSeconds")
+    warm = desc.get("WarmStartConfig") or {}
     return TuningJobView(
         name=desc["HyperParameterTuningJobName"],
         backend="sagemaker",
@@ -446,6 +447,10 @@ def tuning_job_view(
         overall_best_training_job=overall.get("TrainingJobName"),
         overall_best_objective=_objective_value(overall.get("FinalHyperParameterTuningJobObjectiveMetric")),
         consumed_seconds=int(consumed) if consumed is not None else None,
+        metric_names=tuple(dict.fromkeys(objectives + [m for d in definitions for m, _ in d.metrics])),
+        warm_start_parents=tuple(p.get("HyperParameterTuningJobName", "") for p in warm.get(
+            "ParentHyperParameterTuningJobs") or [] if p.get("HyperParameterTuningJobName")),
+        warm_start_type=warm.get("WarmStartType"),
     )
 
 
