@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="print progress until the tuning job ends")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_launch")
 
+    p = sub.add_parser("doctor", parents=[backend],
+                       help="check an AWS account before a SageMaker launch (read-only): credentials, "
+                            "region, role, quotas, image, data, bucket")
+    p.add_argument("spec_path", metavar="SPEC", nargs="?", help="spec file (TOML; default: the reference spec)")
+    p.set_defaults(handler="hpo_tui.commands.doctor:cmd_doctor")
+
     p = sub.add_parser("jobs", parents=[backend], help="list tuning jobs, newest first")
     p.add_argument("--tui", action="store_true", help="open the tuning jobs screen")
     p.add_argument("--name-contains", metavar="TEXT", help="only tuning jobs whose name contains TEXT")

@@ -64,6 +64,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
     backend_name = args.backend or "local"
     backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
+    session_of = getattr(backend, "boto_session", None)
+    if session_of is not None:
+        session_of()  # a mistyped --region or a missing profile: exit 1 now, not a screen of retries
     first = None
     try:
         first = poll_rows(backend, args.name)  # rows only: the dashboard's first frame shows it
