@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
+from hpo_tui.backends.local_control import control_lock
 from hpo_tui.views import (
     ParameterRangeView,
     TERMINAL_STATUSES,
@@ -38,7 +39,7 @@ from hpo_tui.views import (
     TuningJobView,
     is_better,
 )
-from hpo_tui.engine import procinfo
+from hpo_tui.engine import procinfo, procs
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
@@ -281,10 +282,16 @@ class LocalBackend:
         """Start a new runner for a tuning job whose runner is gone; finished jobs are kept."""
         self._reap_children()
         row = self._row(name)
+        with control_lock(name, Path(row["folder"])):
+            self._resume(name)
+
+    def _resume(self, name: str) -> None:
+        row = self._row(name)
         if row["status"] == "Completed":
             raise _completed_error(name)
         self._refuse_if_nothing_to_run(row)
         folder = Path(row["folder"])
+        procs.test_pause("resume-checked", folder)
         with _runner_lock(folder, lambda: _runner_alive_error(name, self._live_runner_row(name))) as lock_fd:
             writer = Store.writer(paths.store_path())
             try:
@@ -516,6 +523,11 @@ class LocalBackend:
     def stop(self, name: str) -> bool | None:
         self._reap_children()
         row = self._row(name)
+        with control_lock(name, Path(row["folder"])):
+            return self._stop(name)
+
+    def _stop(self, name: str) -> bool | None:
+        row = self._row(name)
         if row["status"] in TERMINAL_STATUSES:
             return False  # nothing to stop
         writer = Store.writer(paths.store_path())
@@ -579,10 +591,12 @@ class LocalBackend:
                 return
             stopping = bool(row["stop_requested"]) or row["status"] == "Stopping"
             now = time.time()
-            for job in writer.training_jobs(row["name"]):
+            jobs = writer.training_jobs(row["name"])
+            # Its jobs died with it (PR_SET_PDEATHSIG); what they started did not.
+            procs.kill_leftovers(paths.home(), row["name"], [j for j in jobs if j["status"] not in TERMINAL_STATUSES])
+            for job in jobs:
                 if job["status"] in TERMINAL_STATUSES:
                     continue
-                procinfo.kill_group(job["pgid"], signal.SIGKILL, not_before=job["pid_start_time"])
                 objective_status = "Succeeded" if stopping and job["final_objective"] is not None else "Failed"
                 if stopping:
                     writer.update_training_job(job["name"], status="Stopped", objective_status=objective_status,

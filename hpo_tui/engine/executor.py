@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpo_tui import paths
-from hpo_tui.engine import procinfo
+from hpo_tui.engine import procinfo, procs
 
 READ_SIZE = 65536
 # Longest line kept for metric parsing; longer output is still logged in full.
@@ -65,6 +65,7 @@ def training_env(
     test: str,
     hyperparameters: dict[str, str],
     threads: int,
+    marker: str | None = None,
 ) -> dict[str, str]:
     """The environment SageMaker's MXNet container gives a training script, for one job."""
     env = dict(os.environ)
@@ -85,6 +86,8 @@ def training_env(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if marker is not None:
+        env[procs.MARKER] = marker  # how its leftovers are found, whatever group they are in
     if sys.version_info < (3, 12):
         # MXNet imports distutils; setuptools' replacement for it loads pkg_resources, about
         # 0.4 s of CPU per job. Python < 3.12 still has its own, which is enough.
@@ -129,6 +132,9 @@ class TrainingProcess:
             start_new_session=True,
             close_fds=True,
             bufsize=0,
+            # Set between fork and exec: the job dies with the runner that started it, even
+            # if the runner dies before it could record the job's pid.
+            preexec_fn=procs.die_with_parent(os.getpid()),
         )
         assert popen.stdout is not None
         fd = popen.stdout.fileno()

@@ -6,7 +6,6 @@ the store's only writer while it lives. Run as `python -m hpo_tui.engine.runner 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fcntl
 import json
 import os
@@ -21,7 +20,7 @@ from typing import Any
 
 from hpo_tui import paths
 from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
-from hpo_tui.engine import executor, procinfo
+from hpo_tui.engine import executor, procinfo, procs
 from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
@@ -36,7 +35,6 @@ LIVE_STATUSES = ("InProgress", "Stopping")
 # The runner touches its heartbeat file at least this often while it lives, so a runner
 # that is alive but makes no progress (SIGSTOPped, hung) can be told from a busy one.
 HEARTBEAT_INTERVAL = 2.0
-_PR_SET_CHILD_SUBREAPER = 36
 
 
 def stop_grace() -> float:
@@ -77,6 +75,7 @@ class RunningJob:
     proc: executor.TrainingProcess
     extractor: MetricExtractor
     folder: Path
+    marker: str  # procs.MARKER in its environment
     final: float | None = None
     best: float | None = None
     last_epoch: int | None = None
@@ -121,6 +120,7 @@ class Runner:
         self.script = Path(self.spec.estimator.source_dir) / self.spec.estimator.entry_point
         self.static = {k: _hp_string(v) for k, v in self.spec.estimator.hyperparameters.items()}
         self.threads = executor.JOB_THREADS
+        self.home = str(paths.home())
 
     # -- start ------------------------------------------------------------------------------
 
@@ -130,14 +130,17 @@ class Runner:
         max_epochs = search.max_epochs(self.spec)
         pid = os.getpid()
         with self.store.write():
-            # Jobs a previous runner left behind (it died before any reader noticed).
-            for job in self.store.training_jobs(self.name):
-                if job["status"] not in TERMINAL_STATUSES:
-                    procinfo.kill_group(job["pgid"], signal.SIGKILL, not_before=job["pid_start_time"])
-                    self.store.update_training_job(
-                        job["name"], status="Failed", objective_status="Failed",
-                        failure_reason=RUNNER_DIED, retryable=1, ended_at=time.time(),
-                    )
+            # Jobs a previous runner left behind (it died before any reader noticed), and
+            # anything they started, found by their recorded pids and by their marker.
+            left = [j for j in self.store.training_jobs(self.name) if j["status"] not in TERMINAL_STATUSES]
+            killed = procs.kill_leftovers(self.home, self.name, left)
+            if killed:
+                log(f"killed {len(killed)} leftover process(es) of earlier runners: {killed}")
+            for job in left:
+                self.store.update_training_job(
+                    job["name"], status="Failed", objective_status="Failed",
+                    failure_reason=RUNNER_DIED, retryable=1, ended_at=time.time(),
+                )
             self.store.update_tuning_job(
                 self.name, status="InProgress", failure_reason=None, ended_at=None,
                 completion_reason=None, runner_pid=pid, runner_start_time=procinfo.start_time(pid),
@@ -272,41 +275,56 @@ class Runner:
         ).fetchone()
         index = int(row[0])
         name = f"{self.name}-{index + 1:03d}"
-        folder = paths.private_dir(self.folder / name)
+        marker = procs.marker(self.home, self.name, name)
+        folder = self._fresh_folder(self.folder / name, marker)
         log_path = folder / "train.log"
-        (folder / "failure").unlink(missing_ok=True)
         hps = dict(self.static)
         hps.update(trial.hyperparameters)
         argv = executor.training_argv(self.script, hps)
         env = executor.training_env(
             folder=folder, train=self.train_channel, test=self.test_channel,
-            hyperparameters=hps, threads=self.threads,
+            hyperparameters=hps, threads=self.threads, marker=marker,
         )
         now = time.time()
-        base = dict(
-            name=name, tuning_job=self.name, launch_index=index,
-            hyperparameters=json.dumps(trial.hyperparameters), created_at=now, log_path=str(log_path),
-        )
+        # Recorded before the process starts, so a runner that dies at any moment leaves a
+        # row (and its marker) by which the process is found; the pid follows right after.
+        with self.store.write():
+            self.store.insert("training_jobs", dict(
+                name=name, tuning_job=self.name, launch_index=index,
+                hyperparameters=json.dumps(trial.hyperparameters), created_at=now, log_path=str(log_path),
+                status="InProgress", objective_status="Pending",
+            ))
+        procs.test_pause("recorded", self.folder)
         try:
             proc = executor.TrainingProcess.start(name, argv, env, folder, log_path)
         except OSError as err:
             with self.store.write():
-                self.store.insert("training_jobs", dict(
-                    base, status="Failed", objective_status="Failed", ended_at=now,
+                self.store.update_training_job(
+                    name, status="Failed", objective_status="Failed", ended_at=time.time(),
                     failure_reason=clip_reason(f"could not start {argv[1]}: {err}"),
-                ))
+                )
             self.search.tell(trial.number, None, "failed")
             self.finished_objectives.append(None)
             return
+        procs.test_pause("spawned", self.folder)
         with self.store.write():
-            self.store.insert("training_jobs", dict(
-                base, status="InProgress", objective_status="Pending", started_at=now,
-                pid=proc.pid, pid_start_time=proc.start_time, pgid=proc.pgid,
-            ))
-        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder)
+            self.store.update_training_job(
+                name, started_at=time.time(), pid=proc.pid, pid_start_time=proc.start_time, pgid=proc.pgid,
+            )
+        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder, marker)
         self.running[proc.pid] = job
         self.selector.register(proc.fd, selectors.EVENT_READ, job)
         log(f"started {name} (pid {proc.pid}) {trial.hyperparameters}")
+
+    def _fresh_folder(self, folder: Path, marker: str) -> Path:
+        """The job's folder, new: one already there was left by a process no row knew of,
+        which may still write to it, so that is killed and its folder moved aside."""
+        if folder.exists() or folder.is_symlink():
+            procs.kill_marked(marker, wait=2.0)
+            aside = folder.with_name(f"{folder.name}.leftover-{int(time.time())}")
+            os.replace(folder, aside)
+            log(f"{folder.name}: a folder of an unrecorded process was in the way; moved to {aside.name}")
+        return paths.private_dir(folder)
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -370,6 +388,7 @@ class Runner:
             # The unreaped leader keeps its process group id reserved, so this kill can only
             # reach what is left of this job (a forked child, say), never a stranger.
             procinfo.kill_group(job.proc.pgid, signal.SIGKILL)
+            procs.kill_marked(job.marker, wait=0)  # what left its group (setsid) goes too
             self._record_exit(job, os.waitpid(pid, 0)[1])
         # Orphans of our jobs are re-parented to us (child subreaper): reap them too.
         while True:
@@ -382,6 +401,7 @@ class Runner:
             job = self.running.get(pid)
             if job is not None and job.proc.exit_status is None:
                 procinfo.kill_group(job.proc.pgid, signal.SIGKILL)
+                procs.kill_marked(job.marker, wait=0)
                 self._record_exit(job, status)
 
     def _record_exit(self, job: RunningJob, status: int) -> None:
@@ -483,9 +503,11 @@ class Runner:
         for job in self.running.values():
             if job.kill_at is not None and now >= job.kill_at and job.exited_at is None:
                 job.proc.signal_group(signal.SIGKILL)
+                procs.kill_marked(job.marker, wait=0)
                 job.kill_at = None
 
     def _finish(self) -> str:
+        procs.kill_marked(procs.tuning_prefix(self.home, self.name), wait=2.0)
         self._reap_orphans()
         jobs = self.store.training_jobs(self.name)
         failure = None
@@ -529,6 +551,7 @@ class Runner:
         """After an unexpected error: kill every job and record why the tuning job failed."""
         for job in self.running.values():
             job.proc.signal_group(signal.SIGKILL)
+        procs.kill_marked(procs.tuning_prefix(self.home, self.name), wait=2.0)
         for pid, job in list(self.running.items()):
             try:
                 os.waitpid(pid, 0)
@@ -569,13 +592,6 @@ def _install_signals() -> int:
     return r
 
 
-def _become_subreaper() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     state = {"stop": False}
     runner_ref: dict[str, Runner] = {}
@@ -609,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
               "only one runner may run a tuning job", file=sys.stderr)
         return 2
 
-    _become_subreaper()
+    procs.become_subreaper()
     try:
         store = Store.writer(paths.store_path())
         runner = Runner(args.name, store, wake_fd)
