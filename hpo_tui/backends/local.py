@@ -39,7 +39,7 @@ from hpo_tui.views import (
     TuningJobView,
     is_better,
 )
-from hpo_tui.engine import procinfo, procs
+from hpo_tui.engine import faults, procinfo, procs
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
@@ -55,6 +55,7 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 # treated as dead after this long.
 UNRECORDED_RUNNER_GRACE = 30.0
 STOP_WAIT = 3.0  # how long stop() waits for a live runner to acknowledge
+RUNNER_LOCK_WAIT = 1.0  # how long a launch or resume waits for a dying runner's lock
 LOG_READ_MAX = 4 * 1024 * 1024
 # Of a log line longer than LOG_READ_MAX, this much is shown; the reader then skips to its end.
 LONG_LINE_SHOWN = 64 * 1024
@@ -571,6 +572,10 @@ class LocalBackend:
         writer = Store.writer(paths.store_path())
         try:
             self._mark_runner_dead(writer, row)
+        except sqlite3.OperationalError as err:
+            if _is_busy(err):
+                raise
+            raise store_error(paths.store_path(), err) from None  # a full disk, a read-only store
         finally:
             writer.close()
 
@@ -607,7 +612,10 @@ class LocalBackend:
             if stopping:
                 writer.update_tuning_job(row["name"], status="Stopped", ended_at=now)
             else:
-                writer.update_tuning_job(row["name"], status="Failed", failure_reason=RUNNER_DIED, ended_at=now)
+                # A runner that failed on a named fault (a full disk, say) and could not write
+                # the store left the reason in its failure file.
+                reason = faults.read_failure(Path(row["folder"])) or RUNNER_DIED
+                writer.update_tuning_job(row["name"], status="Failed", failure_reason=reason, ended_at=now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,12 +676,18 @@ def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int
     """Hold the tuning job's runner lock while a runner is started (the runner inherits the
     descriptor and keeps the lock while it lives); raise busy() when a runner holds it."""
     paths.private_dir(folder)
-    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise busy() from None
+        # A runner killed a moment ago may not have released it yet: allow it a moment.
+        deadline = time.monotonic() + RUNNER_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy() from None
+                time.sleep(0.02)
         yield lock_fd
     finally:
         os.close(lock_fd)

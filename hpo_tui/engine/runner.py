@@ -11,6 +11,7 @@ import json
 import os
 import selectors
 import signal
+import sqlite3
 import sys
 import time
 import traceback
@@ -20,7 +21,7 @@ from typing import Any
 
 from hpo_tui import paths
 from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
-from hpo_tui.engine import executor, procinfo, procs
+from hpo_tui.engine import executor, faults, procinfo, procs
 from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
@@ -65,7 +66,10 @@ def beat(folder: Path) -> None:
 
 
 def log(message: str) -> None:
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+    try:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+    except OSError:
+        pass  # runner.log on a full disk: the store and the failure file say what matters
 
 
 @dataclass
@@ -557,6 +561,11 @@ class Runner:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
+        if self.store.conn.in_transaction:
+            try:
+                self.store.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
         with self.store.write():
             for job in self.running.values():
                 self.store.update_training_job(
@@ -635,21 +644,49 @@ def main(argv: list[str] | None = None) -> int:
     runner_ref["runner"] = runner
     runner.stop_signalled = state["stop"]
     beat(runner.folder)
+    faults.prepare_failure_file(runner.folder)
     log(f"runner for {args.name} started (pid {os.getpid()})")
     try:
         status = runner.run()
     except UserError as err:
         log(f"failed: {err}")
-        runner.abort(str(err))
+        _fail(runner, str(err))
         return 1
     except Exception as err:  # noqa: BLE001 - recorded as the tuning job's failure reason
-        traceback.print_exc()
-        runner.abort(f"runner error: {type(err).__name__}: {err}")
+        reason = _named_fault(err, runner)
+        if reason is None:
+            try:
+                traceback.print_exc()
+            except OSError:
+                pass
+            reason = f"runner error: {type(err).__name__}: {err}"
+        else:
+            log(f"failed: {reason}")
+        _fail(runner, reason)
         return 1
     finally:
-        store.close()  # the last connection to close checkpoints the WAL too
+        try:
+            store.close()  # the last connection to close checkpoints the WAL too
+        except sqlite3.Error as err:
+            log(f"closing the store: {_named_fault(err, runner) or err}")
     return 0 if status in ("Completed", "Stopped") else 1
 
+
+def _named_fault(err: BaseException, runner: Runner) -> str | None:
+    where = runner.store.path if isinstance(err, sqlite3.Error) else runner.folder
+    return faults.describe(err, where, runner.name)
+
+
+def _fail(runner: Runner, reason: str) -> None:
+    """Kill every job and record why the tuning job failed: in the failure file first (it
+    needs no free space), then in the store. Never raises: a store that cannot be written
+    (the usual cause) gets one log line, and readers take the reason from the file."""
+    faults.write_failure(runner.folder, clip_reason(reason) or reason)
+    try:
+        runner.abort(reason)
+    except Exception as again:  # noqa: BLE001 - the first error is the one reported
+        log(f"could not record the failure in the store: {_named_fault(again, runner) or again}; "
+            "it is kept in runner.failure")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -114,11 +114,14 @@ def main() -> int:
     fail_at = int(hps.get("fail_at", "0"))
     noise = int(hps.get("noise", "0"))
     if flag("setsid_child"):
+        ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.setsid()
             print(f"fake_train: escapee {os.getpid()}", flush=True)
+            os.write(ready_w, b"x")
             _hang()
+        os.read(ready_r, 1)  # go on once the escapee has said who it is
     if "say" in hps:
         print(hps["say"], flush=True)
     if int(hps.get("big_line", "0")):

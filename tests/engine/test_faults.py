@@ -289,7 +289,8 @@ def test_spec_paths_are_checked_at_launch(backend, fake_spec, tmp_path: Path):
 
 def test_dead_runner_is_noticed_by_the_job_list_too(backend, fake_spec, capsys):
     name = backend.launch(fake_spec(static={"num_epoch": 1, "hang": 1}, max_jobs=1, max_parallel_jobs=1))
-    wait_for(backend, name, lambda s: len(s.training_jobs) == 1)
+    # Recorded before it starts; started (pid recorded) right after.
+    wait_for(backend, name, lambda s: len(s.training_jobs) == 1 and s.training_jobs[0].started_at is not None)
     row, jobs = store_rows(name)
     os.kill(row["runner_pid"], signal.SIGKILL)
     while procinfo.is_alive(row["runner_pid"], row["runner_start_time"]):
