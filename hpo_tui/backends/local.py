@@ -39,7 +39,7 @@ from hpo_tui.views import (
     TuningJobView,
     is_better,
 )
-from hpo_tui.engine import faults, procinfo, procs
+from hpo_tui.engine import faults, procinfo, procs, slots
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
@@ -389,7 +389,9 @@ class LocalBackend:
                 break
             for row in dead:
                 self._handle_dead_runner(row)
-        return [_tuning_view(row, jobs[row["name"]]) for row in rows]
+        return [dataclasses.replace(_tuning_view(row, jobs[row["name"]]),
+                                    warning=_joined(self._silence_warning(row), _stalled_count(jobs[row["name"]])))
+                for row in rows]
 
     @_busy_is_an_error
     def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
@@ -444,7 +446,7 @@ class LocalBackend:
             ),
             cursor=LocalCursor(name, last_point, rows.version, rows),
             fetched_at=time.time(),
-            warning=self._silence_warning(row),
+            warning=_joined(self._silence_warning(row), _stall_warning(rows.views)),
         )
 
     @_busy_is_an_error
@@ -638,6 +640,28 @@ def _long_line(f: Any, head: bytes, offset: int) -> LogChunk:
     return LogChunk((f"{shown} [... line of {pos - offset} bytes cut]",), pos)
 
 
+def _stalled_count(jobs: list[dict[str, Any]]) -> str | None:
+    n = sum(1 for j in jobs if j.get("stalled_since") and j["status"] in LIVE_STATUSES)
+    return f"{n} training job{'s' if n != 1 else ''} stalled (no output, no CPU); see `hpo-tui status`" if n else None
+
+
+def _joined(*warnings: str | None) -> str | None:
+    return "; ".join(w for w in warnings if w) or None
+
+
+def _stall_warning(jobs: tuple[TrainingJobView, ...]) -> str | None:
+    """One line for the stalled training jobs: which, how long, and whether they are stopped."""
+    now = time.time()
+    stalled = [(j, j.stall_text(now)) for j in jobs]
+    stalled = [(j, text) for j, text in stalled if text]
+    if not stalled:
+        return None
+    hint = ("`kill -CONT` its process to resume it" if any(j.process_stopped for j, _ in stalled)
+            else "no log output and no CPU progress; see its log with `hpo-tui logs JOB`")
+    return ("stalled: " + ", ".join(f"{j.name} {text}" for j, text in stalled[:5])
+            + (f" and {len(stalled) - 5} more" if len(stalled) > 5 else "") + f" ({hint})")
+
+
 def _completed_error(name: str) -> BackendError:
     return BackendError(f"tuning job {name!r} already Completed; nothing to resume (launch a new one)")
 
@@ -753,6 +777,8 @@ def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
+        machine_slots=executor.local_concurrency(_local_concurrency(spec)),
+        slot_users=slots.usage() if row["status"] in LIVE_STATUSES else (),
         parameter_ranges=_parameter_ranges(spec, tuned),
     )
 
@@ -878,5 +904,7 @@ def _training_view(j: dict[str, Any]) -> TrainingJobView:
         final_objective=j["final_objective"],
         best_objective=j["best_objective"], last_epoch=j["last_epoch"], created_at=j["created_at"],
         started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=sanitize_optional(j["failure_reason"]),
-        launch_index=j["launch_index"],
+        launch_index=j["launch_index"], silent_since=j.get("stalled_since"),
+        process_stopped=bool(j.get("stalled_since") and j["pid"] and procinfo.is_alive(j["pid"], j["pid_start_time"])
+                             and procinfo.state(j["pid"]) == "T"),
     )

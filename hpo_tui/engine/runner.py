@@ -21,7 +21,8 @@ from typing import Any
 
 from hpo_tui import paths
 from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
-from hpo_tui.engine import executor, faults, procinfo, procs
+from hpo_tui.engine import executor, faults, procinfo, procs, slots
+from hpo_tui.engine.stalls import StallWatch
 from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
@@ -36,6 +37,7 @@ LIVE_STATUSES = ("InProgress", "Stopping")
 # The runner touches its heartbeat file at least this often while it lives, so a runner
 # that is alive but makes no progress (SIGSTOPped, hung) can be told from a busy one.
 HEARTBEAT_INTERVAL = 2.0
+SLOT_RETRY = 0.25  # seconds between tries for a machine slot when all are taken
 
 
 def stop_grace() -> float:
@@ -80,10 +82,12 @@ class RunningJob:
     extractor: MetricExtractor
     folder: Path
     marker: str  # procs.MARKER in its environment
+    slot: Any  # the machine slot it holds (slots.Slot)
     final: float | None = None
     best: float | None = None
     last_epoch: int | None = None
-    stop_kind: str | None = None  # why the runner stopped it: "pruned", "stopped", ...
+    stop_kind: str | None = None  # why the runner stopped it: "pruned", "stopped", "stalled", ...
+    stall_reason: str | None = None
     kill_at: float | None = None  # when SIGKILL follows the SIGTERM
     exited_at: float | None = None
     curve: list[tuple[int, float]] = field(default_factory=list)
@@ -116,6 +120,12 @@ class Runner:
         # max_parallel_jobs is a cap, as on SageMaker; the local engine also runs no more jobs
         # at once than its concurrency (default: one per core).
         self.parallel = executor.job_slots(self.spec.max_parallel_jobs, self.spec.local.concurrency)
+        # The machine's pool, shared with every other local tuning job running now.
+        self.machine_slots = executor.local_concurrency(self.spec.local.concurrency)
+        self.waiting_for_slot = False
+        self.slot_wait_logged = False
+        local = self.spec.local
+        self.stalls = StallWatch(getattr(local, "stall_seconds", None), getattr(local, "stall_timeout_seconds", None))
         self.max_jobs = row["max_jobs"]
         self.deadline = (
             row["created_at"] + self.spec.max_runtime_seconds if self.spec.max_runtime_seconds else None
@@ -243,10 +253,29 @@ class Runner:
         if now - self.last_beat >= HEARTBEAT_INTERVAL / 2:
             beat(self.folder)
             self.last_beat = now
+            self._check_stalls()
+
+    def _check_stalls(self) -> None:
+        live = {j.name: pid for pid, j in self.running.items() if j.exited_at is None and j.stop_kind is None}
+        changed, timed_out = self.stalls.check(live)
+        if changed:
+            with self.store.write():
+                for name, since in changed.items():
+                    self.store.update_training_job(name, stalled_since=since)
+            for name, since in changed.items():
+                log(f"{name}: " + ("stalled (no output, no CPU)" if since else "active again"))
+        for job in [j for j in self.running.values() if j.name in timed_out]:
+            log(f"ending {job.name}: {timed_out[job.name]}")
+            job.stop_kind = "stalled"
+            job.stall_reason = timed_out[job.name]
+            job.proc.signal_group(signal.SIGKILL)  # SIGKILL ends a stopped (state T) process too
+            procs.kill_marked(job.marker, wait=0)
 
     def _timeout(self) -> float:
         now = time.time()
         deadlines = [now + HEARTBEAT_INTERVAL / 2]  # the heartbeat; otherwise idle in select
+        if self.waiting_for_slot:
+            deadlines.append(now + SLOT_RETRY)  # another tuning job's job may end any moment
         deadlines += [j.kill_at for j in self.running.values() if j.kill_at]
         deadlines += [j.exited_at + PIPE_DRAIN_GRACE for j in self.running.values() if j.exited_at]
         if self.deadline is not None and not self.ending:
@@ -265,14 +294,26 @@ class Runner:
     # -- launching ----------------------------------------------------------------------------
 
     def _fill_slots(self) -> None:
+        self.waiting_for_slot = False
         while len(self.running) < self.parallel and not self.exhausted and not self._budget_spent():
+            # The machine's slots are shared with the other local tuning jobs running.
+            slot = slots.acquire(self.machine_slots, self.name)
+            if slot is None:
+                if not self.slot_wait_logged:
+                    users = ", ".join(f"{name} {n}" for name, n in slots.usage())
+                    log(f"waiting for a machine slot: all {self.machine_slots} in use ({users})")
+                    self.slot_wait_logged = True
+                self.waiting_for_slot = True
+                return
+            self.slot_wait_logged = False
             trial = self.search.ask()
             if trial is None:
+                slot.release()
                 self.exhausted = True
                 return
-            self._start_job(trial)
+            self._start_job(trial, slot)
 
-    def _start_job(self, trial: Any) -> None:
+    def _start_job(self, trial: Any, slot: slots.Slot) -> None:
         row = self.store.conn.execute(
             "SELECT COALESCE(MAX(launch_index), -1) + 1 FROM training_jobs WHERE tuning_job = ?",
             (self.name,),
@@ -302,6 +343,7 @@ class Runner:
         try:
             proc = executor.TrainingProcess.start(name, argv, env, folder, log_path)
         except OSError as err:
+            slot.release()
             with self.store.write():
                 self.store.update_training_job(
                     name, status="Failed", objective_status="Failed", ended_at=time.time(),
@@ -315,8 +357,9 @@ class Runner:
             self.store.update_training_job(
                 name, started_at=time.time(), pid=proc.pid, pid_start_time=proc.start_time, pgid=proc.pgid,
             )
-        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder, marker)
+        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder, marker, slot)
         self.running[proc.pid] = job
+        self.stalls.started(name)
         self.selector.register(proc.fd, selectors.EVENT_READ, job)
         log(f"started {name} (pid {proc.pid}) {trial.hyperparameters}")
 
@@ -338,6 +381,7 @@ class Runner:
             self._unregister(job)
         if not lines:
             return
+        self.stalls.output(job.name)
         points = []
         changed = False
         stop = False
@@ -426,10 +470,14 @@ class Runner:
 
     def _finalize(self, job: RunningJob) -> None:
         job.proc.close()
+        job.slot.release()
         code = job.proc.returncode
         final = job.final
         reason = None
-        if job.stop_kind is not None:
+        self.stalls.ended(job.name)
+        if job.stop_kind == "stalled":
+            status, reason = "Failed", job.stall_reason
+        elif job.stop_kind is not None:
             status = "Stopped"
         elif code == 0:
             status = "Completed"
@@ -441,7 +489,7 @@ class Runner:
             self.store.update_training_job(
                 job.name, status=status, objective_status=objective_status, ended_at=time.time(),
                 failure_reason=reason, exit_code=code, final_objective=final,
-                best_objective=job.best, last_epoch=job.last_epoch,
+                best_objective=job.best, last_epoch=job.last_epoch, stalled_since=None,
             )
         if status == "Completed" and final is not None:
             state = "complete"
@@ -486,6 +534,7 @@ class Runner:
         if job.exited_at is not None:
             return
         job.proc.signal_group(signal.SIGTERM)
+        job.proc.signal_group(signal.SIGCONT)  # a stopped (state T) job acts on it only once it runs
         job.kill_at = time.time() + self.grace
         with self.store.write():
             self.store.update_training_job(job.name, status="Stopping")

@@ -22,7 +22,7 @@ from hpo_tui import paths
 from hpo_tui.engine import faults
 from hpo_tui.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 # Each entry upgrades the schema from version i to i + 1 (index i).
@@ -105,6 +105,9 @@ _MIGRATIONS: list[str | list[str]] = [
             ) WHERE rowid = NEW.rowid;
         END""",
     ],
+    # 2 -> 3: when a running training job went silent (no output, no CPU), once it counts
+    # as stalled ([local] stall_seconds); NULL while it is active.
+    ["ALTER TABLE training_jobs ADD COLUMN stalled_since REAL"],
 ]
 
 

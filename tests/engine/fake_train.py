@@ -16,6 +16,7 @@ runner must have seen. Fault options (all hyperparameters, so a spec can set the
   --hang 1             hang after the last epoch
   --keep_going 1       ignore a closed stdout (as logging does) and go on training, like
                        MXNet's logging when its reader is gone
+  --spin S             use the CPU, printing nothing, for S seconds before the epochs
   --setsid_child 1     before the epochs, fork a child that calls setsid() (leaving the job's
                        process group and session) and hangs; it prints "escapee PID"
   --noise N            N extra non-metric lines per epoch
@@ -122,6 +123,10 @@ def main() -> int:
             os.write(ready_w, b"x")
             _hang()
         os.read(ready_r, 1)  # go on once the escapee has said who it is
+    if float(hps.get("spin", "0")):
+        end = time.monotonic() + float(hps["spin"])
+        while time.monotonic() < end:
+            pass
     if "say" in hps:
         print(hps["say"], flush=True)
     if int(hps.get("big_line", "0")):

@@ -159,7 +159,8 @@ def test_sigkill_of_the_runner_is_noticed_and_resume_finishes_without_repeats(ba
     assert snap.tuning_job.status_counters.retryable_error == len(interrupted)
     _, rows = store_rows(name)
     for job in rows:
-        if job["name"] in {j.name for j in interrupted}:
+        # A job recorded a moment before the kill may not have started (no pid, no group).
+        if job["name"] in {j.name for j in interrupted} and job["pgid"] is not None:
             assert_group_gone(job["pgid"])
 
     backend.resume(name)

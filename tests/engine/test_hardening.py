@@ -335,6 +335,9 @@ def test_sigstopped_runner_is_shown_as_not_responding(backend, fake_spec, monkey
         assert "runner not responding" in snap.warning and f"kill -CONT {pid}" in snap.warning
         assert main(["status", name]) == 0
         assert "runner not responding (" in capsys.readouterr().out
+        # The list of tuning jobs says it too.
+        assert main(["jobs"]) == 0
+        assert f"warning: {name}: runner not responding (" in capsys.readouterr().out
         # stop wakes the stopped runner, which then stops the tuning job.
         main(["stop", name])
         assert wait_for(backend, name).tuning_job.status == "Stopped"
