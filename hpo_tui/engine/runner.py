@@ -125,6 +125,7 @@ class Runner:
         self.waiting_for_slot = False
         self.slot_wait_logged = False
         local = self.spec.local
+        self.log_cap = getattr(local, "log_max_bytes", None) or executor.DEFAULT_LOG_MAX
         self.stalls = StallWatch(getattr(local, "stall_seconds", None), getattr(local, "stall_timeout_seconds", None))
         self.max_jobs = row["max_jobs"]
         self.deadline = (
@@ -341,7 +342,7 @@ class Runner:
             ))
         procs.test_pause("recorded", self.folder)
         try:
-            proc = executor.TrainingProcess.start(name, argv, env, folder, log_path)
+            proc = executor.TrainingProcess.start(name, argv, env, folder, log_path, self.log_cap)
         except OSError as err:
             slot.release()
             with self.store.write():
