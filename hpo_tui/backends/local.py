@@ -416,6 +416,10 @@ class LocalBackend:
                 incremental = previous is not None and previous.tuning_job == name and store.has_row_versions
                 jobs = (store.training_jobs_changed(name, previous.row_version) if incremental  # type: ignore[union-attr]
                         else store.training_jobs(name))
+                if incremental and store.schema_version >= 3:
+                    # A stalled job's process may be stopped or continued without a row change.
+                    seen = {j["name"] for j in jobs}
+                    jobs += [j for j in store.stalled_jobs(name) if j["name"] not in seen]
                 if points:
                     new = store.points_after(name, start)
                     last = max([start] + [p["id"] for p in new])

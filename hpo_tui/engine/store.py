@@ -381,6 +381,13 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    def stalled_jobs(self, tuning_job: str) -> list[dict[str, Any]]:
+        """The running training jobs marked stalled (schema 3)."""
+        rows = self.conn.execute(
+            "SELECT * FROM training_jobs WHERE tuning_job = ? AND stalled_since IS NOT NULL "
+            "AND status IN ('InProgress', 'Stopping') ORDER BY launch_index", (tuning_job,))
+        return [dict(r) for r in rows]
+
     def last_point_id(self, tuning_job: str) -> int:
         """The id of the tuning job's newest metric point (0: none yet)."""
         row = self.conn.execute("SELECT MAX(id) FROM metric_points WHERE tuning_job = ?", (tuning_job,)).fetchone()
