@@ -27,6 +27,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
 from hpo_tui.backends.local_control import control_lock
+from hpo_tui.backends.local_warnings import joined as _joined
+from hpo_tui.backends.local_warnings import stall_warning as _stall_warning
+from hpo_tui.backends.local_warnings import stalled_count as _stalled_count
 from hpo_tui.views import (
     ParameterRangeView,
     TERMINAL_STATUSES,
@@ -262,7 +265,7 @@ class LocalBackend:
         beat(folder)  # a fresh runner is not "not responding" while it starts
         with open_log(folder / "runner.log") as log_file:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "hpo_tui.engine.runner", name, "--lock-fd", str(lock_fd)],
+                [sys.executable, "-m", "hpo_tui.engine.runner_main", name, "--lock-fd", str(lock_fd)],
                 cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, pass_fds=(lock_fd,),
             )
@@ -642,28 +645,6 @@ def _long_line(f: Any, head: bytes, offset: int) -> LogChunk:
         pos += len(block)
     shown = sanitize(head[:LONG_LINE_SHOWN].decode("utf-8", "replace"))
     return LogChunk((f"{shown} [... line of {pos - offset} bytes cut]",), pos)
-
-
-def _stalled_count(jobs: list[dict[str, Any]]) -> str | None:
-    n = sum(1 for j in jobs if j.get("stalled_since") and j["status"] in LIVE_STATUSES)
-    return f"{n} training job{'s' if n != 1 else ''} stalled (no output, no CPU); see `hpo-tui status`" if n else None
-
-
-def _joined(*warnings: str | None) -> str | None:
-    return "; ".join(w for w in warnings if w) or None
-
-
-def _stall_warning(jobs: tuple[TrainingJobView, ...]) -> str | None:
-    """One line for the stalled training jobs: which, how long, and whether they are stopped."""
-    now = time.time()
-    stalled = [(j, j.stall_text(now)) for j in jobs]
-    stalled = [(j, text) for j, text in stalled if text]
-    if not stalled:
-        return None
-    hint = ("`kill -CONT` its process to resume it" if any(j.process_stopped for j, _ in stalled)
-            else "no log output and no CPU progress; see its log with `hpo-tui logs JOB`")
-    return ("stalled: " + ", ".join(f"{j.name} {text}" for j, text in stalled[:5])
-            + (f" and {len(stalled) - 5} more" if len(stalled) > 5 else "") + f" ({hint})")
 
 
 def _completed_error(name: str) -> BackendError:

@@ -185,7 +185,7 @@ def test_second_resume_while_a_runner_lives_is_refused(backend, fake_spec, capsy
     assert main(["resume", name]) == 1
     assert "already has a running runner" in capsys.readouterr().err
     # A runner started by hand is refused by the lock too, and leaves the store alone.
-    result = subprocess.run([sys.executable, "-m", "hpo_tui.engine.runner", name],
+    result = subprocess.run([sys.executable, "-m", "hpo_tui.engine.runner_main", name],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "another runner" in result.stderr
     assert backend.poll(name).tuning_job.status == "InProgress"
