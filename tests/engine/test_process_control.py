@@ -153,3 +153,33 @@ def test_dead_runner_repair_kills_what_its_jobs_left(backend, fake_spec, hpo_hom
     assert snap.tuning_job.status == "Failed"
     wait_until(lambda: not alive(escapee), timeout=10, what="the escapee to be killed by the repair")
     assert trainers(hpo_home) == []
+
+
+def test_a_folder_an_unknown_process_writes_to_is_never_reused(backend, fake_spec, hpo_home):
+    """A job folder with no row (left by a process no runner recorded) is not written into:
+    the process is killed by its marker and the folder moved aside."""
+    import subprocess
+    import sys
+
+    from hpo_tui.engine import procs
+
+    name = "reuse-probe"
+    folder = paths.jobs_dir() / name / f"{name}-001"
+    folder.mkdir(parents=True)
+    (folder / "train.log").write_text("written by someone else\n")
+    stranger = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"],
+        env=dict(os.environ, **{procs.MARKER: procs.marker(paths.home(), name, f"{name}-001")}))
+    try:
+        name = backend.launch(fake_spec(static={"num_epoch": 1}, max_jobs=1, max_parallel_jobs=1,
+                                        tuning_job_name=name))
+        assert wait_for(backend, name).tuning_job.status == "Completed"
+        assert stranger.wait(timeout=30) == -signal.SIGKILL
+        log = (folder / "train.log").read_text()
+        assert "written by someone else" not in log and "Validation-accuracy" in log
+        aside = [p for p in folder.parent.iterdir() if p.name.startswith(f"{name}-001.leftover-")]
+        assert len(aside) == 1 and (aside[0] / "train.log").read_text() == "written by someone else\n"
+    finally:
+        if stranger.poll() is None:
+            stranger.kill()
+            stranger.wait()
