@@ -181,6 +181,8 @@ class LocalBackend:
         """
         from hpo_tui.spec import SpecError, make_tuning_job_name, resolved_max_jobs, validate
 
+        _require_local_training()
+
         spec = dataclasses.replace(
             spec,
             estimator=dataclasses.replace(spec.estimator),
@@ -284,6 +286,7 @@ class LocalBackend:
 
     def resume(self, name: str) -> None:
         """Start a new runner for a tuning job whose runner is gone; finished jobs are kept."""
+        _require_local_training()
         self._reap_children()
         row = self._row(name)
         with control_lock(name, Path(row["folder"])):
@@ -893,3 +896,12 @@ def _training_view(j: dict[str, Any]) -> TrainingJobView:
         process_stopped=bool(j.get("stalled_since") and j["pid"] and procinfo.is_alive(j["pid"], j["pid_start_time"])
                              and procinfo.state(j["pid"]) == "T"),
     )
+
+
+def _require_local_training() -> None:
+    """Refuse to start a runner where its training jobs cannot run (one line: why, what to do)."""
+    from hpo_tui.engine.support import local_training_problem
+
+    problem = local_training_problem()
+    if problem is not None:
+        raise BackendError(problem)
