@@ -265,6 +265,7 @@ class LocalBackend:
         package_root = str(Path(__file__).resolve().parent.parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         beat(folder)  # a fresh runner is not "not responding" while it starts
+        faults.prepare_failure_file(folder)  # blank: an earlier runner's failure is not this one's
         with open_log(folder / "runner.log") as log_file:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "hpo_tui.engine.runner_main", name, "--lock-fd", str(lock_fd)],

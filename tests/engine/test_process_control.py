@@ -100,7 +100,7 @@ def test_job_started_just_before_the_runner_dies_is_recorded_and_dies_with_it(
     monkeypatch.delenv(PAUSE_VAR)
     backend.resume(name)
     snap = wait_for(backend, name, lambda s: any(j.status == "InProgress" and j.launch_index == 1
-                                                for j in s.training_jobs))
+                                                and j.started_at is not None for j in s.training_jobs))
     # The interrupted job is retried under a new name and folder: the old folder is never reused.
     first = next(j for j in snap.training_jobs if j.launch_index == 0)
     assert first.status == "Failed"
