@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from hpo_tui.analysis import scored_jobs
 from hpo_tui.errors import UserError
+from hpo_tui.estimate import ended_of
 from hpo_tui.sanitize import sanitize
 from hpo_tui.views import MetricPoint, Snapshot, TrainingJobView, TuningJobView, is_better
 
@@ -269,7 +270,7 @@ def render_tuning_jobs(c: TuningJobsComparison) -> str:
         ["status"] + [x.view.status for x in s],
         ["strategy"] + [x.view.strategy for x in s],
         ["objective"] + [f"{x.view.objective_name} ({x.view.objective_type})" for x in s],
-        ["finished / max jobs"] + [f"{x.view.status_counters.finished}/{x.view.max_jobs}" for x in s],
+        ["finished / max jobs"] + [f"{ended_of(x.view)}/{x.view.max_jobs}" for x in s],  # as `jobs` counts
         ["scored jobs"] + [str(x.scored) for x in s],
         ["best objective"] + [fmt_number(x.best_value) for x in s],
         ["best training job"] + [x.best_job.name if x.best_job else DASH for x in s],

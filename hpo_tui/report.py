@@ -8,6 +8,8 @@ job names) is sanitised here, so neither the CLI nor an export carries terminal 
 
 from __future__ import annotations
 
+import time
+
 import csv
 import io
 import json
@@ -15,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
+from hpo_tui.estimate import ended_at_text, whole_percent
 from hpo_tui.sanitize import sanitize
 from hpo_tui.views import Snapshot, TrainingJobView, TuningJobView
 
@@ -112,6 +115,8 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel"
         + (f" ({t.job_slots} at once on {t.cores} core{'s' if t.cores != 1 else ''})"
            if t.job_slots is not None and t.job_slots < t.max_parallel_jobs else ""),
+        *([f"slots        {t.slots_text()} (this machine's, shared by its local tuning jobs)"]
+          if t.slots_text() else []),
         f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "
         f"{c.non_retryable_error + c.retryable_error} failed; objective: {o.succeeded} succeeded, "
         f"{o.pending} pending, {o.failed} failed",
@@ -140,6 +145,9 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
     for job in snap.training_jobs:
         mark = "*" if job.name == t.best_training_job else ""
         status = f"{job.status} ({job.secondary_status})" if job.secondary_status else job.status
+        stall = job.stall_text(snap.fetched_at or time.time())
+        if stall:
+            status += f" ({stall})"
         cost = ([fmt_duration(job.billable_seconds) if job.billable_seconds is not None else "",
                  f"{job.instance_hours:.3f}" if job.instance_hours is not None else ""] if billed else [])
         rows.append([mark + job.name, status, job.objective_status]
@@ -169,12 +177,20 @@ def fmt_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def progress_text(snap: Snapshot) -> str:
+    """Progress by the budget: "68%  510/750 jobs ended", or where a Stopped or Failed tuning
+    job ended ("stopped at 7/9"). Floored: 100% only once the tuning job is done."""
+    t, e = snap.tuning_job, snap.estimate
+    return (ended_at_text(t.status, e.ended, t.max_jobs)
+            or f"{whole_percent(e.fraction)}%  {e.ended}/{t.max_jobs} jobs ended")
+
+
 def _progress_line(snap: Snapshot) -> str:
-    """Progress weighted by epochs, and the ETA while there is time left to wait."""
+    """Progress by the budget, the epochs reported, and the ETA while there is time left."""
     e = snap.estimate
-    if not e.epochs_total:
-        return "progress     no epochs reported yet"
-    line = f"progress     {e.fraction:.0%}  epochs {e.epochs_done}/{e.epochs_total}"
+    line = f"progress     {progress_text(snap)}"
+    if e.epochs_total:
+        line += f"  epochs {e.epochs_done}/{e.epochs_total}"
     if e.remaining_seconds is not None and e.remaining_seconds > 0 and not snap.tuning_job.is_terminal:
         line += f"  ETA {fmt_duration(e.remaining_seconds)}"
     return line

@@ -8,12 +8,13 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Footer, Input
+from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.configure import ConfigureScreen
@@ -422,6 +423,25 @@ async def test_new_tuning_job_from_a_listed_one_opens_configure_prefilled():
         await wait_for_note(pilot, "New tuning job from done-before")
 
 
+@pytest.mark.parametrize("start", ["dashboard", "jobs"])
+async def test_new_tuning_job_from_a_stopped_one_warm_starts_from_it(start):
+    # A Stopped tuning job stays stopped (resume refuses it); `n` offers the way on: a warm start.
+    record_tuning_job("stopped-before", _reference_like_spec(), status="Stopped",
+                      best={"optimizer": "Adam", "learning_rate": "0.0871"})
+    app = make_app(attach="stopped-before" if start == "dashboard" else None, start=start, interval=3600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        if start == "dashboard":
+            await wait_until(pilot, lambda: app.screen.snapshot is not None, "the first poll")
+        else:
+            await wait_until(pilot, lambda: app.screen.jobs, "the jobs list")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfigureScreen), "the configure screen")
+        spec = app.screen.current_spec()
+        assert spec.warm_start.parents == ["stopped-before"]
+        assert spec.tuning_job_name is None
+        await wait_for_note(pilot, "warm-starting from stopped-before")
+
+
 async def test_copy_best_hyperparameters_as_cli_arguments_or_toml():
     record_tuning_job("done-before", _reference_like_spec(),
                       best={"optimizer": "Adam", "learning_rate": "0.0871"})
@@ -459,3 +479,61 @@ async def test_clone_on_a_backend_that_cannot_give_the_spec_back_says_so(start, 
         await settle(pilot)
         await wait_for_note(pilot, "cannot be read back yet")
         assert not isinstance(app.screen, ConfigureScreen)
+
+
+async def test_resume_from_the_dashboard_asks_first_and_a_stopped_job_is_offered_a_warm_start():
+    # A Stopped tuning job is never resumed: R asks, and offers a new one warm-starting from it.
+    record_tuning_job("stopped-before", _reference_like_spec(), status="Stopped",
+                      best={"optimizer": "Adam", "learning_rate": "0.0871"})
+    app = make_app(attach="stopped-before", start="dashboard", interval=3600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.screen.snapshot is not None, "the first poll")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "stays stopped" in str(app.screen.query_one(".dialog-title").render())
+        assert "stopped at 1/5" in " ".join(str(app.screen.query_one(".dialog-body").render()).split())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfigureScreen), "the configure screen")
+        assert app.screen.current_spec().warm_start.parents == ["stopped-before"]
+    from hpo_tui.backends.local import LocalBackend
+
+    backend = LocalBackend()
+    try:
+        assert backend.poll("stopped-before").tuning_job.status == "Stopped"
+    finally:
+        backend.close()
+
+
+async def test_resume_of_a_job_whose_runner_died_runs_only_once_confirmed():
+    jobs = finished_jobs()
+    backend = FakeBackend([snapshot_of(jobs, "Failed", ended=NOW - 60.0)], jobs=jobs)
+    app = dashboard_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        body = str(app.screen.query_one(".dialog-body").render())
+        assert "ended and are kept" in body
+        await pilot.press("escape")  # cancelled: nothing resumed
+        await settle(pilot)
+        assert backend.resumed == []
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: backend.resumed == [TUNING_JOB], "the resume")
+        await wait_for_note(pilot, f"Resumed {TUNING_JOB}")
+
+
+async def test_the_jobs_list_shows_what_status_warns_about():
+    """A runner not responding (or a stalled job) is marked in the jobs list, as `status` says it."""
+    jobs = finished_jobs()
+    frame = snapshot_of(jobs, "InProgress")
+    warned = replace(frame.tuning_job, warning="runner not responding (42 s); `kill -CONT 4242` resumes it")
+    backend = FakeBackend([replace(frame, tuning_job=warned)], jobs=jobs)
+    app = make_app(backend=backend, start="jobs", interval=3600.0, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.get_cell_at((0, 1)).plain == "InProgress ⚠"
+        status = str(app.screen.query_one("#jobs-status", Static).render())
+        assert f"⚠ {warned.name}: runner not responding (42 s)" in status

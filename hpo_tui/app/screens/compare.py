@@ -27,6 +27,7 @@ from textual_plotext import PlotextPlot
 from hpo_tui import compare
 from hpo_tui.app.format import strip_escapes
 from hpo_tui.app.widgets.footer import KeyFooter
+from hpo_tui.estimate import ended_of
 
 MAX_PLOTS = 4  # metrics charted (every metric is in the table)
 # One marker per compared job, so the lines stay apart without colour (NO_COLOR).
@@ -221,7 +222,7 @@ class CompareScreen(Screen):
         rows: list[tuple[list[str], bool]] = [
             (["status"] + [x.view.status for x in s], False),
             (["strategy"] + [x.view.strategy for x in s], False),
-            (["finished / max jobs"] + [f"{x.view.status_counters.finished}/{x.view.max_jobs}" for x in s], False),
+            (["finished / max jobs"] + [f"{ended_of(x.view)}/{x.view.max_jobs}" for x in s], False),  # as `jobs` counts
             (["best objective"] + [compare.fmt_number(x.best_value) for x in s], False),
             (["best training job"] + [x.best_job.name if x.best_job else compare.DASH for x in s], False),
             (["best found at job"] + [str(x.best_job.launch_index + 1) if x.best_job else compare.DASH for x in s],

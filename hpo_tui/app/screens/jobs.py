@@ -23,6 +23,7 @@ from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.app.screens.housekeeping import DeletionPlanned, TuningJobsDeleted
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
+from hpo_tui.estimate import ended_of
 from hpo_tui.views import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
@@ -150,9 +151,10 @@ class TuningJobsScreen(Screen):
         colour = STATUS_COLOURS.get(job.status)
         cells = [
             Text(MARK + job.name if job.name in self.marked else job.name),
-            Text(job.status, style=Style(color=self.app.theme_variables[colour]) if colour else ""),
+            Text(job.status + (" ⚠" if job.warning else ""),
+                 style=Style(color=self.app.theme_variables[colour]) if colour else ""),
             Text(job.strategy),
-            Text(f"{job.status_counters.finished}/{job.max_jobs}", justify="right"),
+            Text(f"{ended_of(job)}/{job.max_jobs}", justify="right"),  # as `hpo-tui jobs` counts
             Text(f"{fmt.fmt_number(job.best_objective)} {job.objective_name}"
                  if job.best_objective is not None else fmt.DASH),
             Text(job.best_training_job or fmt.DASH),
@@ -173,7 +175,7 @@ class TuningJobsScreen(Screen):
         """What a header click sorts by: raw values, missing ones last."""
         value: Any = {
             "name": job.name.lower(), "status": job.status, "strategy": job.strategy,
-            "progress": job.status_counters.finished, "best": job.best_objective,
+            "progress": ended_of(job), "best": job.best_objective,
             "best_job": job.best_training_job, "created": job.created_at,
             "disk": (self.disk or {}).get(job.name),
         }[self.sort_key or "created"]
@@ -195,10 +197,17 @@ class TuningJobsScreen(Screen):
         self._show()
         backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
         count = len(self.jobs)
-        self.query_one("#jobs-status", Static).update(
-            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
-                 "n: new from this  ·  /: filter  ·  ?: keys")
-            if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
+        warned = [job for job in self.jobs if job.warning]
+        if warned:  # what `status` warns about (a runner not responding, stalled jobs), said here too
+            line = Text(f"⚠ {warned[0].name}: {warned[0].warning}", style=self.app.theme_variables["warning"])
+            if len(warned) > 1:
+                line.append(f"  (and {len(warned) - 1} more tuning jobs marked ⚠)")
+        elif count:
+            line = Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
+                        "n: new from this  ·  /: filter  ·  ?: keys")
+        else:
+            line = Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one.")
+        self.query_one("#jobs-status", Static).update(line)
         self._schedule()
 
     def _show(self) -> None:
@@ -323,7 +332,8 @@ class TuningJobsScreen(Screen):
     def action_clone(self) -> None:
         job = self.selected_job()
         if job is not None:
-            self.app.clone_tuning_job(job.name, self.backend_name or job.backend)
+            self.app.clone_tuning_job(job.name, self.backend_name or job.backend,
+                                      warm_start=job.status == "Stopped")
 
     def action_copy_best(self, as_toml: bool = False) -> None:
         job = self.selected_job()

@@ -1,5 +1,5 @@
 """The dashboard's header: the tuning job's name, status, elapsed time and ETA, progress
-weighted by epochs, the job counters, and the best training job so far."""
+by the budget (running jobs by their epochs), the job counters, and the best training job so far."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from hpo_tui.app.fit import first_that_fits, fit_parts
 from hpo_tui.app.styles import status_style
 from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.views import TuningJobView
-from hpo_tui.estimate import ProgressEstimate
+from hpo_tui.estimate import ProgressEstimate, ended_at_text, ended_of, whole_percent
 
 BEST_MARK = "★"
-PROGRESS_STEPS = 1000
+# Whole percents, floored: Textual's label rounds, so 99.6% of 1000 steps read "100%" while
+# the last job still ran. 100% only once the tuning job is done.
+PROGRESS_STEPS = 100
 PROGRESS_WIDTH = 26  # the progress bar and its percentage, left of the counters
 
 
@@ -80,25 +82,31 @@ class TuningJobHeader(Vertical):
         # Most telling first: a narrow terminal cuts the end of the line.
         eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
         parts = [eta] if eta else []
-        parts.append(f"{counters.finished}/{view.max_jobs} finished")
+        # The budget counted as the runner and `jobs` count it (a retried job is not).
+        parts.append(ended_at_text(view.status, ended_of(view), view.max_jobs)
+                     or f"{ended_of(view)}/{view.max_jobs} finished")
         if view.job_slots is not None and view.job_slots < view.max_parallel_jobs:
             # max_parallel_jobs is a cap; the local engine runs one job per core (or [local] concurrency).
             cores = f" ({view.cores} core{'s' if view.cores != 1 else ''})" if view.cores else ""
             parts.append(f"{view.max_parallel_jobs} allowed, {counters.in_progress} running{cores}")
         else:
             parts.append(f"{counters.in_progress} running")
+        slots = view.slots_text()
+        if slots:
+            parts.append(f"machine slots {slots}")
         failed = counters.retryable_error + counters.non_retryable_error
         if failed:
             parts.append(f"{failed} failed")
         if counters.stopped:
             parts.append(f"{counters.stopped} stopped")
         parts.append(f"{counters.completed} completed")
-        if estimate is not None and estimate.epochs_total:
-            # Weighted by epochs: three jobs half-way through read 15%, not 0%.
-            progress.update(total=PROGRESS_STEPS, progress=round(estimate.fraction * PROGRESS_STEPS))
-            parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
+        if estimate is not None:
+            # By the budget, running jobs by their epochs: three jobs half-way through read 15%, not 0%.
+            progress.update(total=PROGRESS_STEPS, progress=whole_percent(estimate.fraction))
+            if estimate.epochs_total:
+                parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
-            progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
+            progress.update(total=max(view.max_jobs, 1), progress=min(ended_of(view), view.max_jobs))
         if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour
             parts.append(cost)
         self._show_counters(parts)
