@@ -21,7 +21,7 @@ TrainingJobView = TuningJobView = Any
 class ProgressEstimate:
     """How far a tuning job is, in epochs, and the seconds it has left (None: unknown yet)."""
 
-    fraction: float  # 0..1, weighted by epochs
+    fraction: float  # 0..1, by the budget: ended jobs whole, running ones by their epochs
     epochs_done: int
     epochs_total: int  # planned epochs of all max_jobs jobs (unstarted ones at the mean so far)
     remaining_seconds: float | None
@@ -52,8 +52,26 @@ def _running_seconds(job: TrainingJobView, now: float) -> float | None:
     return max(0.0, end - start)
 
 
+def budget_fraction(view: TuningJobView, jobs: Sequence[TrainingJobView],
+                    running: Sequence[tuple[TrainingJobView, int, int | None]]) -> float:
+    """Progress by the budget: each of the max_jobs training jobs is one equal share, a job
+    that ended fills its share whatever its log told (an attach reads no log of the jobs
+    that ended before it: they are done all the same), a running job fills the part of its
+    planned epochs it reported. It never goes back while the budget stays the same: epochs
+    only grow and a job only ends."""
+    budget = max(view.max_jobs, len(jobs))
+    if not budget:
+        return 0.0
+    shares = float(len(jobs) - len(running))
+    for _, done, planned in running:
+        if planned:
+            shares += min(1.0, done / planned)
+    return min(1.0, shares / budget)
+
+
 def estimate_progress(view: TuningJobView, jobs: Sequence[TrainingJobView], now: float) -> ProgressEstimate:
-    """Progress weighted by epochs, and the time left, of a tuning job seen at `now`.
+    """Progress by the budget (budget_fraction), the epochs reported, and the time left, of
+    a tuning job seen at `now`.
 
     The rate is the tuning job's seconds per epoch so far (start-up cost included,
     since every job pays it), so a job's time left is its epochs left at that rate --
@@ -88,7 +106,7 @@ def estimate_progress(view: TuningJobView, jobs: Sequence[TrainingJobView], now:
     running_total = sum(max(done, planned or done) for _, done, planned in running)
     total = finished_epochs + running_total + (unstarted * per_job if per_job else 0)
     done_all = finished_epochs + running_done
-    fraction = 1.0 if view.is_terminal else (done_all / total if total else 0.0)
+    fraction = 1.0 if view.is_terminal else budget_fraction(view, jobs, running)
 
     remaining: dict[str, float] = {}
     for job, done, planned in running:

@@ -91,12 +91,18 @@ def cost_text(snap: Snapshot) -> str | None:
     if billing is None:
         return None
     seconds, hours, trained = billing.seconds, billing.instance_hours, billing.trained_seconds
-    text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
+    if billing.partial:
+        # Ended spot jobs not described yet: never passed off as the whole bill.
+        text = (f"billed at least {fmt_duration(seconds)} over {billing.jobs} of "
+                f"{billing.jobs + billing.unknown} training jobs, {hours:.2f} instance-hours "
+                f"(partial: {billing.unknown} spot jobs not read yet)")
+    else:
+        text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
     if trained > seconds + 1:  # managed spot training bills less than it trains
         text += f" (of {fmt_duration(trained)} training: spot saved {100 * (1 - seconds / trained):.0f}%)"
     price = snap.tuning_job.price_per_hour
     if price:
-        text += f", about ${hours * price:,.2f} at ${price:g}/instance-hour"
+        text += f", {'at least' if billing.partial else 'about'} ${hours * price:,.2f} at ${price:g}/instance-hour"
     return text
 
 
@@ -170,11 +176,16 @@ def fmt_duration(seconds: float) -> str:
 
 
 def _progress_line(snap: Snapshot) -> str:
-    """Progress weighted by epochs, and the ETA while there is time left to wait."""
+    """Progress by the budget, the epochs read, and the ETA while there is time left to wait."""
     e = snap.estimate
-    if not e.epochs_total:
+    t = snap.tuning_job
+    ended = sum(1 for j in snap.training_jobs if j.is_terminal)
+    if not e.epochs_total and not ended:
         return "progress     no epochs reported yet"
-    line = f"progress     {e.fraction:.0%}  epochs {e.epochs_done}/{e.epochs_total}"
+    # By the budget: a job that ended counts whole, even when no epoch of it was read.
+    line = f"progress     {e.fraction:.0%}  {ended}/{max(t.max_jobs, len(snap.training_jobs))} jobs ended"
+    if e.epochs_total:
+        line += f"  epochs {e.epochs_done}/{e.epochs_total}"
     if e.remaining_seconds is not None and e.remaining_seconds > 0 and not snap.tuning_job.is_terminal:
         line += f"  ETA {fmt_duration(e.remaining_seconds)}"
     return line

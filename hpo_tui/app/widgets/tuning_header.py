@@ -75,10 +75,12 @@ class TuningJobHeader(Vertical):
         if counters.stopped:
             parts.append(f"{counters.stopped} stopped")
         parts.append(f"{counters.completed} completed")
-        if estimate is not None and estimate.epochs_total:
-            # Weighted by epochs: three jobs half-way through read 15%, not 0%.
+        if estimate is not None and (estimate.epochs_total or estimate.fraction):
+            # By the budget, running jobs by their epochs: three jobs half-way through read 15%,
+            # not 0%; jobs that ended before an attach count whole, their logs unread.
             progress.update(total=PROGRESS_STEPS, progress=round(estimate.fraction * PROGRESS_STEPS))
-            parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
+            if estimate.epochs_total:
+                parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
             progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
         if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour

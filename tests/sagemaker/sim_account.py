@@ -1,0 +1,464 @@
+"""A simulated SageMaker account at the botocore level, on a clock the test advances.
+
+SageMaker's tuning and training jobs are simulated here (moto cannot list a tuning job's
+training jobs, nor run them): every SageMaker operation the product calls is answered from
+this model through botocore's `before-call` event, after botocore validated the request
+against the service model, and each answer is validated against the operation's output
+shape (as botocore's Stubber does). CloudWatch Logs, S3 and STS are moto's, in server mode:
+the log events the training jobs write are put into moto, and the product reads them over
+HTTP. Throttling can be injected at random on every operation of every service.
+
+Training jobs start while the tuning job has free slots and budget, emit one
+`Epoch[k] Train-accuracy=... Validation-accuracy=...` line per epoch, can be
+spot-interrupted (they go on in a new `JOB/algo-1-<ts>` stream, and the time lost is not
+billed), stop and end. `fast_forward` makes a tuning job of hundreds of jobs at once (the
+ended ones wrote no log), for an attach mid-run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TERMINAL = {"Completed", "Failed", "Stopped"}
+
+
+class Clock:
+    """The simulated wall clock (epoch seconds); a stand-in for the `time` module where the
+    product reads the time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:  # noqa: ARG002 -- the test advances the clock
+        return None
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+@dataclass
+class SimJob:
+    name: str
+    tuning: str
+    index: int
+    created: float
+    hps: dict[str, str]
+    planned: int
+    spot: bool
+    epoch_seconds: float
+    started: float | None = None
+    ended: float | None = None
+    status: str = "InProgress"
+    secondary: str = "Starting"
+    epochs: int = 0  # epochs emitted so far
+    streams: list[str] = field(default_factory=list)
+    lost: float = 0.0  # seconds lost to spot interruptions (not billed)
+    resume_at: float | None = None  # while interrupted: when it starts again
+    values: list[float] = field(default_factory=list)  # Validation-accuracy per epoch
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def billable(self) -> int | None:
+        if self.started is None or self.ended is None:
+            return None
+        return int(round(self.ended - self.started - (self.lost if self.spot else 0.0)))
+
+    def next_epoch_at(self) -> float:
+        assert self.started is not None
+        return self.started + self.lost + (self.epochs + 1) * self.epoch_seconds
+
+
+@dataclass
+class SimTuning:
+    name: str
+    created: float
+    max_jobs: int
+    max_parallel: int
+    spot: bool
+    request: dict[str, Any]
+    status: str = "InProgress"
+    ended: float | None = None
+    jobs: list[SimJob] = field(default_factory=list)
+
+    def running(self) -> list[SimJob]:
+        return [j for j in self.jobs if not j.terminal]
+
+
+class SimAccount:
+    """The account's SageMaker, on `clock`; log events go to moto through `logs_client`."""
+
+    def __init__(self, clock: Clock, logs_client: Any, seed: int = 0, epoch_seconds: float = 60.0) -> None:
+        self.clock = clock
+        self.logs = logs_client
+        self.rng = random.Random(seed)
+        self.epoch_seconds = epoch_seconds
+        self.tunings: dict[str, SimTuning] = {}
+        self.throttle_rate = 0.0
+        self.throttled = 0
+        self.calls: list[str] = []
+        self.created_requests: list[dict[str, Any]] = []
+        self._pending: dict[str, list[dict[str, Any]]] = {}  # stream -> events not put yet
+        self._streams: set[str] = set()
+        self.logs.create_log_group(logGroupName=LOG_GROUP)
+
+    # ------------------------------------------------------------------ the simulation
+
+    def create(self, request: dict[str, Any]) -> SimTuning:
+        config = request["HyperParameterTuningJobConfig"]
+        limits = config["ResourceLimits"]
+        definition = request.get("TrainingJobDefinition") or {}
+        tuning = SimTuning(
+            request["HyperParameterTuningJobName"], self.clock.now, int(limits["MaxNumberOfTrainingJobs"]),
+            int(limits["MaxParallelTrainingJobs"]), bool(definition.get("EnableManagedSpotTraining")), request)
+        self.tunings[tuning.name] = tuning
+        self._fill(tuning)
+        return tuning
+
+    def _draw_hps(self, request: dict[str, Any]) -> tuple[dict[str, str], int]:
+        ranges = request["HyperParameterTuningJobConfig"].get("ParameterRanges", {})
+        hps: dict[str, str] = {}
+        for r in ranges.get("CategoricalParameterRanges", []):
+            hps[r["Name"]] = self.rng.choice(r["Values"])
+        for r in ranges.get("ContinuousParameterRanges", []):
+            hps[r["Name"]] = f"{self.rng.uniform(float(r['MinValue']), float(r['MaxValue'])):.6f}"
+        for r in ranges.get("IntegerParameterRanges", []):
+            hps[r["Name"]] = str(self.rng.randint(int(r["MinValue"]), int(r["MaxValue"])))
+        planned = int(hps.get("num_epoch", "3"))
+        return hps, planned
+
+    def _start_job(self, tuning: SimTuning, *, at: float | None = None) -> SimJob:
+        index = len(tuning.jobs)
+        hps, planned = self._draw_hps(tuning.request)
+        at = self.clock.now if at is None else at
+        job = SimJob(f"{tuning.name}-{index + 1:03d}-{self.rng.getrandbits(32):08x}", tuning.name, index, at, hps,
+                     planned, tuning.spot, self.epoch_seconds)
+        job.started = at + 30.0
+        job.secondary = "Training"
+        job.streams.append(f"{job.name}/algo-1-{int(job.started)}")
+        tuning.jobs.append(job)
+        return job
+
+    def _fill(self, tuning: SimTuning) -> None:
+        if tuning.status != "InProgress":
+            return
+        while len(tuning.running()) < tuning.max_parallel and len(tuning.jobs) < tuning.max_jobs:
+            self._start_job(tuning)
+        if not tuning.running() and len(tuning.jobs) >= tuning.max_jobs:
+            tuning.status, tuning.ended = "Completed", self.clock.now
+
+    def fast_forward(self, name: str, ended: int, running: int, *, hours: float = 40.0) -> None:
+        """`ended` training jobs that ended before now (they wrote no log) and `running` ones
+        started just now: a tuning job far into its run, as an attach finds it."""
+        tuning = self.tunings[name]
+        span = hours * 3600.0
+        for k in range(ended):
+            at = tuning.created + span * k / max(1, ended)
+            job = self._start_job(tuning, at=at)
+            job.streams.clear()
+            job.epochs = job.planned
+            job.ended = at + 30.0 + job.planned * job.epoch_seconds
+            if job.spot:
+                job.lost = self.rng.choice([0.0, 0.0, 120.0])
+                job.ended += job.lost
+            job.status, job.secondary = "Completed", "Completed"
+            job.values = [0.9] * job.planned
+        self.clock.now = max(self.clock.now, tuning.created + span + 3600.0)
+        for _ in range(running):
+            self._start_job(tuning)
+
+    def advance(self, seconds: float) -> None:
+        """Time passes: running jobs emit their epochs (the log events go to moto), end, and
+        free their slots for new jobs."""
+        end = self.clock.now + seconds
+        while True:
+            due = [(j.resume_at if j.resume_at is not None else j.next_epoch_at(), j)
+                   for t in self.tunings.values() if t.status in ("InProgress", "Stopping")
+                   for j in t.running() if j.started is not None]
+            due = [(at, j) for at, j in due if at <= end]
+            if not due:
+                break
+            at, job = min(due, key=lambda d: (d[0], d[1].name))
+            self.clock.now = max(self.clock.now, at)
+            if job.resume_at is not None:
+                job.resume_at = None
+                job.secondary = "Training"
+                job.streams.append(f"{job.name}/algo-1-{int(at)}")
+                self._emit(job, at, "Resuming training from checkpoint")
+                continue
+            value = round(0.5 + 0.45 * (1 - 1 / (job.epochs + 2)) + self.rng.uniform(0, 0.01), 4)
+            job.values.append(value)
+            self._emit(job, at, f"Epoch[{job.epochs}] Train-accuracy={min(1.0, value + 0.01):.4f}")
+            self._emit(job, at, f"Epoch[{job.epochs}] Validation-accuracy={value:.4f}")
+            job.epochs += 1
+            if job.epochs >= job.planned:
+                job.status, job.secondary, job.ended = "Completed", "Completed", at
+                self._fill(self.tunings[job.tuning])
+        self.clock.now = end
+        self.flush()
+
+    def interrupt(self, job: SimJob, pause: float = 300.0) -> None:
+        """A spot interruption: the job waits `pause` seconds (not billed) and goes on in a new
+        log stream."""
+        now = self.clock.now
+        self._emit(job, now, "Spot instance interrupted; waiting for capacity")
+        job.secondary = "Interrupted"
+        job.resume_at = now + pause
+        job.lost += pause
+        self.flush()
+
+    def stop(self, name: str) -> None:
+        tuning = self.tunings[name]
+        if tuning.status != "InProgress":
+            raise _ValidationError(f"The hyperparameter tuning job {name} is not in InProgress status.")
+        now = self.clock.now
+        for job in tuning.running():
+            job.status, job.secondary, job.ended = "Stopped", "Stopped", now
+            job.resume_at = None
+        tuning.status, tuning.ended = "Stopped", now
+
+    def _emit(self, job: SimJob, at: float, message: str) -> None:
+        self._pending.setdefault(job.streams[-1], []).append({"timestamp": int(at * 1000), "message": message})
+
+    def flush(self) -> None:
+        for stream, events in self._pending.items():
+            if stream not in self._streams:
+                self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+                self._streams.add(stream)
+            self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+        self._pending.clear()
+
+    def all_events(self, job: str) -> list[str]:
+        """Every message a job wrote, in the order it wrote them (the truth for `logs`)."""
+        out: list[tuple[int, int, str]] = []
+        seq = 0
+        for stream in sorted(s for s in self._streams if s.startswith(f"{job}/")):
+            token = None
+            while True:
+                params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+                if token:
+                    params["nextToken"] = token
+                page = self.logs.get_log_events(**params)
+                for e in page["events"]:
+                    out.append((e["timestamp"], seq, e["message"]))
+                    seq += 1
+                if not page["events"] or page.get("nextForwardToken") == token:
+                    break
+                token = page.get("nextForwardToken")
+        return [m for _, _, m in sorted(out)]
+
+    # ------------------------------------------------------------------ the API
+
+    def _describe_tuning(self, p: dict[str, Any]) -> dict[str, Any]:
+        tuning = self.tunings.get(p["HyperParameterTuningJobName"])
+        if tuning is None:
+            raise _NotFound(f"Amazon SageMaker can't find a tuning job with name {p['HyperParameterTuningJobName']}")
+        counts = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
+        objective = {"Succeeded": 0, "Pending": 0, "Failed": 0}
+        best: SimJob | None = None
+        for job in tuning.jobs:
+            counts[{"Failed": "NonRetryableError"}.get(job.status, job.status)] += 1
+            status = self._objective_status(job)
+            objective[status] += 1
+            if status == "Succeeded" and (best is None or job.values[-1] > best.values[-1]):
+                best = job
+        request = tuning.request
+        out: dict[str, Any] = {
+            "HyperParameterTuningJobName": tuning.name,
+            "HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/{tuning.name}",
+            "HyperParameterTuningJobConfig": request["HyperParameterTuningJobConfig"],
+            "TrainingJobDefinition": {k: v for k, v in request["TrainingJobDefinition"].items()},
+            "HyperParameterTuningJobStatus": tuning.status,
+            "CreationTime": _dt(tuning.created),
+            "TrainingJobStatusCounters": counts,
+            "ObjectiveStatusCounters": objective,
+        }
+        if tuning.ended is not None:
+            out["HyperParameterTuningEndTime"] = _dt(tuning.ended)
+        if best is not None:
+            out["BestTrainingJob"] = self._summary(best)
+        return out
+
+    @staticmethod
+    def _objective_status(job: SimJob) -> str:
+        if not job.terminal:
+            return "Pending"
+        return "Succeeded" if job.values else "Failed"
+
+    def _summary(self, job: SimJob) -> dict[str, Any]:
+        s: dict[str, Any] = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{job.name}",
+            "TuningJobName": job.tuning,
+            "CreationTime": _dt(job.created),
+            "TrainingJobStatus": job.status,
+            "TunedHyperParameters": dict(job.hps),
+            "ObjectiveStatus": self._objective_status(job),
+        }
+        if job.started is not None:
+            s["TrainingStartTime"] = _dt(job.started)
+        if job.ended is not None:
+            s["TrainingEndTime"] = _dt(job.ended)
+        if job.terminal and job.values:
+            s["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "Type": "Maximize", "MetricName": "Validation-accuracy", "Value": job.values[-1]}
+        return s
+
+    def _list_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        tuning = self.tunings.get(p["HyperParameterTuningJobName"])
+        if tuning is None:
+            raise _NotFound(f"Amazon SageMaker can't find a tuning job with name {p['HyperParameterTuningJobName']}")
+        jobs = sorted(tuning.jobs, key=lambda j: (j.created, j.name), reverse=p.get("SortOrder") == "Descending")
+        start = int(p.get("NextToken") or 0)
+        size = int(p.get("MaxResults") or 10)
+        out: dict[str, Any] = {"TrainingJobSummaries": [self._summary(j) for j in jobs[start:start + size]]}
+        if start + size < len(jobs):
+            out["NextToken"] = str(start + size)
+        return out
+
+    def job(self, name: str) -> SimJob:
+        for tuning in self.tunings.values():
+            for job in tuning.jobs:
+                if job.name == name:
+                    return job
+        raise _ValidationError("Requested resource not found.")
+
+    def _describe_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        job = self.job(p["TrainingJobName"])
+        tuning = self.tunings[job.tuning]
+        definition = tuning.request["TrainingJobDefinition"]
+        resources = definition.get("HyperParameterTuningResourceConfig") or definition.get("ResourceConfig") or {}
+        out: dict[str, Any] = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{job.name}",
+            "TuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/{tuning.name}",
+            "ModelArtifacts": {"S3ModelArtifacts": f"s3://sagemaker-{REGION}-{ACCOUNT}/{job.name}/output/model.tar.gz"},
+            "TrainingJobStatus": job.status,
+            "SecondaryStatus": job.secondary,
+            "AlgorithmSpecification": {"TrainingInputMode": "File",
+                                       "TrainingImage": definition["AlgorithmSpecification"]["TrainingImage"]},
+            "ResourceConfig": {"InstanceType": resources.get("InstanceType", "ml.m5.xlarge"),
+                               "InstanceCount": int(resources.get("InstanceCount", 1)), "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            "CreationTime": _dt(job.created),
+            "EnableManagedSpotTraining": job.spot,
+        }
+        if job.started is not None:
+            out["TrainingStartTime"] = _dt(job.started)
+        if job.ended is not None:
+            out["TrainingEndTime"] = _dt(job.ended)
+            out["TrainingTimeInSeconds"] = int(round(job.ended - job.started)) if job.started else 0
+            if job.spot and job.billable() is not None:
+                out["BillableTimeInSeconds"] = job.billable()
+        return out
+
+    def _stop(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["HyperParameterTuningJobName"]
+        if name not in self.tunings:
+            raise _NotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
+        self.stop(name)
+        return {}
+
+    def _create(self, p: dict[str, Any]) -> dict[str, Any]:
+        import copy
+
+        name = p["HyperParameterTuningJobName"]
+        if name in self.tunings:
+            raise _InUse(f"Hyperparameter tuning job {name} already exists")
+        self.created_requests.append(copy.deepcopy(p))
+        self.create(p)
+        return {"HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/{name}"}
+
+    def _list_tunings(self, p: dict[str, Any]) -> dict[str, Any]:
+        out = []
+        for t in sorted(self.tunings.values(), key=lambda t: t.created, reverse=True):
+            d = self._describe_tuning({"HyperParameterTuningJobName": t.name})
+            out.append({k: d[k] for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobArn",
+                                           "HyperParameterTuningJobStatus", "CreationTime",
+                                           "TrainingJobStatusCounters", "ObjectiveStatusCounters")}
+                       | {"Strategy": d["HyperParameterTuningJobConfig"]["Strategy"],
+                          "ResourceLimits": d["HyperParameterTuningJobConfig"]["ResourceLimits"]})
+        return {"HyperParameterTuningJobSummaries": out}
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "DescribeHyperParameterTuningJob": self._describe_tuning,
+            "ListTrainingJobsForHyperParameterTuningJob": self._list_jobs,
+            "DescribeTrainingJob": self._describe_job,
+            "StopHyperParameterTuningJob": self._stop,
+            "CreateHyperParameterTuningJob": self._create,
+            "ListHyperParameterTuningJobs": self._list_tunings,
+        }
+
+    # ------------------------------------------------------------------ botocore wiring
+
+    def install(self, session: Any) -> None:
+        """Answer SageMaker on every client the boto3 `session` makes from now on (the
+        product's own), and inject throttling into every service's calls."""
+        from botocore.awsrequest import AWSResponse
+        from botocore.validate import validate_parameters
+
+        handlers = self.handlers()
+
+        def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["sim_params"] = dict(params)  # validated by botocore before before-call
+
+        def answer(model: Any, context: dict[str, Any], **_: Any) -> Any:
+            name = model.name
+            self.calls.append(name)
+            if self.throttle_rate and self.rng.random() < self.throttle_rate:
+                self.throttled += 1
+                return _error(400, "ThrottlingException", "Rate exceeded")
+            if model.service_model.service_name != "sagemaker":
+                return None  # moto answers (logs, s3, sts)
+            handler = handlers.get(name)
+            assert handler is not None, f"the simulated account has no {name}"
+            try:
+                response = handler(context.get("sim_params", {}))
+            except _SimError as exc:
+                return _error(400, exc.code, str(exc))
+            if model.output_shape is not None:
+                validate_parameters(response, model.output_shape)  # as Stubber checks its answers
+            else:
+                assert response == {}
+            return AWSResponse(None, 200, {}, None), {**response, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+        session.events.register("before-parameter-build", remember)
+        session.events.register_first("before-call", answer)
+
+
+class _SimError(Exception):
+    code = "ValidationException"
+
+
+class _NotFound(_SimError):
+    code = "ResourceNotFound"
+
+
+class _InUse(_SimError):
+    code = "ResourceInUse"
+
+
+class _ValidationError(_SimError):
+    code = "ValidationException"
+
+
+def _error(status: int, code: str, message: str) -> Any:
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(None, status, {}, None), {
+        "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
