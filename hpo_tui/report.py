@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
@@ -175,15 +176,27 @@ def fmt_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def ended_of(view: TuningJobView) -> int:
+    """Training jobs that ended and count against max_jobs (a retryable failure, lost with a
+    dead runner, is run again and does not): the 7 of "7/9"."""
+    c = view.status_counters
+    return c.completed + c.stopped + c.non_retryable_error
+
+
+def progress_text(snap: Snapshot) -> str:
+    """Progress by the budget: "68%  510/750 jobs ended", or where a Stopped or Failed tuning
+    job ended ("stopped at 7/9"). Floored: 100% only once the tuning job is done."""
+    t, e = snap.tuning_job, snap.estimate
+    if t.status in ("Stopped", "Failed"):
+        word = "stopped" if t.status == "Stopped" else "failed"
+        return f"{word} at {e.ended}/{t.max_jobs}"
+    return f"{math.floor(e.fraction * 100 + 1e-9)}%  {e.ended}/{t.max_jobs} jobs ended"
+
+
 def _progress_line(snap: Snapshot) -> str:
-    """Progress by the budget, the epochs read, and the ETA while there is time left to wait."""
+    """Progress by the budget, the epochs reported, and the ETA while there is time left."""
     e = snap.estimate
-    t = snap.tuning_job
-    ended = sum(1 for j in snap.training_jobs if j.is_terminal)
-    if not e.epochs_total and not ended:
-        return "progress     no epochs reported yet"
-    # By the budget: a job that ended counts whole, even when no epoch of it was read.
-    line = f"progress     {e.fraction:.0%}  {ended}/{max(t.max_jobs, len(snap.training_jobs))} jobs ended"
+    line = f"progress     {progress_text(snap)}"
     if e.epochs_total:
         line += f"  epochs {e.epochs_done}/{e.epochs_total}"
     if e.remaining_seconds is not None and e.remaining_seconds > 0 and not snap.tuning_job.is_terminal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hpo_tui.estimate import estimate_progress
 from hpo_tui.views import StatusCounters, TrainingJobView, TuningJobView
 
@@ -56,12 +58,33 @@ def test_finished_jobs_count_as_complete_whatever_epoch_they_stopped_at():
     assert estimate.remaining_seconds == 0.0
 
 
-def test_an_ended_tuning_job_is_done_and_nothing_is_left():
+def test_an_ended_tuning_job_has_nothing_left_and_a_stopped_one_stays_where_it_stopped():
     jobs = [_job(0, 4, 20, status="Stopped", ended=40.0)]
     estimate = estimate_progress(_view(9, 3, status="Stopped"), jobs, now=100.0)
-    assert estimate.fraction == 1.0
+    assert estimate.fraction == 1 / 9  # not 100%: 1 of its 9 jobs ran
+    assert estimate.ended == 1
     assert estimate.remaining_seconds == 0.0
     assert estimate.job_remaining == ()
+    completed = estimate_progress(_view(9, 3, status="Completed"), jobs, now=100.0)
+    assert completed.fraction == 1.0  # a completion criterion ended it
+
+
+def test_progress_never_goes_back_when_a_longer_job_starts():
+    # Weighted by epochs, a 50-epoch job starting beside 5-epoch ones moved 38% back to 35%.
+    short = [_job(i, 5, 5, status="Completed", ended=50.0) for i in range(3)]
+    before = estimate_progress(_view(9, 2), short + [_job(3, 4, 5)], now=60.0)
+    after = estimate_progress(_view(9, 2), short + [_job(3, 4, 5), _job(4, 0, 50, start=61.0)], now=62.0)
+    assert after.fraction >= before.fraction
+    assert before.fraction == (3 + 4 / 5) / 9
+
+
+def test_the_eta_queues_behind_the_slots_that_really_run():
+    view = dataclasses.replace(_view(4, 3), job_slots=1)
+    # One job running, 10 of 20 epochs in 100 s; three more of 20 epochs after it, one at a time.
+    estimate = estimate_progress(view, [_job(0, 10, 20)], now=100.0)
+    assert estimate.slots == 1
+    assert estimate.remaining_seconds == 100.0 + 3 * 200.0
+    assert estimate_progress(_view(4, 3), [_job(0, 10, 20)], now=100.0).remaining_seconds == 300.0
 
 
 def test_before_the_first_epoch_there_is_no_eta_rather_than_a_guess():

@@ -279,12 +279,13 @@ class HpoApp(App[None]):
 
     # --- clone, copy best hyperparameters ----------------------------------------------
 
-    def clone_tuning_job(self, name: str, backend_name: str | None = None) -> None:
-        """Open a configure screen pre-filled with the spec `name` was launched with."""
-        self._fetch_spec(name, backend_name)
+    def clone_tuning_job(self, name: str, backend_name: str | None = None, *, warm_start: bool = False) -> None:
+        """Open a configure screen pre-filled with the spec `name` was launched with (and a
+        warm start from it, for a Stopped one: it stays stopped, as on SageMaker)."""
+        self._fetch_spec(name, backend_name, warm_start)
 
     @work(thread=True, group="clone", exit_on_error=False)
-    def _fetch_spec(self, name: str, backend_name: str | None) -> None:
+    def _fetch_spec(self, name: str, backend_name: str | None, warm_start: bool = False) -> None:
         from hpo_tui.errors import UserError
 
         backend = self.backend_for(backend_name)
@@ -292,14 +293,16 @@ class HpoApp(App[None]):
         if fetch is None:
             raise UserError(f"The spec of {backend.name} tuning job {name} cannot be read back yet: open its spec "
                             "file with ctrl+o on the configure screen (ctrl+n) instead.")
-        self.post_message(SpecFetched(name, fetch(name)))
+        self.post_message(SpecFetched(name, fetch(name), warm_start))
 
     @on(SpecFetched)
     def _spec_fetched(self, message: SpecFetched) -> None:
         from hpo_tui.app.clone import clone_spec
 
-        self.action_new_tuning_job(clone_spec(message.spec))
-        self.notify(f"New tuning job from {message.source}: change what you like, then ctrl+l launches it.",
+        self.action_new_tuning_job(clone_spec(message.spec, warm_from=message.source if message.warm_start else None))
+        how = (f"warm-starting from {message.source} (a stopped tuning job stays stopped)" if message.warm_start
+               else f"from {message.source}")
+        self.notify(f"New tuning job {how}: change what you like, then ctrl+l launches it.",
                     title="Clone", markup=False)
 
     def copy_best_hyperparameters(self, name: str, backend_name: str | None = None, *, as_toml: bool = False,

@@ -14,10 +14,14 @@ from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
 
 
-def clone_spec(spec: TuningSpec) -> TuningSpec:
-    """A copy to launch again: same settings, a new generated tuning job name."""
+def clone_spec(spec: TuningSpec, *, warm_from: str | None = None) -> TuningSpec:
+    """A copy to launch again: same settings, a new generated tuning job name; warm_from: a
+    tuning job the copy warm-starts from (added to its parents)."""
     spec = copy.deepcopy(spec)
     spec.tuning_job_name = None
+    if warm_from is not None:
+        parents = [p for p in (spec.warm_start.parents or []) if p != warm_from]
+        spec.warm_start.parents = (parents + [warm_from])[-5:]  # SageMaker takes 5 parents at most
     return spec
 
 

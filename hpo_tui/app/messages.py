@@ -59,6 +59,7 @@ class SpecFetched(Message):
 
     source: str  # the tuning job's name
     spec: Any
+    warm_start: bool = False  # the new tuning job warm-starts from the source
 
 
 @dataclass

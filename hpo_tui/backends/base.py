@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hpo_tui.errors import UserError
+from hpo_tui.invariants import debug_check
 from hpo_tui.views import LogChunk, Snapshot, TuningJobView
 
 if TYPE_CHECKING:
@@ -57,14 +58,17 @@ def poll_rows(backend: Any, name: str, cursor: Any = None) -> Snapshot:
     """A poll for what prints no curve (status, export, stop, --wait): the training-job rows
     without their metric points, where the backend can leave them out."""
     if points_on_demand(backend):
-        return backend.poll(name, cursor, points=False)
-    return backend.poll(name, cursor)
+        return debug_check(backend.poll(name, cursor, points=False))
+    return debug_check(backend.poll(name, cursor))
 
 
 def poll_for_view(backend: Any, name: str, cursor: Any = None) -> Snapshot:
     """A poll for a screen that draws curves: the first (cursor None) reads rows only where
     the backend loads curves on demand (the screen then asks curves() for what it shows);
-    later polls, with the cursor, bring the new points."""
+    later polls, with the cursor, bring the new points.
+
+    Both polls pass through invariants.debug_check: with HPO_TUI_CHECK=1 every poll of a
+    session is checked, and a broken rule becomes the snapshot's warning."""
     if cursor is None and points_on_demand(backend):
-        return backend.poll(name, None, points=False)
-    return backend.poll(name, cursor)
+        return debug_check(backend.poll(name, None, points=False))
+    return debug_check(backend.poll(name, cursor))

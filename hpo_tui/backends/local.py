@@ -278,11 +278,14 @@ class LocalBackend:
     # -- resume -----------------------------------------------------------------------------------
 
     def resume(self, name: str) -> None:
-        """Start a new runner for a tuning job whose runner is gone; finished jobs are kept."""
+        """Start a new runner for a tuning job whose runner is gone; finished jobs are kept.
+        A Completed or Stopped tuning job stays so (SageMaker restarts neither): refused."""
         self._reap_children()
         row = self._row(name)
         if row["status"] == "Completed":
             raise _completed_error(name)
+        if row["status"] == "Stopped":
+            raise self._stopped_error(row)
         self._refuse_if_nothing_to_run(row)
         folder = Path(row["folder"])
         with _runner_lock(folder, lambda: _runner_alive_error(name, self._live_runner_row(name))) as lock_fd:
@@ -294,6 +297,8 @@ class LocalBackend:
                     row = writer.tuning_job(name)
                 if row["status"] == "Completed":
                     raise _completed_error(name)
+                if row["status"] == "Stopped":  # a stop acted on while the lock was taken
+                    raise self._stopped_error(row)
                 with writer.write():
                     writer.update_tuning_job(name, stop_requested=0)
                 self._spawn(
@@ -302,6 +307,13 @@ class LocalBackend:
                 )
             finally:
                 writer.close()
+
+    def _stopped_error(self, row: dict[str, Any]) -> BackendError:
+        from hpo_tui.backends.resume_rules import stopped_error
+
+        jobs = self._query(lambda store: store.training_jobs(row["name"]) if store is not None else [])
+        return stopped_error(row["name"], sum(1 for j in jobs if j["status"] in TERMINAL_STATUSES
+                                              and not j["retryable"]), row["max_jobs"])
 
     def _refuse_if_nothing_to_run(self, row: dict[str, Any]) -> None:
         """A tuning job whose every training job failed, with no budget left, would "resume"

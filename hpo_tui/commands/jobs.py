@@ -10,7 +10,7 @@ from typing import Any
 
 from hpo_tui.backends.base import Backend, TuningJobNotFound, poll_rows
 from hpo_tui.errors import UserError
-from hpo_tui.report import fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
+from hpo_tui.report import ended_of, fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
 from hpo_tui.sanitize import sanitize
 
 
@@ -132,7 +132,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         print(f"no tuning jobs on the {backend.name} backend yet; start one with: hpo-tui launch SPEC.toml")
         return 0
     rows = [
-        [j.name, j.status, j.strategy, f"{j.status_counters.finished}/{j.max_jobs}",
+        [j.name, j.status, j.strategy, f"{ended_of(j)}/{j.max_jobs}",
          j.best_training_job or "", fmt_value(j.best_objective), utc_time(j.created_at)]
         for j in jobs
     ]
@@ -195,9 +195,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     backend = LocalBackend()
     backend.resume(args.name)
     snap = poll_rows(backend, args.name)
-    done = sum(1 for j in snap.training_jobs if j.is_terminal and j.failure_reason != "runner exited unexpectedly")
-    print(f"resumed tuning job {args.name}: {done} finished training jobs kept, "
-          f"continuing to {snap.tuning_job.max_jobs}")
+    # The budget counted one way everywhere (the runner, `jobs`, status): ended jobs that
+    # count against max_jobs; a job lost with the dead runner is run again, not counted.
+    e = snap.estimate
+    print(f"resumed tuning job {args.name}: {e.ended} of its {snap.tuning_job.max_jobs} training jobs "
+          f"ended and are kept; {max(0, snap.tuning_job.max_jobs - e.ended)} left to run")
     return 0
 
 

@@ -420,6 +420,25 @@ async def test_new_tuning_job_from_a_listed_one_opens_configure_prefilled():
         await wait_for_note(pilot, "New tuning job from done-before")
 
 
+@pytest.mark.parametrize("start", ["dashboard", "jobs"])
+async def test_new_tuning_job_from_a_stopped_one_warm_starts_from_it(start):
+    # A Stopped tuning job stays stopped (resume refuses it); `n` offers the way on: a warm start.
+    record_tuning_job("stopped-before", _reference_like_spec(), status="Stopped",
+                      best={"optimizer": "Adam", "learning_rate": "0.0871"})
+    app = make_app(attach="stopped-before" if start == "dashboard" else None, start=start, interval=3600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        if start == "dashboard":
+            await wait_until(pilot, lambda: app.screen.snapshot is not None, "the first poll")
+        else:
+            await wait_until(pilot, lambda: app.screen.jobs, "the jobs list")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfigureScreen), "the configure screen")
+        spec = app.screen.current_spec()
+        assert spec.warm_start.parents == ["stopped-before"]
+        assert spec.tuning_job_name is None
+        await wait_for_note(pilot, "warm-starting from stopped-before")
+
+
 async def test_copy_best_hyperparameters_as_cli_arguments_or_toml():
     record_tuning_job("done-before", _reference_like_spec(),
                       best={"optimizer": "Adam", "learning_rate": "0.0871"})

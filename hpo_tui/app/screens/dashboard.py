@@ -688,7 +688,9 @@ class DashboardScreen(Screen):
             self.app.action_tuning_jobs()
 
     def action_clone(self) -> None:
-        self.app.clone_tuning_job(self.tuning_job, self.backend_name)
+        # A Stopped tuning job stays stopped (resume refuses it): its way on is a warm start.
+        stopped = self.snapshot is not None and self.snapshot.tuning_job.status == "Stopped"
+        self.app.clone_tuning_job(self.tuning_job, self.backend_name, warm_start=stopped)
 
     def action_copy_best(self, as_toml: bool = False) -> None:
         self.app.copy_best_hyperparameters(self.tuning_job, self.backend_name, as_toml=as_toml,

@@ -273,7 +273,8 @@ class TuningJobsScreen(Screen):
     def action_clone(self) -> None:
         job = self.selected_job()
         if job is not None:
-            self.app.clone_tuning_job(job.name, self.backend_name or job.backend)
+            self.app.clone_tuning_job(job.name, self.backend_name or job.backend,
+                                      warm_start=job.status == "Stopped")
 
     def action_copy_best(self, as_toml: bool = False) -> None:
         job = self.selected_job()

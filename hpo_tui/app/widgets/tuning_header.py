@@ -1,7 +1,9 @@
 """The dashboard's header: the tuning job's name, status, elapsed time and ETA, progress
-weighted by epochs, the job counters, and the best training job so far."""
+by the budget (running jobs by their epochs), the job counters, and the best training job so far."""
 
 from __future__ import annotations
+
+import math
 
 from rich.style import Style
 from rich.text import Text
@@ -12,11 +14,14 @@ from textual.widgets import ProgressBar, Static
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
 from hpo_tui.app.widgets.one_line import set_line
+from hpo_tui.report import ended_of
 from hpo_tui.views import TuningJobView
 from hpo_tui.estimate import ProgressEstimate
 
 BEST_MARK = "★"
-PROGRESS_STEPS = 1000
+# Whole percents, floored: Textual's label rounds, so 99.6% of 1000 steps read "100%" while
+# the last job still ran. 100% only once the tuning job is done.
+PROGRESS_STEPS = 100
 
 
 def fmt_eta(estimate: ProgressEstimate | None, view: TuningJobView, since_fetch: float = 0.0) -> str:
@@ -62,7 +67,10 @@ class TuningJobHeader(Vertical):
         # Most telling first: a narrow terminal cuts the end of the line.
         eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
         parts = [eta] if eta else []
-        parts.append(f"{counters.finished}/{view.max_jobs} finished")
+        if view.status in ("Stopped", "Failed"):
+            parts.append(f"{view.status.lower()} at {ended_of(view)}/{view.max_jobs}")
+        else:  # the budget counted as the runner and `jobs` count it (a retried job is not)
+            parts.append(f"{ended_of(view)}/{view.max_jobs} finished")
         if view.job_slots is not None and view.job_slots < view.max_parallel_jobs:
             # max_parallel_jobs is a cap; the local engine runs one job per core (or [local] concurrency).
             cores = f" ({view.cores} core{'s' if view.cores != 1 else ''})" if view.cores else ""
@@ -75,14 +83,13 @@ class TuningJobHeader(Vertical):
         if counters.stopped:
             parts.append(f"{counters.stopped} stopped")
         parts.append(f"{counters.completed} completed")
-        if estimate is not None and (estimate.epochs_total or estimate.fraction):
-            # By the budget, running jobs by their epochs: three jobs half-way through read 15%,
-            # not 0%; jobs that ended before an attach count whole, their logs unread.
-            progress.update(total=PROGRESS_STEPS, progress=round(estimate.fraction * PROGRESS_STEPS))
+        if estimate is not None:
+            # By the budget, running jobs by their epochs: three jobs half-way through read 15%, not 0%.
+            progress.update(total=PROGRESS_STEPS, progress=math.floor(estimate.fraction * PROGRESS_STEPS + 1e-9))
             if estimate.epochs_total:
                 parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
-            progress.update(total=max(view.max_jobs, 1), progress=min(counters.finished, view.max_jobs))
+            progress.update(total=max(view.max_jobs, 1), progress=min(ended_of(view), view.max_jobs))
         if cost:  # SageMaker: billed time, instance-hours, dollars with [sagemaker] price_per_hour
             parts.append(cost)
         set_line(self.query_one("#dash-counters", Static), Text(" · ".join(parts)))
