@@ -96,7 +96,7 @@ def cost_text(snap: Snapshot) -> str | None:
         # Ended spot jobs not described yet: never passed off as the whole bill.
         text = (f"billed at least {fmt_duration(seconds)} over {billing.jobs} of "
                 f"{billing.jobs + billing.unknown} training jobs, {hours:.2f} instance-hours "
-                f"(partial: {billing.unknown} spot jobs not read yet)")
+                f"(partial: {billing.unknown} spot jobs running or not read yet)")
     else:
         text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
     if trained > seconds + 1:  # managed spot training bills less than it trains

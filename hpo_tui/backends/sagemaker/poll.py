@@ -340,13 +340,14 @@ def training_job_view(
     detail = detail or {}
     started, ended = _ts(summary.get("TrainingStartTime")), _ts(summary.get("TrainingEndTime"))
     billable = detail.get("billable")
-    spot_ended = definition is not None and definition.spot and status in TERMINAL_STATUSES
-    if billable is None and started is not None and not spot_ended:
+    spot = definition is not None and definition.spot
+    if billable is None and started is not None and not spot:
         # On demand, SageMaker bills from TrainingStartTime to TrainingEndTime (so far, if running).
         billable = max(0.0, (ended or now or time.time()) - started)
-    # An ended spot job is billed BillableTimeInSeconds, which only DescribeTrainingJob tells:
-    # until it is asked, the bill leaves the job out and says so.
-    billing_unknown = billable is None and spot_ended and started is not None
+    # A spot job is billed BillableTimeInSeconds (its interruptions are free), which only
+    # DescribeTrainingJob tells, once the job ended: until then the bill leaves the job out
+    # and says so.
+    billing_unknown = billable is None and spot and started is not None
     count = definition.instance_count if definition is not None else 1
     return TrainingJobView(
         name=summary["TrainingJobName"],
