@@ -198,7 +198,7 @@ class SimAccount:
                 job.resume_at = None
                 job.secondary = "Training"
                 job.streams.append(f"{job.name}/algo-1-{int(at)}")
-                self._emit(job, at, "Resuming training from checkpoint")
+                self._emit(job, at, f"Resuming training from checkpoint at {int(at)}")
                 continue
             value = round(0.5 + 0.45 * (1 - 1 / (job.epochs + 2)) + self.rng.uniform(0, 0.01), 4)
             job.values.append(value)
@@ -215,7 +215,7 @@ class SimAccount:
         """A spot interruption: the job waits `pause` seconds (not billed) and goes on in a new
         log stream."""
         now = self.clock.now
-        self._emit(job, now, "Spot instance interrupted; waiting for capacity")
+        self._emit(job, now, f"Spot instance interrupted at {int(now)}; waiting for capacity")
         job.secondary = "Interrupted"
         job.resume_at = now + pause
         job.lost += pause
@@ -241,6 +241,37 @@ class SimAccount:
                 self._streams.add(stream)
             self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
         self._pending.clear()
+
+    def stream_events(self, job: str) -> dict[str, list[str]]:
+        """Every message of each of a job's log streams, in the stream's order."""
+        out: dict[str, list[str]] = {}
+        for stream in sorted(s for s in self._streams if s.startswith(f"{job}/")):
+            token = None
+            messages = out.setdefault(stream, [])
+            while True:
+                params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+                if token:
+                    params["nextToken"] = token
+                page = self.logs.get_log_events(**params)
+                messages.extend(e["message"] for e in page["events"])
+                if not page["events"] or page.get("nextForwardToken") == token:
+                    break
+                token = page.get("nextForwardToken")
+        return out
+
+    def bill_at(self, name: str, at: float) -> float:
+        """What the training jobs of a tuning job cost up to time `at`, in seconds: ended
+        ones what SageMaker bills, running ones the time since they started (less the time a
+        spot job lost to interruptions so far)."""
+        total = 0.0
+        for job in self.tunings[name].jobs:
+            if job.started is None or job.started > at:
+                continue
+            if job.ended is not None and job.ended <= at:
+                total += job.billable() or 0
+            else:
+                total += max(0.0, at - job.started - (job.lost if job.spot else 0.0))
+        return total
 
     def all_events(self, job: str) -> list[str]:
         """Every message a job wrote, in the order it wrote them (the truth for `logs`)."""
@@ -439,6 +470,13 @@ class SimAccount:
 
         session.events.register("before-parameter-build", remember)
         session.events.register_first("before-call", answer)
+        self._installed = (session, remember, answer)
+
+    def uninstall(self) -> None:
+        """Stop answering for the session install() was given (it can serve another account)."""
+        session, remember, answer = self._installed
+        session.events.unregister("before-parameter-build", remember)
+        session.events.unregister("before-call", answer)
 
 
 class _SimError(Exception):
