@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,44 @@ class Env:
     session: Any = None  # the product's boto3 session (one: a new one loads botocore's data again)
 
 
+def standalone_environment() -> None:
+    """Outside pytest (bench/lifecycle.py): what the fixtures of test_sagemaker_sessions_...
+    set up, for the rest of the process: a moto server on 127.0.0.1, fake credentials, the
+    clock, the SDK config files."""
+    import functools
+
+    import sagemaker.session
+    import sagemaker.utils
+    from moto.server import ThreadedMotoServer
+
+    from hpo_tui.backends.sagemaker import backend as backend_module
+    from hpo_tui.backends.sagemaker import poll as poll_module
+    from tests.sagemaker.conftest import free_port
+
+    port = free_port()
+    ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "HTTP_PROXY", "HTTPS_PROXY"):
+        os.environ.pop(var, None)
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ENDPOINT_URL=endpoint, AWS_EC2_METADATA_DISABLED="true", SAGEMAKER_SUPPRESS_V2_WARNING="1")
+    sagemaker.session.sts_regional_endpoint = lambda region: endpoint
+    sagemaker.utils._botocore_resolver = functools.lru_cache(maxsize=None)(sagemaker.utils._botocore_resolver)
+    poll_module.time = CLOCK  # type: ignore[attr-defined]
+    backend_module.time = CLOCK  # type: ignore[attr-defined]
+    files = Path(tempfile.mkdtemp(prefix="sagemaker-session-"))
+    _write_files(files)
+    Env.endpoint, Env.files, Env.source_dir = endpoint, files, files / "training-src"
+    Env.logs, Env.session = _session().client("logs"), _session()
+
+
+def _write_files(folder: Path) -> None:
+    (folder / "sdk-config.yaml").write_text(SDK_CONFIG)
+    (folder / "empty.yaml").write_text("")
+    (folder / "training-src").mkdir(exist_ok=True)
+    (folder / "training-src" / "mnist.py").write_text("print('Epoch[0] Validation-accuracy=0.5')\n")
+
+
 def _session() -> Any:
     import botocore.session
 
@@ -77,6 +116,8 @@ def _session() -> Any:
 class SageMakerSession(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        if not Env.endpoint:
+            standalone_environment()
         with urllib.request.urlopen(urllib.request.Request(f"{Env.endpoint}/moto-api/reset", method="POST")) as r:
             assert r.status == 200
         CLOCK.now = time.time() - 10 * 86400  # moto takes log events up to 14 days old
@@ -243,8 +284,8 @@ class SageMakerSession(RuleBasedStateMachine):
 
 
 @pytest.fixture()
-def machine_env(moto_endpoint: str, boto_session: Any, source_dir: Path, tmp_path: Path,  # noqa: F811
-                monkeypatch: pytest.MonkeyPatch) -> None:
+def machine_env(moto_endpoint: str, boto_session: Any, tmp_path: Path,  # noqa: F811
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from hpo_tui.backends.sagemaker import backend as backend_module
     from hpo_tui.backends.sagemaker import poll as poll_module
 
@@ -257,19 +298,12 @@ def machine_env(moto_endpoint: str, boto_session: Any, source_dir: Path, tmp_pat
     # The SDK reads botocore's endpoint data from disk on every launch (0.9 s): once is enough here.
     monkeypatch.setattr(sagemaker.utils, "_botocore_resolver",
                         functools.lru_cache(maxsize=None)(sagemaker.utils._botocore_resolver))
-    (tmp_path / "sdk-config.yaml").write_text(SDK_CONFIG)
-    (tmp_path / "empty.yaml").write_text("")
-    Env.endpoint, Env.source_dir, Env.files = moto_endpoint, source_dir, tmp_path
+    _write_files(tmp_path)
+    Env.endpoint, Env.source_dir, Env.files = moto_endpoint, tmp_path / "training-src", tmp_path
     Env.logs = _session().client("logs")
     Env.session = _session()
-
-
-@pytest.fixture()
-def source_dir(tmp_path: Path) -> Path:
-    src = tmp_path / "training-src"
-    src.mkdir()
-    (src / "mnist.py").write_text("print('Epoch[0] Validation-accuracy=0.5')\n")
-    return src
+    yield
+    Env.endpoint = ""  # the moto server of this test is gone with it
 
 
 def test_sagemaker_sessions_keep_every_invariant(machine_env: None) -> None:
@@ -277,5 +311,3 @@ def test_sagemaker_sessions_keep_every_invariant(machine_env: None) -> None:
         max_examples=int(os.environ.get("SIM_EXAMPLES", "6")), stateful_step_count=25, deadline=None, phases=[Phase.explicit, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
 
-
-_ = tempfile  # for bench runs that pick their own folder

@@ -228,7 +228,11 @@ class SimAccount:
         now = self.clock.now
         for job in tuning.running():
             job.status, job.secondary, job.ended = "Stopped", "Stopped", now
+            if job.resume_at is not None and job.resume_at > now:
+                job.lost -= job.resume_at - now  # the pause ends with the stop
             job.resume_at = None
+            if job.started is not None and job.started > now:
+                job.started = None  # stopped while starting: never trained, never billed
         tuning.status, tuning.ended = "Stopped", now
 
     def _emit(self, job: SimJob, at: float, message: str) -> None:
@@ -340,7 +344,7 @@ class SimAccount:
             "TunedHyperParameters": dict(job.hps),
             "ObjectiveStatus": self._objective_status(job),
         }
-        if job.started is not None:
+        if job.started is not None and job.started <= self.clock.now:
             s["TrainingStartTime"] = _dt(job.started)
         if job.ended is not None:
             s["TrainingEndTime"] = _dt(job.ended)
@@ -388,7 +392,7 @@ class SimAccount:
             "CreationTime": _dt(job.created),
             "EnableManagedSpotTraining": job.spot,
         }
-        if job.started is not None:
+        if job.started is not None and job.started <= self.clock.now:
             out["TrainingStartTime"] = _dt(job.started)
         if job.ended is not None:
             out["TrainingEndTime"] = _dt(job.ended)

@@ -169,3 +169,25 @@ async def test_the_tui_header_shows_the_progress_by_the_budget_from_the_first_po
                 break
     assert polls >= 3 and seen
     assert all(p >= 0.6 for p in seen), seen
+
+
+def test_a_throttled_poll_returns_its_own_last_data_not_another_watchers(account: SimAccount,
+                                                                        boto_session: Any) -> None:
+    """Found by the SageMaker state machine: the dashboard's polls had read the running jobs'
+    epochs; a `status` (rows only) on the same backend came in between; the next poll was
+    throttled and returned the status's snapshot as its stale data: progress went back
+    (75.13% -> 75.07%). A throttled poll now returns the snapshot its own cursor came from."""
+    from hpo_tui.backends.base import poll_for_view, poll_rows
+
+    attach_520(account)
+    backend = SageMakerBackend(boto_session=boto_session)
+    first = poll_for_view(backend, NAME)
+    second = poll_for_view(backend, NAME, first.cursor)
+    assert any(j.last_epoch is not None for j in second.training_jobs if not j.is_terminal)
+    rows = poll_rows(backend, NAME)
+    assert rows.estimate.fraction < second.estimate.fraction
+    account.throttle_rate = 1.0
+    stale = poll_for_view(backend, NAME, second.cursor)
+    assert stale.warning and "throttling" in stale.warning
+    assert stale.estimate.fraction == second.estimate.fraction
+    assert stale.training_jobs == second.training_jobs
