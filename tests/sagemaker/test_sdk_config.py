@@ -179,3 +179,20 @@ async def test_the_p_preview_shows_the_request_sent_and_what_the_file_adds(
         note = str(app.screen.query_one("#request-sdk-config", Static).render())
     assert request["TrainingJobDefinition"]["VpcConfig"]["SecurityGroupIds"] == ["sg-0123abcd"]
     assert "Tags" in request and "EnableNetworkIsolation" in note and str(config_files[1]) in note
+
+
+def test_launch_says_what_the_sdk_config_file_added(
+        tmp_path: Path, cli_session: Any, moto_endpoint: str, source_dir: Path, config_files: tuple[Path, Path],
+        capsys: pytest.CaptureFixture) -> None:
+    """The SDK's "Applied value" lines are silenced; `launch` says what the file added instead."""
+    import boto3
+
+    from hpo_tui.cli import main
+    from hpo_tui.spec import save_spec
+
+    boto3.client("s3").create_bucket(Bucket="team-ml-bucket")
+    path = tmp_path / "launch.toml"
+    save_spec(make_spec(source_dir, "hpo-launch-note"), path)
+    assert main(["launch", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "TrainingJobDefinition.VpcConfig" in err and "Tags" in err and str(config_files[1]) in err
