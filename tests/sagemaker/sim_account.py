@@ -18,6 +18,7 @@ ended ones wrote no log), for an attach mid-run.
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -112,6 +113,8 @@ class SimAccount:
         self.throttled = 0
         self.calls: list[str] = []
         self.created_requests: list[dict[str, Any]] = []
+        # The account changes (advance, interrupt, stop) while a TUI's poll threads ask it.
+        self.lock = threading.RLock()
         self._pending: dict[str, list[dict[str, Any]]] = {}  # stream -> events not put yet
         self._streams: set[str] = set()
         self.logs.create_log_group(logGroupName=LOG_GROUP)
@@ -182,6 +185,10 @@ class SimAccount:
             self._start_job(tuning)
 
     def advance(self, seconds: float) -> None:
+        with self.lock:
+            self._advance(seconds)
+
+    def _advance(self, seconds: float) -> None:
         """Time passes: running jobs emit their epochs (the log events go to moto), end, and
         free their slots for new jobs."""
         end = self.clock.now + seconds
@@ -212,6 +219,10 @@ class SimAccount:
         self.flush()
 
     def interrupt(self, job: SimJob, pause: float = 300.0) -> None:
+        with self.lock:
+            self._interrupt(job, pause)
+
+    def _interrupt(self, job: SimJob, pause: float = 300.0) -> None:
         """A spot interruption: the job waits `pause` seconds (not billed) and goes on in a new
         log stream."""
         now = self.clock.now
@@ -222,6 +233,10 @@ class SimAccount:
         self.flush()
 
     def stop(self, name: str) -> None:
+        with self.lock:
+            self._stop(name)
+
+    def _stop(self, name: str) -> None:
         tuning = self.tunings[name]
         if tuning.status != "InProgress":
             raise _ValidationError(f"The hyperparameter tuning job {name} is not in InProgress status.")
@@ -463,7 +478,8 @@ class SimAccount:
             handler = handlers.get(name)
             assert handler is not None, f"the simulated account has no {name}"
             try:
-                response = handler(context.get("sim_params", {}))
+                with self.lock:
+                    response = handler(context.get("sim_params", {}))
             except _SimError as exc:
                 return _error(400, exc.code, str(exc))
             if model.output_shape is not None:

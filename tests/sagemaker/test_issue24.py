@@ -191,3 +191,42 @@ def test_a_throttled_poll_returns_its_own_last_data_not_another_watchers(account
     assert stale.warning and "throttling" in stale.warning
     assert stale.estimate.fraction == second.estimate.fraction
     assert stale.training_jobs == second.training_jobs
+
+
+async def test_the_tui_live_log_shows_the_stream_a_spot_restart_opens(account: SimAccount, boto_session: Any) -> None:
+    """The detail screen's live log of a spot job: the lines before the interruption, then
+    those of the new JOB/algo-1-<ts> stream, each once, in order. Before the fix the log
+    stopped at the interruption."""
+    from textual.widgets import Log
+
+    from hpo_tui.app.app import make_app
+    from hpo_tui.app.screens.detail import DetailScreen
+
+    account.create(spot_request("mnist-live", max_jobs=1, max_parallel=1))
+    job = account.tunings["mnist-live"].jobs[0]
+    job.planned = 5
+    account.advance(150)  # epochs 0 and 1
+    backend = SageMakerBackend(boto_session=boto_session)
+    app = make_app(backend=backend, attach="mnist-live", start="dashboard", interval=0.2)
+
+    def shown() -> list[str]:
+        lines = list(app.screen.query_one("#detail-log", Log).lines)
+        return [re.sub(r"^\[[^]]+\] ", "", line) for line in lines]
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(0.1)
+        app.push_screen(DetailScreen("mnist-live", job.name))
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, DetailScreen) and len(shown()) >= 4:
+                break
+        assert shown() == account.all_events(job.name)
+        account.interrupt(job, pause=60)
+        account.advance(600)  # resumed in a new stream, ran to the end
+        expected = account.all_events(job.name)
+        assert len(job.streams) == 2 and job.status == "Completed"
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if shown() == expected:
+                break
+        assert shown() == expected
