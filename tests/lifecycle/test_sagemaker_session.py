@@ -155,7 +155,9 @@ class SageMakerSession(RuleBasedStateMachine):
         user = Env.files / ("sdk-config.yaml" if config else "empty.yaml")
         os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] = str(user)
         os.environ["SAGEMAKER_ADMIN_CONFIG_OVERRIDE"] = str(Env.files / "empty.yaml")
-        spec = TuningSpec(backend="sagemaker", max_jobs=750 if big else max_jobs, max_parallel_jobs=parallel)
+        max_jobs = 750 if big else max_jobs
+        parallel = min(parallel, max_jobs)  # validation refuses more at once than in all
+        spec = TuningSpec(backend="sagemaker", max_jobs=max_jobs, max_parallel_jobs=parallel)
         spec.ranges["num_epoch"].min, spec.ranges["num_epoch"].max = 2, 5  # type: ignore[union-attr]
         spec.estimator.source_dir = str(Env.source_dir)
         spec.estimator.use_spot_instances = spot
