@@ -9,6 +9,7 @@ so the view dataclasses build on it.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 from statistics import mean
 from typing import Any, Sequence
@@ -63,6 +64,25 @@ def budget_jobs(view: TuningJobView, jobs: Sequence[TrainingJobView]) -> tuple[i
     retryable = view.status_counters.retryable_error
     ended = sum(1 for j in jobs if j.is_terminal)
     return max(0, len(jobs) - retryable), max(0, ended - retryable)
+
+
+def ended_of(view: TuningJobView) -> int:
+    """Training jobs that ended and count against max_jobs, by the tuning job's counters (a
+    retryable failure, lost with a dead runner, is run again and does not): the 7 of "7/9"."""
+    c = view.status_counters
+    return c.completed + c.stopped + c.non_retryable_error
+
+
+def whole_percent(fraction: float) -> int:
+    """The whole percent reached, floored: 99.9% is 99, never 100 before the end."""
+    return math.floor(fraction * 100 + 1e-9)
+
+
+def ended_at_text(status: str, ended: int, max_jobs: int) -> str | None:
+    """What a Stopped or Failed tuning job shows instead of a percentage: "stopped at 7/9"."""
+    if status not in ("Stopped", "Failed"):
+        return None
+    return f"{'stopped' if status == 'Stopped' else 'failed'} at {ended}/{max_jobs}"
 
 
 # A running job's share of its budget unit stays below 1: only its end completes it.

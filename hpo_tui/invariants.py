@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from hpo_tui.estimate import budget_jobs, job_slots
+from hpo_tui.estimate import budget_jobs, ended_at_text, ended_of, job_slots, whole_percent
 from hpo_tui.views import Snapshot, TuningJobView, is_better
 
 CHECK_ENV = "HPO_TUI_CHECK"
@@ -104,20 +104,21 @@ def expected_best(snap: Snapshot) -> tuple[set[str], float | None]:
 def is_done(snap: Snapshot) -> bool:
     """Every job ended and the budget or a completion criterion was met (100% allowed)."""
     t = snap.tuning_job
-    if not t.is_terminal or snap.running:
+    if snap.running:
         return False
+    # The runner records Completed a moment after the last job ended: 100% already holds.
     return t.status == "Completed" or ended_jobs(snap) >= t.max_jobs
 
 
 def stopped_text(snap: Snapshot) -> str:
     """What a Stopped or Failed tuning job says instead of a percentage: "stopped at 7/9"."""
-    word = {"Stopped": "stopped", "Failed": "failed"}.get(snap.tuning_job.status, snap.tuning_job.status.lower())
-    return f"{word} at {ended_jobs(snap)}/{snap.tuning_job.max_jobs}"
+    t = snap.tuning_job
+    return ended_at_text(t.status, ended_jobs(snap), t.max_jobs) or ""
 
 
 def percent_text(fraction: float) -> str:
     """A fraction as the whole percent reached (floored: 99.9% is 99%, never 100%)."""
-    return f"{math.floor(fraction * 100 + TOLERANCE)}%"
+    return f"{whole_percent(fraction)}%"
 
 
 def _finite(value: float | None) -> bool:
@@ -127,9 +128,10 @@ def _finite(value: float | None) -> bool:
 # -- one snapshot -------------------------------------------------------------------------------
 
 
-def check_snapshot(snap: Snapshot, *, slots: int | None = None) -> list[Violation]:
+def check_snapshot(snap: Snapshot, *, slots: int | None = None, max_jobs: int | None = None) -> list[Violation]:
     """Every rule that one snapshot can break alone. slots: the slots that really run (the
-    snapshot's own job_slots, or max_parallel_jobs, when None)."""
+    snapshot's own job_slots, or max_parallel_jobs, when None); max_jobs: the budget the
+    tuning job was created with, when the caller knows it (else the snapshot's)."""
     t = snap.tuning_job
     out: list[Violation] = []
 
@@ -138,6 +140,8 @@ def check_snapshot(snap: Snapshot, *, slots: int | None = None) -> list[Violatio
 
     slots = slots_of(t) if slots is None else slots
     counted = counted_jobs(snap)
+    if max_jobs is not None and t.max_jobs != max_jobs:
+        bad("budget", f"the snapshot says max_jobs {t.max_jobs}, the tuning job was created with {max_jobs}")
     if counted > t.max_jobs:
         bad("budget", f"{counted} training jobs counted against a budget of {t.max_jobs}")
     running = len(snap.running)
@@ -231,14 +235,14 @@ def check_transition(before: Snapshot, after: Snapshot, *, resumed: bool = False
     return out
 
 
-def check_session(snaps: Sequence[Snapshot], *, slots: int | None = None,
+def check_session(snaps: Sequence[Snapshot], *, slots: int | None = None, max_jobs: int | None = None,
                   resumed_before: Iterable[int] = ()) -> list[Violation]:
     """Every rule over a session's snapshots of one tuning job, in fetch order.
     resumed_before: indexes i such that the user resumed the job between snaps[i-1] and snaps[i]."""
     resumed = set(resumed_before)
     out: list[Violation] = []
     for i, snap in enumerate(snaps):
-        out += check_snapshot(snap, slots=slots)
+        out += check_snapshot(snap, slots=slots, max_jobs=max_jobs)
         if i:
             out += check_transition(snaps[i - 1], snap, resumed=i in resumed)
     return out
@@ -296,8 +300,7 @@ def check_jobs_done(view: TuningJobView, done_cell: str, *, training_jobs: Seque
         out.append(Violation("budget", view.name, f"jobs shows {done_cell}: more ended than the budget"))
     if budget != view.max_jobs:
         out.append(Violation("shown", view.name, f"jobs shows a budget of {budget}, max_jobs is {view.max_jobs}"))
-    c = view.status_counters
-    expected = c.completed + c.stopped + c.non_retryable_error
+    expected = ended_of(view)
     if done != expected:
         out.append(Violation("shown", view.name, f"jobs shows {done} ended, the counters say {expected}"))
     return out

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
+from hpo_tui.estimate import ended_at_text, whole_percent
 from hpo_tui.sanitize import sanitize
 from hpo_tui.views import Snapshot, TrainingJobView, TuningJobView
 
@@ -176,21 +176,12 @@ def fmt_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
-def ended_of(view: TuningJobView) -> int:
-    """Training jobs that ended and count against max_jobs (a retryable failure, lost with a
-    dead runner, is run again and does not): the 7 of "7/9"."""
-    c = view.status_counters
-    return c.completed + c.stopped + c.non_retryable_error
-
-
 def progress_text(snap: Snapshot) -> str:
     """Progress by the budget: "68%  510/750 jobs ended", or where a Stopped or Failed tuning
     job ended ("stopped at 7/9"). Floored: 100% only once the tuning job is done."""
     t, e = snap.tuning_job, snap.estimate
-    if t.status in ("Stopped", "Failed"):
-        word = "stopped" if t.status == "Stopped" else "failed"
-        return f"{word} at {e.ended}/{t.max_jobs}"
-    return f"{math.floor(e.fraction * 100 + 1e-9)}%  {e.ended}/{t.max_jobs} jobs ended"
+    return (ended_at_text(t.status, e.ended, t.max_jobs)
+            or f"{whole_percent(e.fraction)}%  {e.ended}/{t.max_jobs} jobs ended")
 
 
 def _progress_line(snap: Snapshot) -> str:

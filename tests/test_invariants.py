@@ -78,6 +78,9 @@ def test_a_sound_session_breaks_no_rule_and_its_outputs_agree():
 def test_more_jobs_than_the_budget_or_the_slots_are_named():
     over = snapshot([job(i, "Completed", done=4, objective=0.5) for i in range(5)], max_jobs=4)
     assert "budget" in rules(invariants.check_snapshot(over))
+    fine = snapshot([job(i, "Completed", done=4, objective=0.5) for i in range(4)], max_jobs=4, status="Completed")
+    assert invariants.check_snapshot(fine, max_jobs=4) == []
+    assert "budget" in rules(invariants.check_snapshot(fine, max_jobs=3))  # a misreported budget
     crowded = snapshot([job(i, done=1) for i in range(3)], parallel=3, slots=2)
     found = invariants.check_snapshot(crowded)
     assert "slots" in rules(found)
@@ -138,6 +141,11 @@ def test_progress_is_100_percent_only_when_done_and_stopped_says_where_it_stoppe
     almost = snapshot([job(0, "Completed", done=4, objective=0.5), job(1, done=4)], max_jobs=2)
     assert almost.estimate.fraction < 1
     assert invariants.percent_text(almost.estimate.fraction) == "99%"
+    # Once its last job ended the budget is met: 100%, before the runner records Completed.
+    spent = snapshot([job(0, "Completed", done=4, objective=0.5), job(1, "Completed", done=4, objective=0.6)],
+                     max_jobs=2)
+    assert spent.estimate.fraction == 1.0
+    assert invariants.check_snapshot(spent) == []
 
 
 def test_an_eta_sized_by_max_parallel_jobs_where_one_slot_runs_is_caught():

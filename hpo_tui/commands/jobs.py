@@ -10,7 +10,8 @@ from typing import Any
 
 from hpo_tui.backends.base import Backend, TuningJobNotFound, poll_rows
 from hpo_tui.errors import UserError
-from hpo_tui.report import ended_of, fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
+from hpo_tui.estimate import ended_of
+from hpo_tui.report import fmt_value, one_line, render_status, stream_export, text_table, utc_time, write_export
 from hpo_tui.sanitize import sanitize
 
 

@@ -179,6 +179,7 @@ class FakeBackend:
         self.others = others or []
         self.polls = 0
         self.stopped: list[str] = []
+        self.resumed: list[str] = []
         self.launched: list[Any] = []
         self.fail_next: Exception | None = None
 
@@ -204,6 +205,9 @@ class FakeBackend:
 
     def stop(self, name: str) -> None:
         self.stopped.append(name)
+
+    def resume(self, name: str) -> None:
+        self.resumed.append(name)
 
     def launch(self, spec: Any) -> str:
         self.launched.append(spec)

@@ -476,3 +476,46 @@ async def test_clone_on_a_backend_that_cannot_give_the_spec_back_says_so(start, 
         await settle(pilot)
         await wait_for_note(pilot, "cannot be read back yet")
         assert not isinstance(app.screen, ConfigureScreen)
+
+
+async def test_resume_from_the_dashboard_asks_first_and_a_stopped_job_is_offered_a_warm_start():
+    # A Stopped tuning job is never resumed: R asks, and offers a new one warm-starting from it.
+    record_tuning_job("stopped-before", _reference_like_spec(), status="Stopped",
+                      best={"optimizer": "Adam", "learning_rate": "0.0871"})
+    app = make_app(attach="stopped-before", start="dashboard", interval=3600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.screen.snapshot is not None, "the first poll")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "stays stopped" in str(app.screen.query_one(".dialog-title").render())
+        assert "stopped at 1/5" in " ".join(str(app.screen.query_one(".dialog-body").render()).split())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfigureScreen), "the configure screen")
+        assert app.screen.current_spec().warm_start.parents == ["stopped-before"]
+    from hpo_tui.backends.local import LocalBackend
+
+    backend = LocalBackend()
+    try:
+        assert backend.poll("stopped-before").tuning_job.status == "Stopped"
+    finally:
+        backend.close()
+
+
+async def test_resume_of_a_job_whose_runner_died_runs_only_once_confirmed():
+    jobs = finished_jobs()
+    backend = FakeBackend([snapshot_of(jobs, "Failed", ended=NOW - 60.0)], jobs=jobs)
+    app = dashboard_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        body = str(app.screen.query_one(".dialog-body").render())
+        assert "ended and are kept" in body
+        await pilot.press("escape")  # cancelled: nothing resumed
+        await settle(pilot)
+        assert backend.resumed == []
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: backend.resumed == [TUNING_JOB], "the resume")
+        await wait_for_note(pilot, f"Resumed {TUNING_JOB}")

@@ -77,6 +77,7 @@ class DashboardScreen(Screen):
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         # Listed by ? and the palette; the footer keeps room for the keys used most.
         Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
+        Binding("R", "resume", "Resume", id="dashboard.resume", show=False),
         Binding("y", "copy_best", "Copy best", id="dashboard.copy_best", show=False),
         Binding("Y", "copy_best(True)", "Copy best as TOML", id="dashboard.copy_best_toml", show=False),
         Binding("question_mark", "help", "Help", id="dashboard.help"),
@@ -96,6 +97,7 @@ class DashboardScreen(Screen):
         ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
+        ("Resume tuning job", "Restart a local tuning job whose runner died; asks first (R)", "resume"),
         ("Copy best hyperparameters", "Copy the best training job's hyperparameters as CLI arguments (y)",
          "copy_best"),
         ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
@@ -686,6 +688,11 @@ class DashboardScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.action_tuning_jobs()
+
+    def action_resume(self) -> None:
+        from hpo_tui.app.screens.resume_flow import ask_to_resume
+
+        ask_to_resume(self)
 
     def action_clone(self) -> None:
         # A Stopped tuning job stays stopped (resume refuses it): its way on is a warm start.

@@ -20,6 +20,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
+from hpo_tui.estimate import ended_of
 from hpo_tui.views import TuningJobView
 
 STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "success",
@@ -115,7 +116,7 @@ class TuningJobsScreen(Screen):
             Text(job.name),
             Text(job.status, style=Style(color=self.app.theme_variables[colour]) if colour else ""),
             Text(job.strategy),
-            Text(f"{job.status_counters.finished}/{job.max_jobs}", justify="right"),
+            Text(f"{ended_of(job)}/{job.max_jobs}", justify="right"),  # as `hpo-tui jobs` counts
             Text(f"{fmt.fmt_number(job.best_objective)} {job.objective_name}"
                  if job.best_objective is not None else fmt.DASH),
             Text(job.best_training_job or fmt.DASH),
@@ -130,7 +131,7 @@ class TuningJobsScreen(Screen):
         """What a header click sorts by: raw values, missing ones last."""
         value: Any = {
             "name": job.name.lower(), "status": job.status, "strategy": job.strategy,
-            "progress": job.status_counters.finished, "best": job.best_objective,
+            "progress": ended_of(job), "best": job.best_objective,
             "best_job": job.best_training_job, "created": job.created_at,
         }[self.sort_key or "created"]
         return (value is None, value if value is not None else 0)

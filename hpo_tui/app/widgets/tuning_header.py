@@ -3,8 +3,6 @@ by the budget (running jobs by their epochs), the job counters, and the best tra
 
 from __future__ import annotations
 
-import math
-
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,9 +12,8 @@ from textual.widgets import ProgressBar, Static
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
 from hpo_tui.app.widgets.one_line import set_line
-from hpo_tui.report import ended_of
 from hpo_tui.views import TuningJobView
-from hpo_tui.estimate import ProgressEstimate
+from hpo_tui.estimate import ProgressEstimate, ended_at_text, ended_of, whole_percent
 
 BEST_MARK = "★"
 # Whole percents, floored: Textual's label rounds, so 99.6% of 1000 steps read "100%" while
@@ -67,10 +64,9 @@ class TuningJobHeader(Vertical):
         # Most telling first: a narrow terminal cuts the end of the line.
         eta = fmt_eta(estimate, view, max(0.0, now - fetched_at) if fetched_at is not None else 0.0)
         parts = [eta] if eta else []
-        if view.status in ("Stopped", "Failed"):
-            parts.append(f"{view.status.lower()} at {ended_of(view)}/{view.max_jobs}")
-        else:  # the budget counted as the runner and `jobs` count it (a retried job is not)
-            parts.append(f"{ended_of(view)}/{view.max_jobs} finished")
+        # The budget counted as the runner and `jobs` count it (a retried job is not).
+        parts.append(ended_at_text(view.status, ended_of(view), view.max_jobs)
+                     or f"{ended_of(view)}/{view.max_jobs} finished")
         if view.job_slots is not None and view.job_slots < view.max_parallel_jobs:
             # max_parallel_jobs is a cap; the local engine runs one job per core (or [local] concurrency).
             cores = f" ({view.cores} core{'s' if view.cores != 1 else ''})" if view.cores else ""
@@ -85,7 +81,7 @@ class TuningJobHeader(Vertical):
         parts.append(f"{counters.completed} completed")
         if estimate is not None:
             # By the budget, running jobs by their epochs: three jobs half-way through read 15%, not 0%.
-            progress.update(total=PROGRESS_STEPS, progress=math.floor(estimate.fraction * PROGRESS_STEPS + 1e-9))
+            progress.update(total=PROGRESS_STEPS, progress=whole_percent(estimate.fraction))
             if estimate.epochs_total:
                 parts.append(f"epochs {estimate.epochs_done}/{estimate.epochs_total}")
         else:
