@@ -416,7 +416,7 @@ class SimAccount:
                 out["BillableTimeInSeconds"] = job.billable()
         return out
 
-    def _stop(self, p: dict[str, Any]) -> dict[str, Any]:
+    def _api_stop(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["HyperParameterTuningJobName"]
         if name not in self.tunings:
             raise _NotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
@@ -449,7 +449,7 @@ class SimAccount:
             "DescribeHyperParameterTuningJob": self._describe_tuning,
             "ListTrainingJobsForHyperParameterTuningJob": self._list_jobs,
             "DescribeTrainingJob": self._describe_job,
-            "StopHyperParameterTuningJob": self._stop,
+            "StopHyperParameterTuningJob": self._api_stop,
             "CreateHyperParameterTuningJob": self._create,
             "ListHyperParameterTuningJobs": self._list_tunings,
         }
