@@ -261,22 +261,26 @@ class SimAccount:
             self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
         self._pending.clear()
 
+    def _read_stream(self, stream: str) -> list[dict[str, Any]]:
+        """Every event of one log stream, from moto, in the stream's order."""
+        events: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+            if token:
+                params["nextToken"] = token
+            page = self.logs.get_log_events(**params)
+            events.extend(page["events"])
+            if not page["events"] or page.get("nextForwardToken") == token:
+                return events
+            token = page.get("nextForwardToken")
+
+    def _job_streams(self, job: str) -> list[str]:
+        return sorted(s for s in self._streams if s.startswith(f"{job}/"))
+
     def stream_events(self, job: str) -> dict[str, list[str]]:
         """Every message of each of a job's log streams, in the stream's order."""
-        out: dict[str, list[str]] = {}
-        for stream in sorted(s for s in self._streams if s.startswith(f"{job}/")):
-            token = None
-            messages = out.setdefault(stream, [])
-            while True:
-                params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
-                if token:
-                    params["nextToken"] = token
-                page = self.logs.get_log_events(**params)
-                messages.extend(e["message"] for e in page["events"])
-                if not page["events"] or page.get("nextForwardToken") == token:
-                    break
-                token = page.get("nextForwardToken")
-        return out
+        return {stream: [e["message"] for e in self._read_stream(stream)] for stream in self._job_streams(job)}
 
     def bill_at(self, name: str, at: float) -> float:
         """What the training jobs of a tuning job cost up to time `at`, in seconds: ended
@@ -294,22 +298,9 @@ class SimAccount:
 
     def all_events(self, job: str) -> list[str]:
         """Every message a job wrote, in the order it wrote them (the truth for `logs`)."""
-        out: list[tuple[int, int, str]] = []
-        seq = 0
-        for stream in sorted(s for s in self._streams if s.startswith(f"{job}/")):
-            token = None
-            while True:
-                params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
-                if token:
-                    params["nextToken"] = token
-                page = self.logs.get_log_events(**params)
-                for e in page["events"]:
-                    out.append((e["timestamp"], seq, e["message"]))
-                    seq += 1
-                if not page["events"] or page.get("nextForwardToken") == token:
-                    break
-                token = page.get("nextForwardToken")
-        return [m for _, _, m in sorted(out)]
+        events = [(e["timestamp"], rank, seq, e["message"]) for rank, stream in enumerate(self._job_streams(job))
+                  for seq, e in enumerate(self._read_stream(stream))]
+        return [m for *_, m in sorted(events)]
 
     # ------------------------------------------------------------------ the API
 

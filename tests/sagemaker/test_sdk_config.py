@@ -20,8 +20,7 @@ import pytest
 from hpo_tui.backends.sagemaker import SageMakerBackend
 from hpo_tui.spec import TuningSpec
 from hpo_tui.spec.sdk_config import config_paths, render_request_as_sent
-
-ROLE = "arn:aws:iam::123456789012:role/SageMakerTuning"
+from tests.sagemaker.test_moto import make_spec
 
 ADMIN_YAML = """\
 SchemaVersion: '1.0'
@@ -57,14 +56,6 @@ SageMaker:
       - Key: owner
         Value: alice
 """
-
-
-def make_spec(source_dir: Path, name: str) -> TuningSpec:
-    spec = TuningSpec(backend="sagemaker")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
-    spec.tuning_job_name = name
-    return spec
 
 
 @pytest.fixture()
