@@ -179,7 +179,8 @@ class SageMakerBackend:
 
     def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
         """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
-        + at most MaxParallelTrainingJobs DescribeTrainingJob.
+        + at most MaxParallelTrainingJobs DescribeTrainingJob of running jobs and
+        ENDED_DESCRIBES_PER_POLL of ended ones (spot billing, once each).
 
         points=False reads no log line: the jobs there are now get their rows from the list
         pages, and their curves from curves() when shown; later polls with the cursor read
