@@ -5,8 +5,8 @@ advances. hpo_tui.invariants checks every rule after every step.
 
 A session: launch through the SDK (an SDK config file maybe present; the request the
 preview shows must be the one sent), maybe far into a 500+-job run at once (an attach
-mid-run), time passing (training jobs start, emit epochs, end), spot interruptions (a new
-log stream), throttling at random, polls as the dashboard makes them, curves read, a fresh
+mid-run), time passing (training jobs start, emit epochs, end; a second instance's log
+stream starts late), spot interruptions (a new log stream), throttling at random, polls as the dashboard makes them, curves read, a fresh
 watcher attaching, `logs --follow` reads, `status`, and a stop.
 """
 
@@ -148,8 +148,9 @@ class SageMakerSession(RuleBasedStateMachine):
     # ------------------------------------------------------------------ launch
 
     @initialize(seed=st.integers(0, 2**16), spot=st.booleans(), parallel=st.integers(1, 4),
-                max_jobs=st.integers(2, 8), config=st.booleans(), big=st.booleans())
-    def launch(self, seed: int, spot: bool, parallel: int, max_jobs: int, config: bool, big: bool) -> None:
+                max_jobs=st.integers(2, 8), config=st.booleans(), big=st.booleans(), hosts=st.integers(1, 2))
+    def launch(self, seed: int, spot: bool, parallel: int, max_jobs: int, config: bool, big: bool,
+               hosts: int) -> None:
         assert Env.files is not None and Env.source_dir is not None
         self.sim.rng.seed(seed)
         user = Env.files / ("sdk-config.yaml" if config else "empty.yaml")
@@ -161,6 +162,7 @@ class SageMakerSession(RuleBasedStateMachine):
         spec.ranges["num_epoch"].min, spec.ranges["num_epoch"].max = 2, 5  # type: ignore[union-attr]
         spec.estimator.source_dir = str(Env.source_dir)
         spec.estimator.use_spot_instances = spot
+        spec.estimator.instance_count = hosts  # a second host's log stream starts late
         spec.estimator.max_run_seconds = 3600
         spec.estimator.max_wait_seconds = 7200 if spot else None
         spec.sagemaker.role_arn = ROLE

@@ -69,6 +69,7 @@ class SimJob:
     lost: float = 0.0  # seconds lost to spot interruptions (not billed)
     resume_at: float | None = None  # while interrupted: when it starts again
     values: list[float] = field(default_factory=list)  # Validation-accuracy per epoch
+    hosts: int = 1  # the instance count
 
     @property
     def terminal(self) -> bool:
@@ -150,6 +151,8 @@ class SimAccount:
         at = self.clock.now if at is None else at
         job = SimJob(f"{tuning.name}-{index + 1:03d}-{self.rng.getrandbits(32):08x}", tuning.name, index, at, hps,
                      planned, tuning.spot, self.epoch_seconds)
+        resources = tuning.request["TrainingJobDefinition"].get("HyperParameterTuningResourceConfig") or {}
+        job.hosts = int(resources.get("InstanceCount") or 1)
         job.started = at + 30.0
         job.secondary = "Training"
         job.streams.append(f"{job.name}/algo-1-{int(job.started)}")
@@ -211,6 +214,15 @@ class SimAccount:
             job.values.append(value)
             self._emit(job, at, f"Epoch[{job.epochs}] Train-accuracy={min(1.0, value + 0.01):.4f}")
             self._emit(job, at, f"Epoch[{job.epochs}] Validation-accuracy={value:.4f}")
+            if job.hosts > 1 and job.epochs >= 1:
+                # The other hosts of a multi-instance job: their streams start late, each
+                # with its own lines (not read for metrics: SageMaker's come from algo-1).
+                for host in range(2, job.hosts + 1):
+                    stream = f"{job.name}/algo-{host}-{int(job.started or at) + 7 * host}"
+                    if stream not in job.streams:
+                        job.streams.insert(0, stream)
+                    self._pending.setdefault(stream, []).append(
+                        {"timestamp": int(at * 1000), "message": f"algo-{host}: epoch {job.epochs} synced"})
             job.epochs += 1
             if job.epochs >= job.planned:
                 job.status, job.secondary, job.ended = "Completed", "Completed", at
