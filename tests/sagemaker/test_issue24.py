@@ -230,3 +230,22 @@ async def test_the_tui_live_log_shows_the_stream_a_spot_restart_opens(account: S
             if shown() == expected:
                 break
         assert shown() == expected
+
+
+def test_a_running_job_whose_curve_was_loaded_is_read_on_from_there_not_again(account: SimAccount,
+                                                                             boto_session: Any) -> None:
+    """After the rows-only first poll, the dashboard loads the curve of a running job it
+    shows; the next poll goes on from where that read stopped: no epoch comes twice."""
+    from hpo_tui.backends.base import poll_for_view
+
+    attach_520(account)
+    account.advance(300)
+    backend = SageMakerBackend(boto_session=boto_session)
+    first = poll_for_view(backend, NAME)
+    running = next(j.name for j in first.training_jobs if not j.is_terminal)
+    loaded = {(p.metric, p.epoch) for p in backend.curves(NAME, [running])}
+    assert loaded
+    account.advance(120)
+    second = poll_for_view(backend, NAME, first.cursor)
+    again = {(p.metric, p.epoch) for p in second.new_points if p.job == running}
+    assert again and not (again & loaded), sorted(again & loaded)

@@ -146,14 +146,14 @@ def fetch_snapshot(
         if not with_points:
             new_cursor.lazy.update(job for job in jobs_log
                                    if job not in new_cursor.progress and job not in new_cursor.settled)
-        else:
-            # A job still running when a rows-only poll saw it is read from its creation now:
-            # its epochs are what progress and the ETA go by. Only the jobs that had ended
-            # stay for curves() to read.
+        if loaded and new_cursor.lazy:
+            adopt_loaded(new_cursor, loaded, jobs_log, now_ms)  # go on from where curves() stopped
+        if with_points:
+            # A job still running when a rows-only poll saw it, and whose curve was not read,
+            # is read from its creation now: its epochs are what progress and the ETA go by.
+            # Only the jobs that had ended stay for curves() to read.
             new_cursor.lazy -= {s["TrainingJobName"] for s in summaries
                                 if s.get("TrainingJobStatus") not in TERMINAL_STATUSES}
-        if loaded and new_cursor.lazy:
-            adopt_loaded(new_cursor, loaded, jobs_log, now_ms)
         if job_logs is not None:
             job_logs.update(jobs_log)
         points = read_log_points(call, name, new_cursor, jobs_log, now_ms)
