@@ -128,6 +128,7 @@ class SageMakerSession(RuleBasedStateMachine):
         self.name = ""
         self.snaps: list[Any] = []
         self.watcher: list[int] = []  # which watcher (backend) polled each snapshot
+        self.points: set[tuple[Any, ...]] = set()  # the metric points this watcher was given
         self.watchers = 0
         self.truth: list[float] = []  # the true bill at each snapshot's fetch
         self.checked = 0
@@ -203,6 +204,7 @@ class SageMakerSession(RuleBasedStateMachine):
         except AwsUnavailable:
             return  # throttled before any data: the dashboard says so and retries
         self.cursor = snap.cursor
+        self._points_once(snap.new_points, "a poll")
         self.snaps.append(snap.prepare())
         self.watcher.append(self.watchers)
         self.truth.append(self.sim.bill_at(self.name, snap.fetched_at))
@@ -215,10 +217,22 @@ class SageMakerSession(RuleBasedStateMachine):
         if not names:
             return
         shown = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True))
+        lazy = set(getattr(self.cursor, "lazy", ()))
         try:
-            self.backend.curves(self.name, shown)
+            points = self.backend.curves(self.name, shown)
         except AwsUnavailable:
-            pass
+            return
+        # The polls go on from where curves() read a job they left to it: never again.
+        self.points.update((p.job, p.metric, p.epoch, p.timestamp) for p in points if p.job in lazy)
+
+    def _points_once(self, points: Any, where: str) -> None:
+        """Each metric point reaches this watcher once: a poll gives none that an earlier
+        poll gave, nor one that curves() read of a job the polls had left to it."""
+        for p in points:
+            key = (p.job, p.metric, p.epoch, p.timestamp)
+            if key in self.points:
+                self.violations.append(inv.Violation("logs", self.name, f"{where} gave {key} again"))
+            self.points.add(key)
 
     @rule()
     def attach_again(self) -> None:
@@ -226,6 +240,7 @@ class SageMakerSession(RuleBasedStateMachine):
         self.backend = SageMakerBackend(boto_session=self.session)
         self.watchers += 1
         self.cursor = None
+        self.points = set()
         self.poll()
 
     @rule()
