@@ -327,6 +327,7 @@ def machine_env(moto_endpoint: str, boto_session: Any, tmp_path: Path,  # noqa: 
 
 def test_sagemaker_sessions_keep_every_invariant(machine_env: None) -> None:
     run_state_machine_as_test(SageMakerSession, settings=settings(
-        max_examples=int(os.environ.get("SIM_EXAMPLES", "6")), stateful_step_count=25, deadline=None, phases=[Phase.explicit, Phase.generate],
+        max_examples=int(os.environ.get("SIM_EXAMPLES", "8")), stateful_step_count=25, deadline=None,
+        derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],  # bench/ shrinks
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
 
