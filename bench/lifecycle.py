@@ -71,11 +71,14 @@ def _machines(which: str) -> list[tuple[str, type]]:
         path = ROOT / "tests" / "lifecycle" / "test_sagemaker_session.py"
         if path.exists():
             module = importlib.import_module("tests.lifecycle.test_sagemaker_session")
-            for value in vars(module).values():
-                if (inspect.isclass(value) and issubclass(value, RuleBasedStateMachine)
-                        and value is not RuleBasedStateMachine and value.__module__ == module.__name__):
-                    found.append(("sagemaker", value))
-                    break
+            # Its machine: defined in the file, or imported into it (the first one then).
+            machines = [v for v in vars(module).values() if inspect.isclass(v) and issubclass(v, RuleBasedStateMachine)
+                        and v is not RuleBasedStateMachine and v.__name__ != "LocalSession"]
+            machines.sort(key=lambda v: v.__module__ != module.__name__)
+            if machines:
+                found.append(("sagemaker", machines[0]))
+            else:
+                print("sagemaker: no RuleBasedStateMachine in tests/lifecycle/test_sagemaker_session.py")
         else:
             print("sagemaker: tests/lifecycle/test_sagemaker_session.py not there; skipped")
     return found

@@ -3,6 +3,11 @@ apply a 500-job snapshot with 20 changed jobs, loading a 5,000-line log into the
 view (against the old RichLog-per-line, side by side), idle CPU while watching a finished
 job, and quit -> process exit with a poll blocked on a locked store (against an unlocked one).
 
+`--startup` (issue 26): the first painted frame of the configure screen against a minimal
+Textual app (Header, Static, Footer), of the jobs screen and of an attach, interleaved,
+median of 5, and the ratio to the minimal app. `--startup --against DIR` adds the same
+screens of another checkout (DIR on PYTHONPATH), in the same rounds.
+
 `--scale` (issue 16): main-thread CPU per refresh and per tick including the deferred
 (idle-time and render) work at 500-10,000 jobs, attach to finished 1,000 and 5,000 x 50 x 3
 stores (first frame with rows, RSS, idle CPU), and `status`/`export` time and peak RSS.
@@ -85,6 +90,50 @@ def first_frame(env: dict[str, str], argv: list[str], marker: str, runs: int = 7
         finally:
             pane.kill()
     return results[1:]
+
+
+def side_by_side(env: dict[str, str], cases: list[tuple[str, list[str], str]],
+                 rounds: int = 5) -> dict[str, list[tuple[float, float]]]:
+    """First painted frames of several commands, interleaved round by round (so a change
+    in the machine's load hits them all alike): {label: [(wall, CPU), ...]}."""
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in cases}
+    for _ in range(rounds):
+        for label, argv, marker in cases:
+            results[label] += first_frame(env, argv, marker, runs=1)
+    return results
+
+
+def startup_main() -> int:
+    """Issue 26: the configure screen's first frame against a minimal Textual app (Header,
+    Static, Footer), median of 5 side by side in one run, and the attach and jobs screens."""
+    if TMUX is None:
+        print("tmux is not installed: apt-get install tmux", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="hpo-tui-bench-") as home:
+        os.environ["HPO_TUI_HOME"] = home
+        env = dict(os.environ, TERM="xterm-256color")
+        env.pop("TMUX", None)
+        print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+        name = finished_local_job(env)
+        minimal = [sys.executable, str(ROOT / "bench" / "minimal_textual_app.py")]
+        cases = [("minimal Textual app", minimal, "Minimal Textual app"),
+                 ("configure (hpo-tui)", [str(HPO_TUI)], "Hyperparameter ranges"),
+                 ("jobs (hpo-tui jobs --tui)", [str(HPO_TUI), "jobs", "--tui"], "Tuning jobs"),
+                 (f"attach (hpo-tui attach {name})", [str(HPO_TUI), "attach", name], "Completed")]
+        if "--against" in sys.argv:
+            # Another checkout of hpo-tui (e.g. main's), started the same way, in the same rounds.
+            other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
+            run_other = ["env", f"PYTHONPATH={other}"]
+            cases += [(f"{label} @ {other.name}", run_other + argv, marker) for label, argv, marker in cases[1:]]
+        results = side_by_side(env, cases)
+        base = statistics.median(w for w, _ in results["minimal Textual app"])
+        for label, frames in results.items():
+            print(f"first painted frame, {label}: {describe(frames)}  "
+                  f"ratio {statistics.median(w for w, _ in frames) / base:.2f}x the minimal app")
+        ratio = statistics.median(w for w, _ in results["configure (hpo-tui)"]) / base
+        print(f"start-up ratio (configure / minimal, median of 5, side by side): {ratio:.2f}  target <= 1.5")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
 
 
 def describe(results: list[tuple[float, float]]) -> str:
@@ -540,6 +589,8 @@ def main() -> int:
     compile_bytecode()
     if "--scale" in sys.argv[1:]:
         return scale_main()
+    if "--startup" in sys.argv[1:]:
+        return startup_main()
     if TMUX is None:
         print("tmux is not installed: apt-get install tmux", file=sys.stderr)
         return 1

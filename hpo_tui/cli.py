@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="print progress until the tuning job ends")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_launch")
 
+    p = sub.add_parser("doctor", parents=[backend],
+                       help="check an AWS account before a SageMaker launch (read-only): credentials, "
+                            "region, role, quotas, image, data, bucket")
+    p.add_argument("spec_path", metavar="SPEC", nargs="?", help="spec file (TOML; default: the reference spec)")
+    p.set_defaults(handler="hpo_tui.commands.doctor:cmd_doctor")
+
     p = sub.add_parser("jobs", parents=[backend], help="list tuning jobs, newest first")
     p.add_argument("--tui", action="store_true", help="open the tuning jobs screen")
     p.add_argument("--name-contains", metavar="TEXT", help="only tuning jobs whose name contains TEXT")
@@ -116,6 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="file to write (default: standard output; required for optuna)")
     p.set_defaults(handler="hpo_tui.commands.jobs:cmd_export")
 
+    p = sub.add_parser("delete", parents=[backend],
+                       help="delete ended local tuning jobs: store rows and folders (models, logs); asks first")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when not on a terminal)")
+    p.add_argument("--in-account", action="store_true",
+                   help="sagemaker: delete the tuning job's record in the AWS account (DeleteHyperParameterTuningJob; "
+                        "its training jobs, models and logs stay); never done without this flag")
+    p.set_defaults(handler="hpo_tui.commands.housekeeping:cmd_delete")
+
+    p = sub.add_parser("prune", help="delete local tuning jobs that ended longer ago than --older-than; asks first")
+    p.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30d, 12h, 2w")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when not on a terminal)")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    p.set_defaults(handler="hpo_tui.commands.housekeeping:cmd_prune")
+
+    p = sub.add_parser("compare", parents=[backend],
+                       help="2-4 tuning jobs side by side, or 2-4 training jobs of one tuning job",
+                       description="Tuning jobs: best so far against jobs and wall time, each one's best "
+                       "training job and its hyperparameters, the warm-start lineage. Training jobs (of one "
+                       "tuning job): every metric per epoch, and the hyperparameters that differ.")
+    p.add_argument("names", nargs="+", metavar="NAME", help="2 to 4 tuning jobs, or training jobs of one tuning job")
+    p.add_argument("--tuning-job", metavar="NAME",
+                   help="the tuning job of the training jobs named (default: read from their names)")
+    p.set_defaults(handler="hpo_tui.commands.compare:cmd_compare")
+
     p = sub.add_parser("attach", parents=[backend, interval], help="open the dashboard of a tuning job")
     p.add_argument("name")
     p.set_defaults(handler="hpo_tui.commands.tui:cmd_attach")
@@ -134,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tabs", type=int, default=4,
                    help="browser tabs served at once; each is an app that polls (default: 4)")
     p.add_argument("--spec", metavar="FILE", help="open the configure screen with this spec (TOML)")
-    p.add_argument("app_args", nargs=argparse.REMAINDER, metavar="START",
+    # "*", not REMAINDER: the serve options may come after the start screen too
+    # (`serve attach NAME --port 0`), as they may after any other command's arguments.
+    p.add_argument("app_args", nargs="*", metavar="START",
                    help="configure (default), attach NAME, or jobs")
     p.set_defaults(handler="hpo_tui.commands.serve:cmd_serve")
 

@@ -149,6 +149,14 @@ class TuningJobView:
     consumed_seconds: int | None = None
     region: str | None = None
     price_per_hour: float | None = None
+    # The metrics the spec defines (objective first when it is one), and the tuning jobs it
+    # warm-started from with how (IdenticalDataAndAlgorithm or TransferLearning): for compare.
+    metric_names: tuple[str, ...] = ()
+    warm_start_parents: tuple[str, ...] = ()
+    warm_start_type: str | None = None
+    # The values the objective can take, as the spec says ([objective] lowest/highest; local
+    # only): the charts' axes never pass them. None: inferred (hpo_tui.scales).
+    objective_bounds: tuple[float | None, float | None] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -212,16 +220,19 @@ class Snapshot:
     @functools.cached_property
     def finished_objectives(self) -> tuple[tuple[int, float], ...]:
         """(launch number, counted from 1; final objective) of each finished job that has
-        one, in launch order."""
-        finished = [j for j in self.training_jobs if j.is_terminal and j.final_objective is not None]
+        one, in launch order. A Failed job's last value is partial: it is not a result."""
+        finished = [j for j in self.training_jobs
+                    if j.is_terminal and j.status != "Failed" and j.final_objective is not None]
         finished.sort(key=lambda j: j.launch_index)
         return tuple((j.launch_index + 1, j.final_objective) for j in finished)  # type: ignore[misc]
 
     @functools.cached_property
     def leaders(self) -> tuple[str, ...]:
         """The LEADERS training jobs with the best final objective, best first (ties in the
-        order of training_jobs)."""
-        scored = [j for j in self.training_jobs if j.final_objective is not None]
+        order of training_jobs). Failed jobs are never ranked (their last value is partial),
+        nor a NaN."""
+        scored = [j for j in self.training_jobs
+                  if j.final_objective is not None and j.status != "Failed" and not math.isnan(j.final_objective)]
         pick = heapq.nlargest if self.tuning_job.objective_type == "Maximize" else heapq.nsmallest
         return tuple(j.name for j in pick(LEADERS, scored, key=lambda j: j.final_objective))
 

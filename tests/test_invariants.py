@@ -217,3 +217,17 @@ def test_the_debug_mode_turns_a_violation_into_a_warning(monkeypatch, capsys):
     good = snapshot([job(0, done=2)], now=120.0)
     assert invariants.debug_check(good) is good
     assert invariants.debug_check(snapshot([job(0, done=3)], now=130.0)).warning is None
+
+
+def test_compare_counts_the_budget_as_jobs_does():
+    from hpo_tui.compare import compare_tuning_jobs, render_tuning_jobs
+
+    lost = [job(0, "Failed", done=1, reason="runner exited unexpectedly"),
+            job(1, "Failed", done=1, reason="runner exited unexpectedly"),
+            *(job(i, "Completed", done=4, objective=0.5 + i / 100) for i in range(2, 5))]
+    crashed = snapshot(lost, status="Completed", max_jobs=3, retryable=2)
+    other = dataclasses.replace(crashed, tuning_job=dataclasses.replace(crashed.tuning_job, name="u"))
+    text = render_tuning_jobs(compare_tuning_jobs([crashed, other]))
+    row = next(line for line in text.splitlines() if line.strip().startswith("finished / max jobs"))
+    cell = row.split()[-1]
+    invariants.assert_holds(invariants.check_jobs_done(crashed.tuning_job, cell))

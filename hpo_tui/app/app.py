@@ -317,28 +317,34 @@ class HpoApp(App[None]):
 
     @work(thread=True, group="copy", exit_on_error=False)
     def _fetch_best(self, name: str, backend_name: str | None, as_toml: bool, snapshot: Snapshot | None) -> None:
-        from hpo_tui.app.clone import best_hyperparameters
+        from hpo_tui.app.clipboard import copy_with_tool
+        from hpo_tui.app.clone import as_cli_args, as_toml as to_toml, best_hyperparameters
 
         backend = self.backend_for(backend_name)
         fetch = getattr(backend, "tuning_spec", None)
         spec = fetch(name) if fetch is not None else None
         best, values = best_hyperparameters(snapshot or poll_rows(backend, name), spec)
-        self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml))
+        text = (to_toml(values) if as_toml else as_cli_args(values)) if best is not None else ""
+        # A tool that says it copied, where one can reach the user's clipboard (not headless).
+        copied_by = copy_with_tool(text) if text and not self.is_headless and not self.is_web else None
+        self.post_message(BestHyperparametersFound(name, best, values, spec is not None, as_toml, text, copied_by))
 
     @on(BestHyperparametersFound)
     def _best_found(self, message: BestHyperparametersFound) -> None:
-        from hpo_tui.app.clone import as_cli_args, as_toml
+        from hpo_tui.app.clipboard import copy_outcome
 
         if message.training_job is None:
             self.notify(f"{message.tuning_job} has no training job with an objective value yet: nothing to copy.",
                         title="Copy best hyperparameters", severity="warning", markup=False)
             return
-        text = as_toml(message.hyperparameters) if message.as_toml else as_cli_args(message.hyperparameters)
+        text = message.text
+        # Also the app's own clipboard (ctrl+v in its inputs), and OSC 52 for the terminal.
         self.copy_to_clipboard(text)
+        title, how = copy_outcome(message.copied_by, headless=self.is_headless, web=self.is_web)
         what = "TOML" if message.as_toml else "command-line arguments"
         note = "" if message.static_known else "\n(tuned ones only: the static ones are not known for this job)"
-        self.notify(f"Copied the hyperparameters of {message.training_job} as {what}:\n{text.strip()}{note}",
-                    title="Copied", markup=False, timeout=8)
+        self.notify(f"The hyperparameters of {message.training_job} as {what}, {how}:\n{text.strip()}{note}",
+                    title=title, markup=False, timeout=8, severity="information" if message.copied_by else "warning")
 
     # --- help -----------------------------------------------------------------------
 
@@ -373,12 +379,24 @@ class HpoApp(App[None]):
             if yes:
                 self._exit_with_notes()
 
+        if self._edited_forms():
+            # Losing typed work: the question says so, and Cancel is the default.
+            self.push_screen(ConfirmDialog("Discard changes?", "\n".join(notes), confirm="Discard and quit",
+                                           variant="error", id="quit-dialog"), answered)
+            return
         self.push_screen(ConfirmDialog("Quit hpo-tui?", "\n".join(notes) + "\nStop a tuning job first with s "
                                        "on its dashboard to end it now.", confirm="Quit", variant="warning",
                                        id="quit-dialog"), answered)
 
+    def _edited_forms(self) -> int:
+        """Configure screens whose form has changes not saved or launched."""
+        return sum(1 for screen in self.screen_stack if getattr(screen, "is_edited", False))
+
     def _quit_notes(self) -> list[str]:
         notes = [job.quit_note() for job in self.watched.maybe_running()]
+        if self._edited_forms():
+            notes.insert(0, "The configure form has changes that are not saved (ctrl+s saves them to a spec "
+                            "file): quitting discards them.")
         if self.launching:
             notes.insert(0, "A launch is in progress: quitting now may leave the new tuning job running "
                             "unwatched; `hpo-tui jobs` lists it.")

@@ -7,6 +7,21 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
+# A match in the help text only ranks below matches in names ("slice" finds "Search views",
+# whose help lists "Slice, importance, ...").
+HELP_MATCH_WEIGHT = 0.5
+
+
+def match_entry(matcher, name: str, help_text: str) -> float:
+    """How well a query matches an entry: its name (fuzzily), else its help text (as words:
+    fuzzy letters scattered over a sentence would match almost anything), weighed down."""
+    score = matcher.match(name)
+    if score > 0:
+        return score
+    query = matcher.query.strip().lower()
+    return HELP_MATCH_WEIGHT if query and query in help_text.lower() else 0.0
+
+
 class ScreenActions(Provider):
     """Offers each entry of the active screen's PALETTE: (name, help, action)."""
 
@@ -20,7 +35,7 @@ class ScreenActions(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, action in self._entries():
-            score = matcher.match(name)
+            score = match_entry(matcher, name, help_text)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), partial(self.screen.run_action, action), help=help_text)
 
@@ -49,6 +64,6 @@ class Navigation(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._entries():
-            score = matcher.match(name)
+            score = match_entry(matcher, name, help_text)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -71,3 +71,5 @@ class BestHyperparametersFound(Message):
     hyperparameters: dict[str, str]
     static_known: bool  # False when only the tuned ones are known (no spec from the backend)
     as_toml: bool
+    text: str = ""  # what is copied
+    copied_by: str | None = None  # the clipboard tool that took it (None: none did, or none was tried)

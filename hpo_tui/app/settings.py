@@ -61,6 +61,11 @@ def update(warn: Callable[[str], Any], **changes: Any) -> None:
         return
     path = settings_path()
     data = {k: v for k, v in asdict(new).items() if v is not None}
+    try:  # tables kept by other parts of hpo-tui ([prices]) stay as they are
+        kept = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = {**{k: v for k, v in kept.items() if isinstance(v, dict)}, **data}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

@@ -1,7 +1,8 @@
 """The local backend: launches the engine's runner and reads the engine's SQLite store.
 
 Readers never write, with two guarded exceptions: noticing that a runner died (the
-tuning job is then marked Failed) and recording a stop request.
+tuning job is then marked Failed) and recording a stop request. Deleting an ended tuning
+job (local_housekeeping) writes too, holding that job's runner lock.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from hpo_tui.engine import procinfo
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
-from hpo_tui.engine.store import Store, spec_from_json, spec_to_json, store_error
+from hpo_tui.engine.store import Store, spec_as_written, spec_to_json, store_error
 from hpo_tui.sanitize import sanitize, sanitize_optional
 
 if TYPE_CHECKING:
@@ -524,7 +525,7 @@ class LocalBackend:
     @_busy_is_an_error
     def tuning_spec(self, name: str) -> TuningSpec:
         """The spec a tuning job was launched with (to launch a new one from it)."""
-        return spec_from_json(self._row(name)["spec_json"])
+        return spec_as_written(self._row(name)["spec_json"])
 
     # -- stop -------------------------------------------------------------------------------------
 
@@ -740,8 +741,37 @@ def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
-        parameter_ranges=_parameter_ranges(spec, tuned),
+        parameter_ranges=_parameter_ranges(spec, tuned), objective_bounds=_objective_bounds(spec),
+        metric_names=_metric_names(spec, row["objective_name"]), **_warm_start(spec),
     )
+
+
+def _metric_names(spec: dict[str, Any], objective: str) -> tuple[str, ...]:
+    """The metrics the spec defines, the objective first."""
+    defined = spec.get("metric_definitions")
+    names = [d.get("name") for d in defined if isinstance(d, dict)] if isinstance(defined, list) else []
+    names = [n for n in names if isinstance(n, str) and n]
+    return tuple(dict.fromkeys([objective] + names if objective in names else names))
+
+
+def _warm_start(spec: dict[str, Any]) -> dict[str, Any]:
+    warm = spec.get("warm_start")
+    parents = (warm.get("parents") if isinstance(warm, dict) else None) or []
+    if not parents:
+        return {}
+    return {"warm_start_parents": tuple(str(p) for p in parents),
+            "warm_start_type": warm.get("type") or "IdenticalDataAndAlgorithm"}
+
+
+def _objective_bounds(spec: dict[str, Any]) -> tuple[float | None, float | None] | None:
+    """[objective] lowest and highest, when the spec gave either (numbers only)."""
+    objective = spec.get("objective")
+    if not isinstance(objective, dict):
+        return None
+    low, high = objective.get("lowest"), objective.get("highest")
+    number = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None  # noqa: E731
+    low, high = number(low), number(high)
+    return (low, high) if low is not None or high is not None else None
 
 
 def _summary(jobs: list[dict[str, Any]], objective_type: str) -> tuple[StatusCounters, ObjectiveCounters,

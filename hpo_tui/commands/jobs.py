@@ -145,7 +145,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
          j.best_training_job or "", fmt_value(j.best_objective), utc_time(j.created_at)]
         for j in jobs
     ]
-    print(text_table(["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"], rows))
+    header = ["NAME", "STATUS", "STRATEGY", "DONE", "BEST JOB", "BEST", "CREATED"]
+    if backend.name == "local":  # what each tuning job's folder holds (models, logs)
+        from hpo_tui.backends.local_housekeeping import fmt_bytes, usage_by_tuning_job
+
+        sizes = usage_by_tuning_job(j.name for j in jobs)
+        header.append("DISK")
+        for row, job in zip(rows, jobs):
+            row.append(fmt_bytes(sizes[job.name]))
+    print(text_table(header, rows))
     limit = getattr(backend, "list_limit", None)
     if limit is not None and len(jobs) >= limit:
         print(f"(the newest {limit}; narrow the list with --name-contains TEXT or --status STATUS)")
@@ -162,6 +170,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not price > 0:
             raise UserError(f"--price-per-hour must be a price in dollars > 0, got {price}")
         snap = dataclasses.replace(snap, tuning_job=dataclasses.replace(snap.tuning_job, price_per_hour=price))
+        keep = getattr(backend, "remember_price", None)
+        if keep is not None:  # given once: later reports of this instance type show dollars too
+            print(keep(args.name, price), file=sys.stderr)
     print(render_status(snap, links=getattr(args, "links", False)))
     if snap.warning:
         print(f"warning: {snap.warning}")
@@ -235,6 +246,7 @@ def _job_status(backend: Backend, job: str) -> str | None:
 def cmd_logs(args: argparse.Namespace) -> int:
     backend = _backend(args)
     cursor = None
+    first = True
     while True:
         # Read the status before the log, so the last lines of an ending job are not missed.
         status = _job_status(backend, args.job) if args.follow else None
@@ -244,6 +256,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
             for line in chunk.lines:
                 print(sanitize(line))  # training output is user code's: no terminal escapes
             sys.stdout.flush()
+            if first and not chunk.lines and _job_status(backend, args.job) is None:
+                # No log and no such job: a misspelled name, not an empty log.
+                where = f" in region {backend.region}" if backend.name == "sagemaker" else ""  # type: ignore[attr-defined]
+                raise UserError(f"no training job named {args.job!r} on the {backend.name} backend{where}. "
+                                "`hpo-tui status TUNING-JOB` lists the training jobs of a tuning job.")
+            first = False
             if not chunk.lines:
                 break
         if not args.follow or status in ("Completed", "Failed", "Stopped") or status is None:

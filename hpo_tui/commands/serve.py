@@ -102,7 +102,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token = None if args.no_token else secrets.token_urlsafe(24)
     server = TokenServer(argv, host=args.host, port=args.port, token=token, max_tabs=args.max_tabs, title=title)
     if not is_loopback(args.host):
-        print(REMOTE_WARNING.format(host=args.host, port=args.port), file=sys.stderr, flush=True)
+        if args.port:
+            print(REMOTE_WARNING.format(host=args.host, port=args.port), file=sys.stderr, flush=True)
+        else:  # --port 0: the warning names the port once it is bound (TokenServer.run)
+            server.remote_warning = True
     if token is None:
         print("WARNING: --no-token: any local user or web page that reaches the port can use this "
               "session.", file=sys.stderr, flush=True)
@@ -152,6 +155,7 @@ class TokenServer(Server):
         self.token = token
         self.max_tabs = max_tabs
         self.sessions = 0
+        self.remote_warning = False  # print REMOTE_WARNING once bound (a port picked by the system)
         # Cookies are shared by every port of a host: one name per port, set once bound.
         self.cookie = f"hpo_tui_token_{port}"
 
@@ -240,6 +244,8 @@ class TokenServer(Server):
                             "choose another --port (0 picks a free one)") from None
         host, port = runner.addresses[0][:2]
         self.cookie = f"hpo_tui_token_{port}"
+        if self.remote_warning:
+            print(REMOTE_WARNING.format(host=self.host, port=port), file=sys.stderr, flush=True)
         shown = f"[{host}]" if ":" in host else host
         self.public_url = f"http://{shown}:{port}"
         query = f"?token={self.token}" if self.token else ""

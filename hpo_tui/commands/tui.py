@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -14,11 +13,11 @@ def _run(app) -> int:
     # full passes (a 40-90 ms pause each, one of them before the first frame).
     gc.freeze()
     app.run()
-    if app.exit_hint:
+    if app.exit_hint and not app.served:
         # e.g. how to reattach to the tuning job that keeps running. Served in a browser
-        # (`hpo-tui serve`), stdout is textual-serve's protocol: the hint goes to stderr,
-        # which the server's console shows.
-        print(app.exit_hint, file=sys.stderr if app.served else sys.stdout)
+        # (`hpo-tui serve`), the tab showed it in the quit dialog already; printed, it would
+        # land in the server's log (textual-serve copies each tab's stderr there), once per tab.
+        print(app.exit_hint)
     return int(app.return_code or 0)
 
 
@@ -65,6 +64,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
     backend_name = args.backend or "local"
     backend = make_backend(backend_name, region=args.region, profile=args.profile, interactive=True)
+    session_of = getattr(backend, "boto_session", None)
+    if session_of is not None:
+        session_of()  # a mistyped --region or a missing profile: exit 1 now, not a screen of retries
     first = None
     try:
         first = poll_rows(backend, args.name)  # rows only: the dashboard's first frame shows it

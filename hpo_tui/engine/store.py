@@ -370,14 +370,30 @@ def now() -> float:
 # dataclasses later round-trip too).
 
 
+# The keys are sorted (the runner has always read the ranges in that order, and its draws
+# depend on it); the ranges' order as the user wrote them is kept beside them.
+RANGES_ORDER = "ranges_order"
+
+
 def spec_to_json(spec: Any) -> str:
-    return json.dumps(dataclasses.asdict(spec), sort_keys=True)
+    data = dataclasses.asdict(spec)
+    data[RANGES_ORDER] = list(spec.ranges)
+    return json.dumps(data, sort_keys=True)
 
 
 def spec_from_json(text: str) -> Any:
     from hpo_tui.spec import model as spec_module
 
     return _build(spec_module.TuningSpec, json.loads(text), spec_module)
+
+
+def spec_as_written(text: str) -> Any:
+    """The spec with its ranges in the order they were written (a clone shows them so)."""
+    spec = spec_from_json(text)
+    order = json.loads(text).get(RANGES_ORDER) or []
+    ranked = {name: i for i, name in enumerate(order)}
+    spec.ranges = dict(sorted(spec.ranges.items(), key=lambda item: ranked.get(item[0], len(ranked))))
+    return spec
 
 
 def _build(cls: type, data: dict[str, Any], spec_module: Any) -> Any:

@@ -58,10 +58,54 @@ def training_instance_types() -> frozenset[str] | None:
     try:
         newest = sorted(p for p in models.iterdir() if p.is_dir())[-1]
         path = newest / "service-2.json.gz"
-        raw = gzip.decompress(path.read_bytes()) if path.exists() else (newest / "service-2.json").read_bytes()
-        return frozenset(json.loads(raw)["shapes"]["TrainingInstanceType"]["enum"])
+        if not path.exists():
+            path = newest / "service-2.json"
+        cached = _read_cached_types(path)
+        if cached is not None:
+            return cached
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        types = frozenset(json.loads(raw)["shapes"]["TrainingInstanceType"]["enum"])
     except (OSError, IndexError, KeyError, ValueError):  # an unreadable model only loses this check
         return None
+    _write_cached_types(path, types)
+    return types
+
+
+def _types_cache(model: Any) -> Any:
+    """Where the instance types of this service model file are kept: decompressing and
+    parsing the whole SageMaker model (0.1-0.2 s) delayed the configure screen's first
+    frame at every start. Keyed by the file's size and time: a botocore upgrade reads it anew."""
+    from hpo_tui import paths
+
+    stat = model.stat()
+    return paths.home() / "cache" / f"sagemaker-instance-types-{stat.st_size}-{int(stat.st_mtime)}.json"
+
+
+def _read_cached_types(model: Any) -> frozenset[str] | None:
+    import json
+
+    from hpo_tui.errors import UserError
+
+    try:
+        return frozenset(json.loads(_types_cache(model).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, UserError):  # none yet, or unreadable: parse the model
+        return None
+
+
+def _write_cached_types(model: Any, types: frozenset[str]) -> None:
+    import json
+    import os
+
+    from hpo_tui.errors import UserError
+
+    try:
+        cache = _types_cache(model)
+        cache.parent.mkdir(exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(sorted(types)), encoding="utf-8")
+        partial.replace(cache)  # whole or not at all, whoever else writes it
+    except (OSError, UserError):  # a read-only home only costs the parse next time
+        pass
 
 
 def validate_instance_type(est: Estimator, add: Add) -> None:
@@ -78,6 +122,10 @@ def validate_instance_type(est: Estimator, add: Add) -> None:
         hint = f"did you mean \"{close[0]}\"? " if close else ""
         add("estimator.instance_type", f"{_show(value)} is not an instance type SageMaker trains on; "
             f"{hint}use one of botocore's TrainingInstanceType values, e.g. \"ml.m5.xlarge\"")
+        return
+    problem = mxnet_image_problem(value)
+    if problem is not None:
+        add("estimator.instance_type", problem)
 
 
 def hyperparameter_count(spec: TuningSpec) -> int:
@@ -207,10 +255,64 @@ def spec_warnings(spec: TuningSpec) -> list[SpecIssue]:
     return out
 
 
+def instance_family(instance_type: Any) -> str:
+    """"ml.p3.2xlarge" -> "p3", "ml.p6-b200.48xlarge" -> "p6-b200"; "" when not of that form."""
+    if not isinstance(instance_type, str):
+        return ""
+    parts = instance_type.split(".")
+    return parts[1] if len(parts) >= 3 else ""
+
+
 def is_gpu_instance(instance_type: Any) -> bool:
     """As the SDK picks the image: families starting with g or p are GPU (ml.p3.2xlarge)."""
-    if not isinstance(instance_type, str):
-        return False
-    parts = instance_type.split(".")
-    family = parts[1] if len(parts) >= 3 else ""
+    family = instance_family(instance_type)
     return bool(family) and family[0] in ("g", "p")
+
+
+# The MXNet 1.9 training images (the last MXNet the SageMaker SDK has) are x86-64 only: a CPU
+# image, and a GPU image built with CUDA 11.2, which runs NVIDIA GPUs up to Ampere (compute
+# capability 8.6). GPU families it runs on, with their GPU:
+MXNET_GPU_FAMILIES = {
+    "p2": "K80", "p3": "V100", "p3dn": "V100", "p4d": "A100", "p4de": "A100",
+    "g4dn": "T4", "g5": "A10G",
+}
+# Families whose accelerator the MXNet 1.9 images cannot use, and why.
+_NEWER_GPU = "an NVIDIA {gpu} GPU, newer than the CUDA 11.2 of the MXNet 1.9 GPU image (which runs GPUs up to Ampere)"
+MXNET_UNSUPPORTED_FAMILIES = {
+    "g6": _NEWER_GPU.format(gpu="L4 (Ada)"),
+    "g6e": _NEWER_GPU.format(gpu="L40S (Ada)"),
+    "g7": _NEWER_GPU.format(gpu="Blackwell"),
+    "g7e": _NEWER_GPU.format(gpu="Blackwell"),
+    "p5": _NEWER_GPU.format(gpu="H100 (Hopper)"),
+    "p5e": _NEWER_GPU.format(gpu="H200 (Hopper)"),
+    "p5en": _NEWER_GPU.format(gpu="H200 (Hopper)"),
+    "p6-b200": _NEWER_GPU.format(gpu="B200 (Blackwell)"),
+    "p6-b300": _NEWER_GPU.format(gpu="B300 (Blackwell)"),
+    "p6e-gb200": "an Arm (Grace) host with Blackwell GPUs; the MXNet 1.9 images are x86-64 only",
+}
+
+
+def mxnet_image_problem(instance_type: Any) -> str | None:
+    """Why the MXNet 1.9 training images cannot run on this instance type, with what to pick
+    instead; None when one of them (CPU or GPU) can. Decided for every family of botocore's
+    TrainingInstanceType enum (tests/spec check each, and each accepted one against the SDK)."""
+    family = instance_family(instance_type)
+    if not family:
+        return None
+    gpu_ok = ", ".join(f"ml.{f}" for f in MXNET_GPU_FAMILIES)
+    pick = (f"pick a GPU family the image runs on ({gpu_ok}, e.g. \"ml.g5.xlarge\") or a CPU one "
+            "(e.g. \"ml.m5.xlarge\")")
+    what: str | None = None
+    if family.startswith(("trn", "inf")):
+        accel = "Trainium" if family.startswith("trn") else "Inferentia"
+        what = (f"an AWS {accel} (Neuron) accelerator; SageMaker has no MXNet 1.9 training image for "
+                "Neuron devices (launch would fail with \"Unsupported framework: mxnet\")")
+    elif family in MXNET_UNSUPPORTED_FAMILIES:
+        what = MXNET_UNSUPPORTED_FAMILIES[family]
+    elif family[0] in ("g", "p") and family not in MXNET_GPU_FAMILIES:
+        what = "a GPU family hpo-tui does not know the MXNet 1.9 GPU image (CUDA 11.2) to run on"
+    elif family[0] not in ("g", "p") and (family.endswith("g") or family.endswith(("gd", "gn"))):
+        what = "an Arm (Graviton) CPU; the MXNet 1.9 images are x86-64 only"
+    if what is None:
+        return None
+    return f"{instance_type} has {what}; {pick}"

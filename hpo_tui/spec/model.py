@@ -80,6 +80,11 @@ class Estimator:
 class Objective:
     name: str = DEFAULT_OBJECTIVE
     type: str = "Maximize"
+    # The values the metric can take, when known (an accuracy: 0 and 1): charts never draw
+    # past them. None = inferred from the name and the values (hpo_tui.scales). Not sent to
+    # SageMaker.
+    lowest: float | None = None
+    highest: float | None = None
 
 
 @dataclass

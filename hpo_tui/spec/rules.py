@@ -305,6 +305,19 @@ def _validate_objective(spec: TuningSpec, metric_names: set[str], add: Callable[
         known = ", ".join(sorted(metric_names)) or "none"
         add("objective.name", f"{_show(obj.name)} is not among the metric definitions ({known}); "
             "add a [[metric_definitions]] entry with that name or pick one of them")
+    bounds = {}
+    for key in ("lowest", "highest"):
+        value = getattr(obj, key, None)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            add(f"objective.{key}", f"{_show(value)} is not a number; give the {key} value the metric can "
+                "take (e.g. 0 and 1 for an accuracy), or leave it out")
+        else:
+            bounds[key] = value
+    if len(bounds) == 2 and bounds["lowest"] >= bounds["highest"]:
+        add("objective.highest", f"{_show(bounds['highest'])} must be above objective.lowest "
+            f"({_show(bounds['lowest'])})")
 
 
 def _validate_strategy_and_limits(spec: TuningSpec, add: Callable[[str, str], None]) -> None:

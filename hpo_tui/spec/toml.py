@@ -151,6 +151,10 @@ class _Reader:
                 kwargs["hyperparameters"] = {n: v for n, v in hps.items() if not isinstance(v, (dict, list))}
         if cls is CompletionCriteria and "target_objective_value" in kwargs:
             kwargs["target_objective_value"] = _as_float(kwargs["target_objective_value"])
+        if cls is Objective:
+            for bound in ("lowest", "highest"):
+                if bound in kwargs:
+                    kwargs[bound] = _as_float(kwargs[bound])
         if cls is SageMakerSettings and _is_int(kwargs.get("price_per_hour")):
             kwargs["price_per_hour"] = float(kwargs["price_per_hour"])
         return cls(**kwargs)

@@ -228,3 +228,21 @@ def twelve_jobs() -> list[ScriptedJob]:
 def twelve_job_snapshot() -> Snapshot:
     snap = snapshot_of(twelve_jobs())
     return replace(snap, tuning_job=replace(snap.tuning_job, max_jobs=12))
+
+
+def diverged_run_jobs() -> list[ScriptedJob]:
+    """Thirteen jobs as a real run has them: an Adam job at a high learning rate collapsed to
+    about 0.10 (Completed: diverged), and a job that failed part-way with good partial values
+    (never ranked nor plotted as finished)."""
+    jobs = twelve_jobs()
+    jobs[2] = replace(jobs[2], accuracy=[0.9398, 0.9581, 0.9690], loss=[0.2, 0.14, 0.1],
+                      failure_reason="AlgorithmError: MemoryError at epoch 3", duration=40)
+    jobs.append(ScriptedJob(12, "Completed", {"optimizer": "Adam", "learning_rate": "0.1913", "num_epoch": "3"},
+                            [0.1135, 0.1009, 0.0980], [2.31, 2.30, 2.30], start=230, duration=45))
+    return jobs
+
+
+def diverged_run_snapshot() -> Snapshot:
+    snap = snapshot_of(diverged_run_jobs())
+    # As the local engine reports it: 4 allowed at once, 3 slots on a 3-core machine.
+    return replace(snap, tuning_job=replace(snap.tuning_job, max_jobs=15, max_parallel_jobs=4, job_slots=3, cores=3))

@@ -19,6 +19,7 @@ from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.configure import ConfigureScreen
 from hpo_tui.app.screens.dashboard import DashboardScreen
 from hpo_tui.app.screens.dialogs import ConfirmDialog, HelpScreen
+from hpo_tui.app.screens.launch_check import LaunchCheckDialog
 from hpo_tui.app.screens.jobs import TuningJobsScreen
 from hpo_tui.spec import CategoricalParameter, ContinuousParameter, TuningSpec
 from tests.app.conftest import dashboard_app, record_tuning_job, settle
@@ -341,7 +342,7 @@ async def test_a_sagemaker_launch_is_confirmed_with_instances_jobs_and_parallel_
         await pilot.pause()
         await pilot.press("ctrl+l")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
+        assert isinstance(app.screen, LaunchCheckDialog)  # with the account checks (tests/sagemaker)
         body = str(app.screen.query_one(".dialog-body").render())
         assert "9 training jobs × 2 × ml.c5.2xlarge, 3 in parallel" in body
         assert "up to 6 instances at once" in body
@@ -349,7 +350,8 @@ async def test_a_sagemaker_launch_is_confirmed_with_instances_jobs_and_parallel_
         await pilot.pause()
         assert isinstance(app.screen, ConfigureScreen) and backend.launched == []
         await pilot.press("ctrl+l")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, LaunchCheckDialog)
+                         and not app.screen.query_one("#confirm").disabled, "Launch enabled after the checks")
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
         assert backend.launched[0].backend == "sagemaker"

@@ -293,17 +293,20 @@ async def test_sparklines_share_one_scale_and_the_header_shows_it():
         assert label == "▁.07 █.86"
 
 
-async def test_at_80x24_the_charts_hide_and_the_table_shows_most_jobs():
+async def test_at_80x24_the_charts_are_compact_and_the_table_keeps_ten_rows():
+    from hpo_tui.app.widgets.dashboard_charts import COMPACT_HEIGHT
     from tests.app.fake_backend import twelve_job_snapshot
 
     app = dashboard_app(FakeBackend([twelve_job_snapshot()]))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.screen
-        assert not screen.query_one("#charts").display
+        # Compact charts from 24 rows (they used to hide below 30).
+        charts = screen.query_one("#charts")
+        assert charts.display and charts.size.height == COMPACT_HEIGHT
         table = screen.query_one("#jobs-table", DataTable)
-        assert table.size.height - 1 >= 12  # every job visible: one vertical scroll at most
-        assert "charts hidden" in str(screen.query_one("#status-bar", Static).render())
+        assert table.size.height - 2 >= 10  # the table keeps 10 rows (its header, a sideways scrollbar)
+        assert "charts hidden" not in str(screen.query_one("#status-bar", Static).render())
         # The job and status columns stay put when the table scrolls sideways.
         assert table.fixed_columns == 2
 

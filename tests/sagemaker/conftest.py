@@ -148,6 +148,12 @@ def moto_endpoint(_moto_server: str, fake_aws: None, monkeypatch: pytest.MonkeyP
     import sagemaker.session
 
     monkeypatch.setattr(sagemaker.session, "sts_regional_endpoint", lambda region: _moto_server)
+    # The account's execution role and SageMaker's public MNIST sample data, as on AWS: the
+    # pre-flight checks of a launch look for both.
+    from tests.sagemaker.account import make_role, make_sample_data
+
+    make_role()
+    make_sample_data()
     return _moto_server
 
 

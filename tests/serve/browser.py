@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +31,6 @@ def chromium_binary() -> str | None:
 def launch_fake_tuning_job(workdir: Path, max_jobs: int = 3, hyperparameters: dict | None = None,
                            wait: bool = True) -> str:
     """Launch a local tuning job of fake_train.py and return its name; with wait, once it ended."""
-    from hpo_tui.backends.local import LocalBackend
     from hpo_tui.spec import CategoricalParameter, Channels, ContinuousParameter, Estimator, TuningSpec
 
     for name in ("train", "test"):
@@ -45,17 +43,9 @@ def launch_fake_tuning_job(workdir: Path, max_jobs: int = 3, hyperparameters: di
         strategy="Random", max_jobs=max_jobs, max_parallel_jobs=max_jobs, random_seed=7,
         channels=Channels(train=str(workdir / "channels" / "train"), test=str(workdir / "channels" / "test")),
     )
-    backend = LocalBackend()
-    try:
-        name = backend.launch(spec)
-        deadline = time.monotonic() + 300
-        while wait and not backend.poll(name).tuning_job.is_terminal:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"tuning job {name} did not end")
-            time.sleep(0.2)
-        return name
-    finally:
-        backend.close()
+    from tests.compare.jobs import launch
+
+    return launch(spec, wait=wait)
 
 
 @contextmanager
@@ -95,13 +85,26 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
         threading.Thread(target=follow, daemon=True).start()
         yield match.group(1), proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_server(proc)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM (the server then closes its tabs), SIGKILL to its group if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def console_errors(page) -> list[str]:
+    """The page's console errors and uncaught exceptions, as they come (a list filled by listeners)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from hpo_tui.app.screens.range_editor import RangeEditor, format_number
-from hpo_tui.app.screens.spec_dialogs import MetricEditor, RequestPreview, SpecFileDialog
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.keyvalue import KeyValueEditor
 from hpo_tui.app.widgets.regex_tester import RegexTester
@@ -261,6 +260,9 @@ class ConfigureScreen(Screen):
         self._shown_messages: dict[str | None, str] = {}
         self._shown_definitions: list[tuple[str, str]] | None = None
         self._launching = False
+        self._resumed = False  # see on_screen_resume
+        self._sync_due = False  # see _sync_soon
+        self._lazy_groups: dict[str, tuple[FormField | str, ...]] = {}  # see _fields
         # The breakpoint class for the terminal as it is: otherwise Textual adds it at the
         # first resize, after the form is mounted, and restyles every widget once more.
         width = self.app.size.width
@@ -271,56 +273,11 @@ class ConfigureScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="form"):
-            with VerticalScroll(id="form-left", classes="form-column"):
-                with Vertical(id="section-estimator", classes="section") as s:
-                    s.border_title = "Estimator"
-                    yield from self._fields(ESTIMATOR_FIELDS)
-                with Vertical(id="section-static", classes="section") as s:
-                    s.border_title = "Static hyperparameters"
-                    s.border_subtitle = "same for every job"
-                    yield KeyValueEditor(self._base.estimator.hyperparameters, prefix="static", id="static-hps")
-                    yield Static(id="static-hps-error", classes="field-error")
-                with Vertical(id="section-objective", classes="section") as s:
-                    s.border_title = "Objective & metrics"
-                    yield from self._fields((*OBJECTIVE_FIELDS, "objective-type"))
-                    metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
-                    metrics.add_column("Metric", key="name")
-                    metrics.add_column("Regex", key="regex")
-                    yield metrics
-                    with Horizontal(classes="table-buttons"):
-                        yield Button("Add", id="add-metric", compact=True)
-                        yield Button("Edit", id="edit-metric", compact=True)
-                        yield Button("Delete", id="delete-metric", compact=True)
-                    yield Static(id="metrics-error", classes="field-error")
-                    yield Label("Regex tester: what each definition captures", classes="subheading")
-                    yield RegexTester(self._definitions(), id="regex-tester")
-                with Vertical(id="section-completion", classes="section") as s:
-                    s.border_title = "Completion criteria"
-                    yield from self._fields(COMPLETION_FIELDS)
-            with VerticalScroll(id="form-right", classes="form-column"):
-                with Vertical(id="section-ranges", classes="section") as s:
-                    s.border_title = "Hyperparameter ranges"
-                    s.border_subtitle = "a add · e/enter edit · d delete"
-                    ranges: DataTable[Text] = DataTable(id="ranges-table", cursor_type="row", zebra_stripes=True)
-                    ranges.add_column("Name", key="name")
-                    ranges.add_column("Type", key="type")
-                    ranges.add_column("Range / values", key="range")
-                    ranges.add_column("Scaling", key="scaling")
-                    yield ranges
-                    with Horizontal(classes="table-buttons"):
-                        yield Button("Add", id="add-range", compact=True)
-                        yield Button("Edit", id="edit-range", compact=True)
-                        yield Button("Delete", id="delete-range", compact=True)
-                    yield Static(id="ranges-error", classes="field-error")
-                with Vertical(id="section-tuning", classes="section") as s:
-                    s.border_title = "Tuning"
-                    yield from self._fields(("strategy", "early-stopping", *TUNING_FIELDS))
-                    yield from self._fields(HYPERBAND_FIELDS, id="hyperband-fields")
-                with Vertical(id="section-backend", classes="section") as s:
-                    s.border_title = "Backend"
-                    yield from self._fields(("backend",))
-                    yield from self._fields(LOCAL_FIELDS, id="local-fields")
-                    yield from self._fields(SAGEMAKER_FIELDS, id="sagemaker-fields")
+            # Stacked (narrow), the ranges come first: they are what a tuning job is about.
+            columns = (self._right_column, self._left_column) if self.has_class("-narrow") else \
+                (self._left_column, self._right_column)
+            for column in columns:
+                yield from column()
         yield Static(id="spec-errors")
         with Horizontal(id="actions"):
             yield Static(id="problem-count")
@@ -330,34 +287,127 @@ class ConfigureScreen(Screen):
             yield Button("Launch", id="launch", variant="success")
         yield KeyFooter()
 
+    def on_resize(self) -> None:
+        """Across the breakpoint, the columns swap places (and Tab follows what is seen)."""
+        form = self.query_one("#form")
+        left, right = self.query_one("#form-left"), self.query_one("#form-right")
+        narrow = self.has_class("-narrow")
+        if narrow and form.children[0] is left:
+            form.move_child(right, before=left)
+        elif not narrow and form.children[0] is right:
+            form.move_child(left, before=right)
+
+    def _column(self, id: str) -> VerticalScroll:
+        column = VerticalScroll(id=id, classes="form-column")
+        # Tab goes field to field: the scrolling column itself is no stop (focusing a field
+        # scrolls it into view anyway).
+        column.can_focus = False
+        return column
+
+    def _left_column(self) -> ComposeResult:
+        with self._column("form-left"):
+            with Vertical(id="section-estimator", classes="section") as s:
+                s.border_title = "Estimator"
+                yield from self._fields(ESTIMATOR_FIELDS)
+            with Vertical(id="section-static", classes="section") as s:
+                s.border_title = "Static hyperparameters"
+                s.border_subtitle = "same for every job"
+                yield KeyValueEditor(self._base.estimator.hyperparameters, prefix="static", id="static-hps")
+                yield Static(id="static-hps-error", classes="field-error")
+            with Vertical(id="section-objective", classes="section") as s:
+                s.border_title = "Objective & metrics"
+                yield from self._fields((*OBJECTIVE_FIELDS, "objective-type"))
+                metrics = MetricsTable(id="metrics-table", cursor_type="row", zebra_stripes=True)
+                metrics.add_column("Metric", key="name")
+                metrics.add_column("Regex", key="regex")
+                yield metrics
+                with Horizontal(classes="table-buttons"):
+                    yield Button("Add", id="add-metric", compact=True)
+                    yield Button("Edit", id="edit-metric", compact=True)
+                    yield Button("Delete", id="delete-metric", compact=True)
+                yield Static(id="metrics-error", classes="field-error")
+                yield Label("Regex tester: what each definition captures", classes="subheading")
+                yield RegexTester(self._definitions(), id="regex-tester")
+            with Vertical(id="section-completion", classes="section") as s:
+                s.border_title = "Completion criteria"
+                yield from self._fields(COMPLETION_FIELDS)
+
+    def _right_column(self) -> ComposeResult:
+        with self._column("form-right"):
+            with Vertical(id="section-ranges", classes="section") as s:
+                s.border_title = "Hyperparameter ranges"
+                s.border_subtitle = "a add · e/enter edit · d delete"
+                ranges: DataTable[Text] = DataTable(id="ranges-table", cursor_type="row", zebra_stripes=True)
+                ranges.add_column("Name", key="name")
+                ranges.add_column("Type", key="type")
+                ranges.add_column("Range / values", key="range")
+                ranges.add_column("Scaling", key="scaling")
+                yield ranges
+                with Horizontal(classes="table-buttons"):
+                    yield Button("Add", id="add-range", compact=True)
+                    yield Button("Edit", id="edit-range", compact=True)
+                    yield Button("Delete", id="delete-range", compact=True)
+                yield Static(id="ranges-error", classes="field-error")
+            with Vertical(id="section-tuning", classes="section") as s:
+                s.border_title = "Tuning"
+                yield from self._fields(("strategy", "early-stopping", *TUNING_FIELDS))
+                yield from self._fields(HYPERBAND_FIELDS, id="hyperband-fields")
+            with Vertical(id="section-backend", classes="section") as s:
+                s.border_title = "Backend"
+                yield from self._fields(("backend",))
+                yield from self._fields(LOCAL_FIELDS, id="local-fields")
+                yield from self._fields(SAGEMAKER_FIELDS, id="sagemaker-fields")
+
     def _fields(self, items: Iterable[FormField | str], *, id: str | None = None) -> ComposeResult:
         """A grid of label | control rows, each with its error line below the control.
 
         One grid per group rather than containers per field: the form has ~30 fields, and
         fewer widgets make the first frame (styles, layout) cheaper. A shown error takes the
         next row's second cell, and the label then spans both rows (see _set_message).
+        A group the selects hide (SageMaker's fields on the local backend, Hyperband's under
+        another strategy) is filled when first shown (_set_display): a sixth of the form's
+        widgets, styled and laid out before the first frame for nothing.
         """
+        items = tuple(items)
         with Grid(classes="fields", id=id):
-            for item in items:
-                if isinstance(item, FormField):
-                    yield Label(item.label, classes="field-label", id=f"{item.id}-label")
-                    yield Input(
-                        _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True
-                    )
-                    error_id = f"{item.id}-error"
-                else:
-                    label, path, choices = SELECTS[item]
-                    current = _get_path(self._base, path)
-                    yield Label(label, classes="field-label", id=f"{item}-label")
-                    yield Select(
-                        [(c, c) for c in choices],
-                        value=current if current in choices else choices[0],
-                        allow_blank=False,
-                        id=item,
-                        compact=True,
-                    )
-                    error_id = f"{item}-error"
-                yield Static(id=error_id, classes="field-error")
+            if id is not None and items and not self._shown_at_start(items[0]):
+                self._lazy_groups[id] = items
+            else:
+                yield from self._field_widgets(items)
+
+    def _shown_at_start(self, item: FormField | str) -> bool:
+        condition = SHOWN_WHEN.get(item.id if isinstance(item, FormField) else item)
+        return condition is None or _get_path(self._base, SELECTS[condition[0]][1]) == condition[1]
+
+    def _input(self, f: FormField) -> Input | None:
+        """A field's input; None in a group not filled yet (_fields): the spec keeps its value."""
+        try:
+            return self.query_one(f"#{f.id}", Input)
+        except NoMatches:
+            return None
+
+    def _field_widgets(self, items: Iterable[FormField | str]) -> ComposeResult:
+        for item in items:
+            if isinstance(item, FormField):
+                yield Label(item.label, classes="field-label", id=f"{item.id}-label")
+                yield Input(
+                    _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True,
+                    select_on_focus=False,  # Tab into a field must not make typing replace it
+                )
+                error_id = f"{item.id}-error"
+            else:
+                label, path, choices = SELECTS[item]
+                current = _get_path(self._base, path)
+                yield Label(label, classes="field-label", id=f"{item}-label")
+                yield Select(
+                    [(c, c) for c in choices],
+                    value=current if current in choices else choices[0],
+                    allow_blank=False,
+                    id=item,
+                    compact=True,
+                )
+                error_id = f"{item}-error"
+            yield Static(id=error_id, classes="field-error")
 
     def _field_value(self, f: FormField) -> Any:
         """The spec's value for an Input (blank for a channel input of the other backend)."""
@@ -377,6 +427,18 @@ class ConfigureScreen(Screen):
     def on_mount(self) -> None:
         self._fill_tables()
         self._sync()
+        # What "unsaved changes" compare with: the form as opened (after the first frame,
+        # which need not wait for a second read of every field).
+        self.call_after_refresh(self._mark_saved)
+
+    def _mark_saved(self) -> None:
+        self._saved_spec = self.current_spec()
+
+    @property
+    def is_edited(self) -> bool:
+        """The form differs from what it was opened, loaded or saved with (and is not launched)."""
+        saved = getattr(self, "_saved_spec", None)
+        return saved is not None and not self._launching and self.current_spec() != saved
 
     # ----- spec <-> form ------------------------------------------------------------------
 
@@ -406,7 +468,9 @@ class ConfigureScreen(Screen):
         self._metrics = [copy.copy(m) for m in self._base.metric_definitions]
         with self.app.batch_update():
             for f in ALL_FIELDS:
-                self.query_one(f"#{f.id}", Input).value = _to_text(self._field_value(f))
+                field = self._input(f)
+                if field is not None:  # else filled from the new spec when first shown
+                    field.value = _to_text(self._field_value(f))
             for select_id, (_, path, choices) in SELECTS.items():
                 value = _get_path(self._base, path)
                 self.query_one(f"#{select_id}", Select).value = value if value in choices else choices[0]
@@ -429,7 +493,10 @@ class ConfigureScreen(Screen):
         for f in ALL_FIELDS:
             if f.id in FEEDS_ONLY_WHEN_SHOWN and not self._shown(f.id):
                 continue
-            value, problem = _parse(f, self.query_one(f"#{f.id}", Input).value)
+            field = self._input(f)
+            if field is None:
+                continue
+            value, problem = _parse(f, field.value)
             if problem is not None:
                 parse_problems.append((f.path, problem))
             else:
@@ -492,6 +559,9 @@ class ConfigureScreen(Screen):
 
     def _set_display(self, selector: str, display: bool) -> None:
         widget = self.query_one(selector)
+        if display and widget.id in self._lazy_groups:
+            widget.mount_all(list(self._field_widgets(self._lazy_groups.pop(widget.id))))
+            self._error_labels = None  # its error lines join the list
         if widget.display != display:
             widget.display = display
 
@@ -521,6 +591,10 @@ class ConfigureScreen(Screen):
                 by_label.setdefault(label_id, []).append(prefix + message)
         if self._error_labels is None:
             self._error_labels = list(self.query(".field-error").results(Static))
+            for label in self._error_labels:
+                # Composed empty and hidden (.field-error): nothing to rewrite until a problem
+                # shows (30 updates and layout passes before the first frame otherwise).
+                self._shown_messages.setdefault(label.id, "")
         for label in self._error_labels:
             self._set_message(label, "\n".join(by_label.get(label.id or "", [])))
         self._set_message(self.query_one("#spec-errors", Static), "\n".join(loose))
@@ -548,16 +622,29 @@ class ConfigureScreen(Screen):
         # In the grid, the label spans its field's error row, which sits under the control.
         field_label.styles.row_span = 2 if text else 1
 
+    # Each edit checks the whole form again, once per batch of events: mounting the form
+    # posts a Changed for every input and select (15 checks of the whole spec before the
+    # first frame), and a paste posts several.
+
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
-        self._sync()
+        self._sync_soon()
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        self._sync()
+        self._sync_soon()
 
     @on(KeyValueEditor.Changed)
     def _static_changed(self, event: KeyValueEditor.Changed) -> None:
+        self._sync_soon()
+
+    def _sync_soon(self) -> None:
+        if not self._sync_due:
+            self._sync_due = True
+            self.call_later(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self._sync_due = False
         self._sync()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -673,6 +760,8 @@ class ConfigureScreen(Screen):
                 self.query_one("#metrics-table", DataTable).move_cursor(row=len(self._metrics) - 1)
                 self._sync()
 
+        from hpo_tui.app.screens.spec_dialogs import MetricEditor
+
         self.app.push_screen(MetricEditor(), done)
 
     @on(Button.Pressed, "#edit-metric")
@@ -689,6 +778,8 @@ class ConfigureScreen(Screen):
                 self._sync()
 
         m = self._metrics[index]
+        from hpo_tui.app.screens.spec_dialogs import MetricEditor
+
         self.app.push_screen(MetricEditor(m.name, m.regex, title="Edit metric definition"), done)
 
     @on(Button.Pressed, "#delete-metric")
@@ -713,8 +804,11 @@ class ConfigureScreen(Screen):
             if path is None:
                 return
             self._spec_path = path
+            self._mark_saved()
             note = f" ({count_text(len(self._problems))})" if self._problems else ""
             self.notify(Content(f"Saved {path}{note}"), title="Spec saved", timeout=4)
+
+        from hpo_tui.app.screens.spec_dialogs import SpecFileDialog
 
         self.app.push_screen(SpecFileDialog("Save spec", self._default_path(), save, verb="Save"), done)
 
@@ -730,7 +824,10 @@ class ConfigureScreen(Screen):
             path, spec = result
             self._spec_path = path
             self._fill_form(spec)
+            self._mark_saved()
             self.notify(Content(f"Loaded {path}"), title="Spec loaded", timeout=4)
+
+        from hpo_tui.app.screens.spec_dialogs import SpecFileDialog
 
         self.app.push_screen(SpecFileDialog("Load spec", self._default_path(), load, verb="Load"), done)
 
@@ -750,6 +847,8 @@ class ConfigureScreen(Screen):
             error = f"The request cannot be rendered from this form ({exc}). Fix the problems listed on the form."
         if error is None and self._problems:
             error = f"The form has {count_text(len(self._problems))}; SageMaker would reject this request."
+        from hpo_tui.app.screens.spec_dialogs import RequestPreview
+
         self.app.push_screen(RequestPreview(text, error=error, note=added or None))
 
     def action_launch(self) -> None:
@@ -771,15 +870,13 @@ class ConfigureScreen(Screen):
         if spec.backend != "sagemaker":
             self._start_launch(spec)  # local runs cost nothing: no question
             return
-        from hpo_tui.app.screens.dialogs import ConfirmDialog
+        from hpo_tui.app.screens.launch_check import LaunchCheckDialog
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._start_launch(spec)
 
-        self.app.push_screen(ConfirmDialog("Launch on SageMaker?", sagemaker_launch_summary(spec),
-                                           confirm="Launch", variant="warning", id="sagemaker-launch-dialog"),
-                             answered)
+        self.app.push_screen(LaunchCheckDialog(spec, sagemaker_launch_summary(spec)), answered)
 
     def _start_launch(self, spec: TuningSpec) -> None:
         self._launching = True
@@ -806,7 +903,13 @@ class ConfigureScreen(Screen):
         except NoMatches:
             pass
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._resumed:
+            # Pushed just now: every widget was styled as it mounted. Textual would style the
+            # whole form again (a third of the first frame's styling); Screen's own handler,
+            # called after this one, reads the flag.
+            self._resumed = True
+            event.refresh_styles = False
         # Back from the dashboard or from a launch error dialog: ready to launch again.
         if self._launching:
             self._launching = False

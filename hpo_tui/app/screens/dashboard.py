@@ -25,6 +25,7 @@ from hpo_tui.app import settings
 from hpo_tui.app.messages import CurvesLoaded, ExportWritten, SnapshotPolled
 from hpo_tui.app.styles import theme_styles
 from hpo_tui.app.widgets.dashboard_charts import (
+    COMPACT_HEIGHT,
     MIN_ROWS_FOR_CHARTS,
     TOP_CURVES,
     DashboardCharts,
@@ -48,6 +49,7 @@ from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.backends.base import TuningJobNotFound, points_on_demand, poll_for_view
 from hpo_tui.report import cost_text, render_export, write_export
+from hpo_tui.scales import job_scales
 from hpo_tui.views import TRAINING_STATUSES, Snapshot
 
 MAX_ERROR_BACKOFF = 60.0
@@ -73,7 +75,10 @@ class DashboardScreen(Screen):
         Binding("o", "sort", "Sort", id="dashboard.sort"),
         Binding("p", "pause_sort", "Freeze", id="dashboard.pause_sort"),
         Binding("c", "toggle_charts", "Charts", id="dashboard.charts"),
+        Binding("z", "zoom", "Zoom", id="dashboard.zoom", show=False),
         Binding("v", "search_views", "Search views", id="dashboard.search_views", show=False),
+        Binding("space", "mark", "Mark", id="dashboard.mark", show=False),
+        Binding("m", "compare", "Compare marked", id="dashboard.compare", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         # Listed by ? and the palette; the footer keeps room for the keys used most.
         Binding("n", "clone", "New from this", id="dashboard.clone", show=False),
@@ -94,7 +99,11 @@ class DashboardScreen(Screen):
         ("Sort", "Sort the training jobs by a column (o, or click its header)", "sort"),
         ("Freeze or resume the order", "Stop live re-sorting so rows stay put, or resume it (p)", "pause_sort"),
         ("Toggle charts", "Show or hide the charts (c)", "toggle_charts"),
+        ("Zoom to the top jobs", "Scale the sparklines and charts to the best jobs, or back (z)", "zoom"),
         ("Search views", "Slice, importance, parallel coordinates, objective over time (v)", "search_views"),
+        ("Mark for compare", "Mark or unmark the selected training job (space)", "mark"),
+        ("Compare marked training jobs", "Curves of every metric overlaid, hyperparameters diffed (m)",
+         "compare"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("New tuning job from this one", "Configure a new tuning job with this one's spec (n)", "clone"),
         ("Resume tuning job", "Restart a local tuning job whose runner died; asks first (R)", "resume"),
@@ -181,6 +190,9 @@ class DashboardScreen(Screen):
         show = self.charts_wanted and height > 0
         if show:
             charts.styles.height = height
+            if charts.compact != (height == COMPACT_HEIGHT):
+                charts.set_compact(height == COMPACT_HEIGHT)
+                self._update_charts()
         if show != charts.display:
             charts.display = show
             if show:
@@ -229,6 +241,7 @@ class DashboardScreen(Screen):
         # Derived values (the ETA, the chart's series, the leaders) are computed here, in
         # the poll's thread: the UI thread only reads them.
         snapshot = poll_for_view(backend, self.tuning_job, cursor).prepare(self.snapshot)
+        job_scales(snapshot)  # kept on the snapshot: the table and charts read it
         self.post_message(SnapshotPolled(snapshot, self._interval_after(backend, snapshot)))
 
     def _interval_after(self, backend: Any, snapshot: Snapshot) -> float:
@@ -425,6 +438,8 @@ class DashboardScreen(Screen):
         if self.interval:
             text.append(f" (every {self.interval:g}s)")
         text.append(f" · {self.table.sort_summary()}")
+        if self.table.zoomed:
+            text.append(" · zoomed to the top jobs (z)")
         if self.charts_wanted and not self.query_one("#charts").display:
             text.append(f" · charts hidden under {MIN_ROWS_FOR_CHARTS} rows")
         if snapshot is not None and snapshot.throttle_count:
@@ -463,7 +478,8 @@ class DashboardScreen(Screen):
         if self._selected and self._selected not in names:
             names.append(self._selected)
         curves = tuple((name, tuple(self.history.curve(name, view.objective_name))) for name in names)
-        return (view.objective_name, view.objective_type, objective, curves, self._selected)
+        return (view.objective_name, view.objective_type, objective, curves, self._selected,
+                self.table.job_scales(snapshot), self.table.zoomed)
 
     @staticmethod
     def _top_names(snapshot: Snapshot) -> list[str]:
@@ -509,6 +525,18 @@ class DashboardScreen(Screen):
 
         self.app.push_screen(DetailScreen(self.tuning_job, name, backend_name=self.backend_name,
                                           history=self.history, snapshot=self.snapshot))
+
+    def action_mark(self) -> None:
+        from hpo_tui.app.screens.compare import mark_for_compare
+
+        mark_for_compare(self, self.table, self.selected_job(), "training job")
+
+    def action_compare(self) -> None:
+        from hpo_tui.app.screens.compare import CompareScreen, can_compare
+
+        if can_compare(self, self.table.marked, "training jobs"):
+            self.app.push_screen(CompareScreen(list(self.table.marked), tuning_job=self.tuning_job,
+                                               backend_name=self.backend_name))
 
     def action_search_views(self) -> None:
         if self.snapshot is None:
@@ -662,6 +690,12 @@ class DashboardScreen(Screen):
                         severity="warning")
         self._fit_charts(self.app.size.height)
 
+    def action_zoom(self) -> None:
+        """Scale the sparklines and the charts to the top jobs (the rest marked off the scale), or back."""
+        self.table.toggle_zoom()
+        self._update_charts()
+        self._update_status_bar()
+
     def action_refresh(self) -> None:
         if self._polling():
             return
@@ -679,6 +713,16 @@ class DashboardScreen(Screen):
         ))
 
     def action_back(self) -> None:
+        # Escape peels one layer at a time (k9s): the text filter, then the status filter,
+        # and only then leaves the dashboard.
+        if self.table.text_filter or self.query_one("#text-filter", FilterInput).display:
+            self.close_text_filter()
+            return
+        if self.table.shown_statuses != frozenset(TRAINING_STATUSES):
+            self.table.shown_statuses = frozenset(TRAINING_STATUSES)
+            self._refilter()
+            self.notify("Status filter cleared: every training job is shown", title="Filter")
+            return
         # Back to the screen this dashboard was opened from, else to the jobs list. The app
         # remembers the tuning job: ctrl+g (or the palette) comes back to this dashboard.
         job = self.app.watched.get(self.tuning_job)

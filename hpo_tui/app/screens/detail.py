@@ -31,8 +31,10 @@ from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput
+from hpo_tui.app.widgets.wrapped_log import WrappedLog
 from hpo_tui.backends.base import points_on_demand, poll_for_view
 from hpo_tui.report import training_job_links
+from hpo_tui.scales import job_scales
 from hpo_tui.views import Snapshot, TrainingJobView
 
 LOG_MAX_LINES = 5000
@@ -89,7 +91,7 @@ class DetailScreen(Screen):
             yield Static(Text(self.job), id="detail-info")
             yield Horizontal(id="detail-charts")
         yield Static(Text(f"log of {self.job}"), id="detail-log-title")
-        yield Log(id="detail-log", max_lines=LOG_MAX_LINES, highlight=False, auto_scroll=True)
+        yield WrappedLog(id="detail-log", max_lines=LOG_MAX_LINES, highlight=False, auto_scroll=True)
         yield FilterInput(placeholder="search the log (enter: next match, esc: close)", id="log-search")
         yield KeyFooter()
 
@@ -145,7 +147,7 @@ class DetailScreen(Screen):
             if message.log.lines:
                 # Log text is the user's: never terminal escapes (Log shows no markup). One bulk
                 # write: a line at a time, 5,000 lines took over a second.
-                self.query_one("#detail-log", Log).write_lines(
+                self.query_one("#detail-log", WrappedLog).write_raw_lines(
                     fmt.strip_escapes(line.rstrip("\n")) for line in message.log.lines)
                 self.log_lines += len(message.log.lines)
                 self._show_log_title()
@@ -189,6 +191,9 @@ class DetailScreen(Screen):
             info.append(f"   {view.objective_name} {fmt.fmt_number(job.final_objective)}"
                         f" (best of its epochs: {fmt.fmt_number(job.best_objective)})")
             info.append(best, style=self._colour("success"))
+            diverged = self._diverged_note(job)
+            if diverged:
+                info.append(f"\n⚠ diverged: {diverged}", style=self._colour("error"))
             info.append(f"\nepochs {fmt.fmt_epochs(job, view)}   duration {fmt.fmt_duration(fmt.job_duration(job, now))}")
             for label, ts in (("created", job.created_at), ("started", job.started_at), ("ended", job.ended_at)):
                 if ts is not None:
@@ -211,6 +216,17 @@ class DetailScreen(Screen):
             info.append(f"\n⚠ poll failed: {self.last_error} (showing the last data)", style=self._colour("error"))
         self.query_one("#detail-info", Static).update(info)
         self._update_plots()
+
+    def _diverged_note(self, job: TrainingJobView) -> str | None:
+        """Why this job is marked diverged on the dashboard (None: it is not)."""
+        assert self.snapshot is not None
+        scales = job_scales(self.snapshot)
+        if job.name not in scales.diverged:
+            return None
+        if scales.median is None or job.final_objective is None or job.final_objective != job.final_objective:
+            return "its objective is not a number"
+        return (f"its objective {fmt.fmt_number(job.final_objective)} collapsed far below the median "
+                f"{fmt.fmt_number(scales.median)} of the tuning job's jobs; it is left out of the charts' scales")
 
     def _update_plots(self) -> None:
         container = self.query_one("#detail-charts", Horizontal)
@@ -314,7 +330,7 @@ class DetailScreen(Screen):
             self.notify(f"No pager found ({' '.join(argv) or 'empty $PAGER'}): set $PAGER to one, e.g. less",
                         severity="error", markup=False)
             return
-        lines = self.query_one("#detail-log", Log).lines
+        lines = self.query_one("#detail-log", WrappedLog).raw_lines
         handle, path = tempfile.mkstemp(prefix=f"{self.job[:40]}-", suffix=".log")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")

@@ -39,7 +39,9 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(self._cancel, id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        # A destructive question (variant "error": stop, discard, delete) defaults to Cancel:
+        # an enter out of habit must not do it.
+        self.query_one("#cancel" if self._variant == "error" else "#confirm", Button).focus()
 
     @on(Button.Pressed, "#confirm")
     def _confirmed(self) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.style import Style
@@ -12,12 +13,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
+from hpo_tui.app.screens.housekeeping import DeletionPlanned, TuningJobsDeleted
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
 from hpo_tui.estimate import ended_of
@@ -29,6 +32,14 @@ LIST_INTERVAL = 5.0
 COLUMNS = (("name", "tuning job"), ("status", "status"), ("strategy", "strategy"), ("progress", "finished"),
            ("best", "best objective"), ("best_job", "best training job"),
            ("created", "created"))
+DISK_COLUMN = ("disk", "disk")  # local tuning jobs: their folder's size
+MARK = "● "  # before the name of a tuning job marked (space) for compare
+
+
+@dataclass
+class DiskUsed(Message):
+    sizes: dict[str, int]
+    final: frozenset[str]  # the tuning jobs that had ended when measured (measured once)
 
 
 class TuningJobsScreen(Screen):
@@ -40,6 +51,10 @@ class TuningJobsScreen(Screen):
         Binding("y", "copy_best", "Copy best", id="jobs.copy_best"),
         Binding("Y", "copy_best(True)", "Copy best as TOML", id="jobs.copy_best_toml", show=False),
         Binding("r", "refresh", "Refresh", id="jobs.refresh"),
+        Binding("space", "mark", "Mark", id="jobs.mark", show=False),
+        Binding("m", "compare", "Compare", id="jobs.compare"),
+        Binding("d", "delete", "Delete", id="jobs.delete"),
+        Binding("P", "prune", "Prune old", id="jobs.prune", show=False),
         Binding("slash", "text_filter", "Filter", id="jobs.text_filter", key_display="/"),
         Binding("escape", "back", "Back", id="jobs.back", show=False),
         Binding("q", "app.quit", "Quit", id="jobs.quit"),
@@ -52,6 +67,12 @@ class TuningJobsScreen(Screen):
         ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
          "copy_best(True)"),
         ("Refresh the list", "List the tuning jobs again (r)", "refresh"),
+        ("Mark for compare", "Mark or unmark the selected tuning job (space)", "mark"),
+        ("Compare marked tuning jobs", "Best so far against jobs and time, bests, warm-start lineage (m)",
+         "compare"),
+        ("Delete tuning jobs", "Delete the marked (or selected) ended local tuning jobs and their folders (d)",
+         "delete"),
+        ("Prune old tuning jobs", "Delete the local tuning jobs that ended longer ago than an age (P)", "prune"),
         ("Filter by text", "Show only tuning jobs whose name, status or strategy match (/)", "text_filter"),
     ]
 
@@ -67,6 +88,9 @@ class TuningJobsScreen(Screen):
         self.text_filter = ""
         self.sort_key: str | None = None  # None: newest first
         self.sort_reverse = False
+        self.marked: list[str] = []  # tuning jobs marked for compare (or delete), in marking order
+        self.disk: dict[str, int] | None = None  # bytes per local tuning job (None: not local)
+        self._disk_final: frozenset[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield Static("Tuning jobs", id="jobs-title")
@@ -108,12 +132,25 @@ class TuningJobsScreen(Screen):
     @work(thread=True, exclusive=True, group="list", exit_on_error=False)
     def list_jobs(self) -> None:
         backend = self.app.backend_for(self.backend_name)
-        self.post_message(TuningJobsListed(backend.list_tuning_jobs()))
+        jobs = backend.list_tuning_jobs()
+        from hpo_tui.backends.local import LocalBackend
+
+        if isinstance(backend, LocalBackend):
+            from hpo_tui.backends.local_housekeeping import usage_by_tuning_job
+
+            # An ended tuning job's folder no longer grows: measured once (a long list of old
+            # tuning jobs would otherwise be walked file by file every few seconds).
+            known, final = self.disk or {}, self._disk_final  # replaced, never changed in place
+            kept = {j.name for j in jobs if j.is_terminal and j.name in final}
+            sizes = usage_by_tuning_job(j.name for j in jobs if j.name not in kept)
+            sizes.update({name: known[name] for name in kept})
+            self.post_message(DiskUsed(sizes, frozenset(j.name for j in jobs if j.is_terminal)))
+        self.post_message(TuningJobsListed(jobs))
 
     def _cells(self, job: TuningJobView, now: float) -> list[Text]:
         colour = STATUS_COLOURS.get(job.status)
-        return [
-            Text(job.name),
+        cells = [
+            Text(MARK + job.name if job.name in self.marked else job.name),
             Text(job.status, style=Style(color=self.app.theme_variables[colour]) if colour else ""),
             Text(job.strategy),
             Text(f"{ended_of(job)}/{job.max_jobs}", justify="right"),  # as `hpo-tui jobs` counts
@@ -122,6 +159,12 @@ class TuningJobsScreen(Screen):
             Text(job.best_training_job or fmt.DASH),
             Text(fmt.fmt_age(now - job.created_at) if job.created_at else fmt.DASH),
         ]
+        if self.disk is not None:
+            from hpo_tui.backends.local_housekeeping import fmt_bytes
+
+            size = self.disk.get(job.name)
+            cells.append(Text(fmt_bytes(size) if size else fmt.DASH, justify="right"))
+        return cells
 
     def _matches(self, job: TuningJobView) -> bool:
         haystack = " ".join((job.name, job.status, job.strategy, job.best_training_job or "")).lower()
@@ -133,6 +176,7 @@ class TuningJobsScreen(Screen):
             "name": job.name.lower(), "status": job.status, "strategy": job.strategy,
             "progress": ended_of(job), "best": job.best_objective,
             "best_job": job.best_training_job, "created": job.created_at,
+            "disk": (self.disk or {}).get(job.name),
         }[self.sort_key or "created"]
         return (value is None, value if value is not None else 0)
 
@@ -162,14 +206,15 @@ class TuningJobsScreen(Screen):
         """Diff the table against the listing: new rows, changed cells, in the wanted order."""
         table = self.query_one(DataTable)
         now = self.app.clock()
-        keys = [key for key, _ in COLUMNS]
+        columns = COLUMNS + ((DISK_COLUMN,) if self.disk is not None else ())
+        keys = [key for key, _ in columns]
         ordered = self._ordered()
         listed = {job.name for job in ordered}
         with self.app.batch_update():
             if not table.columns:
                 # Added with the first rows: columns added before any row keep their
                 # label widths in the rendering (seen with Textual 8.2).
-                for key, label in COLUMNS:
+                for key, label in columns:
                     table.add_column(label, key=key)
             for name in [n for n in self._shown if n not in listed]:
                 table.remove_row(name)
@@ -192,7 +237,7 @@ class TuningJobsScreen(Screen):
                 selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value \
                     if table.row_count and self._seen_rows else None
                 rank = {name: i for i, name in enumerate(wanted)}
-                table.sort("name", key=lambda cell: rank.get(cell.plain, len(rank)))
+                table.sort("name", key=lambda cell: rank.get(cell.plain.removeprefix(MARK), len(rank)))
                 if selected in rank:  # keep the cursor on its job; the first listing starts on top
                     table.move_cursor(row=table.get_row_index(selected))
                 else:
@@ -213,7 +258,8 @@ class TuningJobsScreen(Screen):
     @on(DataTable.HeaderSelected, "#tuning-jobs-table")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = event.column_key.value
-        self.sort_reverse = not self.sort_reverse if key == self.sort_key else key in ("best", "created", "progress")
+        self.sort_reverse = not self.sort_reverse if key == self.sort_key else key in ("best", "created", "progress",
+                                                                                    "disk")
         self.sort_key = key
         self._show()
 
@@ -246,6 +292,10 @@ class TuningJobsScreen(Screen):
                 Text(f"⚠ could not list tuning jobs: {fmt.shorten(str(event.worker.error), 150)}",
                      style=Style(color=self.app.theme_variables["error"])))
             self._schedule()
+        elif event.worker.group == "delete" and event.state == WorkerState.ERROR:
+            self.notify(f"Could not delete: {fmt.shorten(str(event.worker.error), 300)}", severity="error",
+                        timeout=10)
+            self.action_refresh()
 
     @on(DataTable.RowSelected, "#tuning-jobs-table")
     def _selected(self) -> None:
@@ -289,3 +339,133 @@ class TuningJobsScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    # --- compare and delete -------------------------------------------------------------
+
+    def _selected_name(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def toggle_mark(self, name: str) -> None:
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        self._show()
+
+    def action_mark(self) -> None:
+        from hpo_tui.app.screens.compare import mark_for_compare
+
+        mark_for_compare(self, self, self._selected_name(), "tuning job")
+
+    def action_compare(self) -> None:
+        from hpo_tui.app.screens.compare import CompareScreen, can_compare
+
+        if can_compare(self, self.marked, "tuning jobs"):
+            self.app.push_screen(CompareScreen(list(self.marked), backend_name=self.backend_name))
+
+    def action_delete(self) -> None:
+        names = list(self.marked) or [n for n in [self._selected_name()] if n]
+        if not names:
+            self.notify("No tuning job selected: none listed yet", severity="warning")
+            return
+        if self._on_sagemaker:  # nothing of it is kept here
+            from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
+
+            for name in names:
+                self.app.watched.forget(name)
+            self.notify(SAGEMAKER_NOTE, severity="warning", timeout=10)
+            return
+        self._plan_deletion(names)
+
+    @property
+    def _on_sagemaker(self) -> bool:
+        # The listed tuning jobs say where they live (the app's default may be another backend).
+        return (self.jobs[0].backend if self.jobs else self.backend_name or self.app.backend_name) == "sagemaker"
+
+    def action_prune(self) -> None:
+        if self._on_sagemaker:
+            from hpo_tui.backends.local_housekeeping import SAGEMAKER_NOTE
+
+            self.notify(SAGEMAKER_NOTE, severity="warning", timeout=10)
+            return
+        from hpo_tui.app.screens.housekeeping import PruneDialog
+
+        self.app.push_screen(PruneDialog(), lambda age: self._plan_prune(age) if age else None)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _plan_prune(self, age: str) -> None:
+        from hpo_tui.backends import local_housekeeping as hk
+
+        plans = hk.plan_older_than(hk.parse_age(age))
+        self.post_message(DeletionPlanned(plans, none_note=f"No ended local tuning job is older than {age}: "
+                                                         "nothing to prune."))
+
+    @on(DiskUsed)
+    def _disk_used(self, message: DiskUsed) -> None:
+        self.disk, self._disk_final = message.sizes, message.final
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _plan_deletion(self, names: list[str]) -> None:
+        from hpo_tui.backends import local_housekeeping as hk
+        from hpo_tui.errors import UserError
+
+        try:
+            plans = hk.plan(names)
+        except UserError as err:
+            self.post_message(DeletionPlanned([], str(err)))
+            return
+        refused = [p.refused for p in plans if p.refused]
+        self.post_message(DeletionPlanned(plans, "; ".join(refused) if refused else None))
+
+    @on(DeletionPlanned)
+    def _deletion_planned(self, message: DeletionPlanned) -> None:
+        from hpo_tui.app.screens.housekeeping import DeleteDialog, deletion_question
+
+        if not message.plans and message.none_note:
+            self.notify(message.none_note, timeout=5)
+            return
+        if message.refusal:
+            from hpo_tui.app.screens.dialogs import ErrorDialog
+
+            self.app.push_screen(ErrorDialog("Nothing was deleted", message.refusal + "."))
+            return
+        title, body = deletion_question(message.plans)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete([p.name for p in message.plans], sum(p.folder_bytes for p in message.plans))
+
+        self.app.push_screen(DeleteDialog(title, body, confirm="Delete", variant="error", id="delete-dialog"),
+                             answered)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _delete(self, names: list[str], freed: int) -> None:
+        from hpo_tui.backends import local_housekeeping as hk
+        from hpo_tui.errors import UserError
+
+        deleted: list[str] = []
+        try:
+            for name in names:
+                hk.delete(name)
+                deleted.append(name)
+        except UserError as err:
+            self.post_message(TuningJobsDeleted(deleted, freed, str(err)))
+            return
+        self.post_message(TuningJobsDeleted(deleted, freed))
+
+    @on(TuningJobsDeleted)
+    def _deleted(self, message: TuningJobsDeleted) -> None:
+        from hpo_tui.backends.local_housekeeping import fmt_bytes
+
+        for name in message.deleted:
+            self.app.watched.forget(name)
+            if name in self.marked:
+                self.marked.remove(name)
+        if message.error:
+            self.notify(f"Deleted {len(message.deleted)}; then: {message.error}", severity="error", timeout=10)
+        else:
+            self.notify(f"Deleted {', '.join(message.deleted)} ({fmt_bytes(message.freed)} freed)", timeout=5)
+        self.action_refresh()

@@ -125,17 +125,17 @@ class RangeEditor(FormDialog[RangeResult | None]):
             dialog.border_title = "Edit range" if self._original_name else "Add range"
             with Horizontal(classes="range-row"):
                 yield Label("Name")
-                yield Input(self._original_name or "", placeholder="hyperparameter name", id="range-name")
+                yield Input(self._original_name or "", placeholder="hyperparameter name", id="range-name", select_on_focus=False)
             with Horizontal(classes="range-row"):
                 yield Label("Type")
                 yield Select([(k, k) for k in KINDS], value=kind, allow_blank=False, id="range-type")
             with Vertical(id="range-numeric", classes="range-group"):
                 with Horizontal(classes="range-row"):
                     yield Label("Min")
-                    yield Input(min_text, placeholder="lowest value", id="range-min")
+                    yield Input(min_text, placeholder="lowest value", id="range-min", select_on_focus=False)
                 with Horizontal(classes="range-row"):
                     yield Label("Max")
-                    yield Input(max_text, placeholder="highest value", id="range-max")
+                    yield Input(max_text, placeholder="highest value", id="range-max", select_on_focus=False)
                 with Horizontal(classes="range-row"):
                     yield Label("Scaling")
                     yield Select(
@@ -144,7 +144,7 @@ class RangeEditor(FormDialog[RangeResult | None]):
             with Vertical(id="range-categorical", classes="range-group"):
                 with Horizontal(classes="range-row"):
                     yield Label("Values")
-                    yield Input(values_text, placeholder="comma-separated, e.g. sgd, Adam", id="range-values")
+                    yield Input(values_text, placeholder="comma-separated, e.g. sgd, Adam", id="range-values", select_on_focus=False)
             yield Static(id="range-errors")
             yield Static("enter: OK · escape: cancel", id="range-hint")
             with Horizontal(id="range-buttons"):

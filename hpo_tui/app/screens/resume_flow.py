@@ -4,15 +4,16 @@ offers its way on instead: a new tuning job that warm-starts from it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from hpo_tui.estimate import ended_of
 
-if TYPE_CHECKING:
-    from hpo_tui.app.screens.dashboard import DashboardScreen
+# The dashboard calls in here; it is not imported back (no import cycle): `screen` is a
+# DashboardScreen (tuning_job, backend_name, snapshot, action_refresh).
+DashboardScreen = Any
 
 
-def ask_to_resume(screen: "DashboardScreen") -> None:
+def ask_to_resume(screen: DashboardScreen) -> None:
     from hpo_tui.app.screens.dialogs import ConfirmDialog
 
     name, snap = screen.tuning_job, screen.snapshot
@@ -51,7 +52,7 @@ def ask_to_resume(screen: "DashboardScreen") -> None:
         f"{left} left to run (the jobs lost with the dead runner run again).", confirm="Resume"), confirmed)
 
 
-def _resume(screen: "DashboardScreen", name: str) -> None:
+def _resume(screen: DashboardScreen, name: str) -> None:
     """In a thread: resume, then say how it went on the main thread (the error names the
     cause and the fix; the screen keeps polling either way)."""
     from hpo_tui.app.screens.dialogs import ErrorDialog

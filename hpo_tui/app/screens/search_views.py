@@ -1,7 +1,9 @@
 """Views that explain a search, from the dashboard's last poll (either backend): slice plots,
 parameter importance, parallel coordinates and the objective over wall-clock time.
 
-Keys: 1-4 pick a view, r polls again, escape goes back to the dashboard. What each view
+Keys: 1-4 pick a view, z zooms to the top jobs and back, r polls again, escape goes back
+to the dashboard. The objective's axis is robust (hpo_tui.scales): a diverged job does not
+stretch it, and a value off it is drawn at its edge as ▼ or ▲. What each view
 computes lives in hpo_tui.analysis; this module only draws it.
 """
 
@@ -20,7 +22,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
-from hpo_tui import analysis
+from hpo_tui import analysis, scales
 from hpo_tui.app.format import strip_escapes
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.report import fmt_value
@@ -68,6 +70,7 @@ class SearchViewsScreen(Screen):
         Binding("2", "show('importance')", "Importance", id="search.importance"),
         Binding("3", "show('parallel')", "Parallel", id="search.parallel"),
         Binding("4", "show('time')", "Over time", id="search.time"),
+        Binding("z", "zoom", "Zoom", id="search.zoom"),
         Binding("r", "refresh", "Refresh", id="search.refresh"),
         Binding("escape", "back", "Back", id="search.back"),
     ]
@@ -76,6 +79,7 @@ class SearchViewsScreen(Screen):
         ("Parameter importance", "PED-ANOVA importance of each hyperparameter (2)", "show('importance')"),
         ("Parallel coordinates", "One line per job across hyperparameters and objective (3)", "show('parallel')"),
         ("Objective over time", "Each job's objective when it ended, best so far (4)", "show('time')"),
+        ("Zoom to the top jobs", "Scale the objective to the best jobs, or back (z)", "zoom"),
         ("Refresh now", "Poll the backend now (r)", "refresh"),
         ("Back to the dashboard", "Close the search views (escape)", "back"),
     ]
@@ -90,6 +94,7 @@ class SearchViewsScreen(Screen):
         self.interval = interval
         self.initial = initial
         self._signature: tuple | None = None
+        self.zoomed = False
 
     # --- layout --------------------------------------------------------------------
 
@@ -131,6 +136,10 @@ class SearchViewsScreen(Screen):
 
     def action_refresh(self) -> None:
         self._poll()
+
+    async def action_zoom(self) -> None:
+        self.zoomed = not self.zoomed
+        await self._draw()
 
     def _poll_if_running(self) -> None:
         if self.snapshot.tuning_job.is_terminal and all(j.is_terminal for j in self.snapshot.training_jobs):
@@ -191,10 +200,38 @@ class SearchViewsScreen(Screen):
             summary += f"; best {_short(best.job.name)} = {fmt_value(best.value)}"
         self.query_one("#search-summary", Static).update(Text(summary))
         axes = analysis.axes(snap)
+        self._scale = self._objective_scale(snap, scored)
         await self._draw_slices(snap, axes, scored, best)
         self._draw_importance(snap)
         self._draw_parallel(snap, axes, scored, best)
         self._draw_time(snap)
+
+    def _objective_scale(self, snap: Snapshot, scored: list[analysis.ScoredJob]) -> scales.Scale | None:
+        """The objective's axis: the finished jobs that did not diverge (or the top ones, z),
+        padded, never past the metric's bounds (an accuracy stays within 0..1)."""
+        job_scales = scales.job_scales(snap)
+        values = [s.value for s in scored]
+        scale = job_scales.objective_scale(values, zoom=self.zoomed,
+                                           least=scales.least_span(job_scales.bounds, values))
+        return scale.padded(0.05, bounds=job_scales.bounds) if scale is not None else None
+
+    def _off_scale(self, plt: Any, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Draw the points off the objective's axis at its edge (▼ below, ▲ above); return the others."""
+        scale = self._scale
+        if scale is None:
+            return points
+        inside = [(x, y) for x, y in points if scale.where(y) == 0]
+        for side, marker in ((-1, "▼"), (1, "▲")):
+            off = [(x, scale.clamp(y)) for x, y in points if scale.where(y) == side]
+            if off:
+                plt.scatter([p[0] for p in off], [p[1] for p in off], marker=marker, color=self.low_colour)
+        return inside
+
+    def _off_scale_note(self, values: list[float]) -> str:
+        scale = self._scale
+        off = sum(1 for v in values if scale is not None and scale.where(v) != 0)
+        note = f"   ▼▲ {off} off the scale" if off else ""
+        return note + ("   zoomed to the top jobs (z)" if self.zoomed else "")
 
     def _colour_by(self, axes: list[analysis.Axis]) -> analysis.Axis | None:
         """The categorical hyperparameter that colours the points (the first one)."""
@@ -217,15 +254,13 @@ class SearchViewsScreen(Screen):
         shown = axes[:MAX_SLICE_PLOTS]
         plots = [PlotextPlot(id=f"slice-{i}") for i in range(len(shown))]
         await grid.mount_all(plots)
-        values = [s.value for s in scored]
-        low, high = min(values), max(values)
-        pad = (high - low) * 0.05 or 0.01
         objective = _short(snap.tuning_job.objective_name, 30)
         for plot, axis in zip(plots, shown):
             plt = plot.plt
             plt.clear_figure()
             plt.title(f"{objective} vs {_short(axis.name, 24)}" + ("  (log)" if axis.log else ""))
-            plt.ylim(low - pad, high + pad)
+            if self._scale is not None:
+                plt.ylim(self._scale.low, self._scale.high)
             if axis.categorical:
                 labels = list(axis.values)
                 plt.xticks(list(range(len(labels))), [_short(v, 10) for v in labels])
@@ -250,7 +285,7 @@ class SearchViewsScreen(Screen):
                 key = s.job.hyperparameters.get(colour_axis.name) if colour_axis else None
                 groups.setdefault(key, []).append((x, s.value))
             for key in (colour_axis.values if colour_axis else (None,)):
-                pts = groups.get(key)
+                pts = self._off_scale(plt, groups.get(key) or [])
                 if pts:
                     plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="●",
                                 color=self._category_colour(colour_axis, key))
@@ -267,6 +302,7 @@ class SearchViewsScreen(Screen):
                 text.append(f"{_short(value, 20)}   ")
         text.append("★ ", style=_rich(self.best_colour))
         text.append("best job")
+        text.append(self._off_scale_note([s.value for s in scored]), style=_rich(self.low_colour))
         if len(axes) > len(shown):
             text.append(f"   ({len(axes) - len(shown)} more hyperparameters not shown)", style="dim")
         legend.update(text)
@@ -317,7 +353,8 @@ class SearchViewsScreen(Screen):
         t = snap.tuning_job
         maximize = t.objective_type != "Minimize"
         values = [s.value for s in scored]
-        low, high = min(values), max(values)
+        scale = self._scale
+        low, high = (scale.low, scale.high) if scale is not None else (min(values), max(values))
         names = [a.name for a in axes] + [t.objective_name]
         plt.title("one line per finished job, coloured by its objective; ★ marks the best job")
         plt.xticks(list(range(len(names))), [_short(n, 20) for n in names])
@@ -326,7 +363,7 @@ class SearchViewsScreen(Screen):
         plt.yticks([])
 
         def quality(v: float) -> float:
-            q = 0.5 if high <= low else (v - low) / (high - low)
+            q = 0.5 if high <= low else min(1.0, max(0.0, (v - low) / (high - low)))
             return q if maximize else 1 - q
 
         # Worst first, so the best lines are drawn on top.
@@ -357,6 +394,7 @@ class SearchViewsScreen(Screen):
             text.append(f"{label}  ")
         text.append(f" {_short(t.objective_name, 30)} {fmt_value(low)}-{fmt_value(high)}; axes: range min (bottom) "
                     "to max (top)", style="dim")
+        text.append(self._off_scale_note(values), style=_rich(self.low_colour))
         if any(a.log for a in axes):
             text.append(", log ranges in log space", style="dim")
         legend.update(text)
@@ -370,7 +408,8 @@ class SearchViewsScreen(Screen):
                 xs.append(float(i))
                 ys.append(pos)
         xs.append(float(len(axes)))
-        ys.append(0.5 if high <= low else (s.value - low) / (high - low))
+        # Clamped to the axis: a diverged job's line ends at the bottom, not below the plot.
+        ys.append(0.5 if high <= low else min(1.0, max(0.0, (s.value - low) / (high - low))))
         return xs, ys
 
     def _draw_time(self, snap: Snapshot) -> None:
@@ -397,9 +436,14 @@ class SearchViewsScreen(Screen):
                 sy.append(sy[-1])
             sx.append(x)
             sy.append(p.best_so_far)
+        if self._scale is not None:
+            plt.ylim(self._scale.low, self._scale.high)
+            sy = [self._scale.clamp(y) for y in sy]
         plt.plot(sx, sy, marker="braille", color=self.best_colour)
-        plt.scatter(xs, [p.value for p in points], marker="●", color=self.colours[0])
-        better = [(x, p.value) for p, x in zip(points, xs) if p.improved]
+        inside = self._off_scale(plt, [(x, p.value) for p, x in zip(points, xs)])
+        plt.scatter([x for x, _ in inside], [y for _, y in inside], marker="●", color=self.colours[0])
+        clamp = self._scale.clamp if self._scale is not None else (lambda v: v)
+        better = [(x, clamp(p.value)) for p, x in zip(points, xs) if p.improved]
         plt.scatter([b[0] for b in better], [b[1] for b in better], marker="★", color=self.best_colour)
         plot.refresh()
         text = Text()
@@ -412,6 +456,7 @@ class SearchViewsScreen(Screen):
         last = max((p for p in points if p.improved), key=lambda p: p.seconds)
         text.append(f"last new best at {last.seconds / scale:.1f} {unit}, of {span / scale:.1f} {unit}",
                     style="dim")
+        text.append(self._off_scale_note([p.value for p in points]), style=_rich(self.low_colour))
         legend.update(text)
 
 

@@ -190,10 +190,10 @@ class MetricEditor(FormDialog[MetricResult | None]):
             dialog.border_title = self._title
             with Horizontal(classes="dialog-row"):
                 yield Label("Name")
-                yield Input(self._name, placeholder="e.g. Validation-loss", id="metric-name")
+                yield Input(self._name, placeholder="e.g. Validation-loss", id="metric-name", select_on_focus=False)
             with Horizontal(classes="dialog-row"):
                 yield Label("Regex")
-                yield Input(self._regex, placeholder=r"e.g. Validation-loss=([0-9\.]+)", id="metric-regex")
+                yield Input(self._regex, placeholder=r"e.g. Validation-loss=([0-9\.]+)", id="metric-regex", select_on_focus=False)
             yield Static(id="metric-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="metric-cancel")

@@ -94,8 +94,8 @@ class KeyValueEditor(Vertical):
         table.add_column("Value", key="value")
         yield table
         with Horizontal(classes="kv-inputs"):
-            yield Input(placeholder="name", id=f"{self._prefix}-key", compact=True)
-            yield Input(placeholder="value", id=f"{self._prefix}-value", compact=True)
+            yield Input(placeholder="name", id=f"{self._prefix}-key", compact=True, select_on_focus=False)
+            yield Input(placeholder="value", id=f"{self._prefix}-value", compact=True, select_on_focus=False)
             yield Button("Set", id=f"{self._prefix}-add", compact=True, variant="primary")
             yield Button("Remove", id=f"{self._prefix}-delete", compact=True, variant="error")
 

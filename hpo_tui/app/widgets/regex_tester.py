@@ -90,18 +90,26 @@ class RegexTester(Vertical):
         yield Static(id="regex-results")
 
     def on_mount(self) -> None:
+        # After the first frame: compiling the regexes imports the regex module (~50 ms),
+        # which the configure screen's first frame need not wait for.
+        self.call_after_refresh(self._first_render)
+
+    def _first_render(self) -> None:
+        self._rendered = True
         self._render_results()
 
     def set_definitions(self, definitions: list[tuple[str, str]]) -> None:
         self._definitions = list(definitions)
-        self._render_results()
+        if getattr(self, "_rendered", False):
+            self._render_results()
 
     @on(Input.Changed, "#regex-sample")
     def _sample_changed(self, event: Input.Changed) -> None:
         # The sample line is not part of the spec; the configure screen need not revalidate.
         event.stop()
         self._sample = event.value
-        self._render_results()
+        if getattr(self, "_rendered", False):
+            self._render_results()
 
     def _render_results(self) -> None:
         self.query_one("#regex-results", Static).update(

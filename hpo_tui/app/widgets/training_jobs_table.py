@@ -27,6 +27,7 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 from hpo_tui.app import format as fmt
 from hpo_tui.app.styles import status_style
 from hpo_tui.app.widgets.tables import KeyedTable
+from hpo_tui.scales import JobScales, job_scales, robust_scale
 from hpo_tui.views import TRAINING_STATUSES, Snapshot, TrainingJobView, TuningJobView
 
 # Fixed column keys start with ":" so they never collide with a hyperparameter name.
@@ -40,6 +41,7 @@ COL_DURATION = ":duration"
 COL_REASON = ":reason"
 
 BEST_MARK = "★"
+MARKED = "●"  # a job marked (space) for compare; the best job keeps ★, underlined when marked
 CURVE_WIDTH = 9  # epochs shown per sparkline (the last ones)
 CURVE_LABEL_WIDTH = 9
 REASON_WIDTH = 24
@@ -56,16 +58,31 @@ def _cell_signature(cell: Text) -> tuple:
     return (cell.plain, str(cell.style), tuple(cell.spans))
 
 
+BELOW_MARK, ABOVE_MARK = "↓", "↑"  # a value off the scale (clamped), in a sparkline
+DIVERGED_CELL = "↓diverged"  # the curve cell of a job whose objective collapsed (CURVE_WIDTH long)
+
+
 def scaled_sparkline(values: Iterable[float], low: float, high: float, width: int = CURVE_WIDTH) -> str:
-    """Block sparkline of the last `width` values on the scale low..high (shared by every row)."""
-    data = [v for v in values if v is not None and math.isfinite(v)][-width:]
+    """Block sparkline of the last `width` values on the scale low..high (shared by every row);
+    a value below or above the scale is marked ↓ or ↑ (NaN is below)."""
+    data = [v for v in values if v is not None and not math.isinf(v)][-width:]
     if not data:
         return ""
     blocks = fmt.SPARK_BLOCKS
-    if high - low < 1e-12:
-        return blocks[3] * len(data)
     top = len(blocks) - 1
-    return "".join(blocks[max(0, min(top, round((v - low) / (high - low) * top)))] for v in data)
+    span = high - low
+    tolerance = 1e-9 * max(1.0, abs(high))
+
+    def block(v: float) -> str:
+        if math.isnan(v) or v < low - tolerance:
+            return BELOW_MARK
+        if v > high + tolerance:
+            return ABOVE_MARK
+        if span < 1e-12:
+            return blocks[3]
+        return blocks[max(0, min(top, round((v - low) / span * top)))]
+
+    return "".join(map(block, data))
 
 
 def _round_sig(value: float, up: bool) -> float:
@@ -76,14 +93,22 @@ def _round_sig(value: float, up: bool) -> float:
     return round((math.ceil if up else math.floor)(value / step - (1e-9 if up else -1e-9)) * step, 12)
 
 
-def fmt_scale(low: float, high: float) -> str:
-    """The curve column's label: the values of its lowest and highest block."""
-    return f"{fmt.SPARK_BLOCKS[0]}{_compact(low)} {fmt.SPARK_BLOCKS[-1]}{_compact(high)}"
+def fmt_scale(low: float, high: float, width: int = CURVE_LABEL_WIDTH) -> str:
+    """The curve column's label: the values of its lowest and highest block, in at most
+    `width` cells (fewer digits, then no space, rather than a cut label)."""
+    low_block, high_block = fmt.SPARK_BLOCKS[0], fmt.SPARK_BLOCKS[-1]
+    label = ""
+    for digits in (2, 1):
+        for gap in (" ", ""):
+            label = f"{low_block}{_compact(low, digits)}{gap}{high_block}{_compact(high, digits)}"
+            if len(label) <= width:
+                return label
+    return label[:width]
 
 
-def _compact(value: float) -> str:
-    """Two significant digits without a leading zero: .11, .96, 2.3, 140."""
-    text = f"{value:.2g}"
+def _compact(value: float, digits: int = 2) -> str:
+    """`digits` significant digits without a leading zero: .11, .96, 2.3, 140."""
+    text = f"{value:.{digits}g}"
     return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
 
 
@@ -156,6 +181,10 @@ class TrainingJobsTable(KeyedTable):
         self.sort_paused = False
         self.column_labels: dict[str, str] = {}
         self.scale: tuple[float, float] | None = None
+        self.marked: list[str] = []  # training jobs marked for compare, in marking order
+        self.zoomed = False  # the sparklines' scale spans the top jobs only (z)
+        self._job_scales: tuple[tuple[TrainingJobView, ...], JobScales] | None = None  # per snapshot's rows
+        self.diverged: frozenset[str] = frozenset()  # jobs whose objective collapsed (marked)
         self._cells: dict[str, dict[str, Text]] = {}
         self._signatures: dict[str, dict[str, tuple]] = {}
         self._column_keys: list[str] = []
@@ -255,6 +284,9 @@ class TrainingJobsTable(KeyedTable):
             self._row_inputs.pop(name, None)
             self._row_order.remove(name)
         self._add_reason_column(visible, snapshot)
+        flipped = self._update_diverged(snapshot)
+        if flipped:
+            history_changed = history_changed | flipped  # their rows are looked at again
         rescaled = self._update_scale(visible, view, history)
         rows_before = self.row_count
         moved: list[TrainingJobView] = []  # the rows written: the only ones whose place can change
@@ -428,15 +460,19 @@ class TrainingJobsTable(KeyedTable):
         for job in snapshot.training_jobs:
             names.extend(k for k in job.hyperparameters if k not in names)
         self._hp_names = names
-        columns: list[tuple[str, str]] = [(COL_JOB, "job"), (COL_STATUS, "status")]
-        columns += [(name, name) for name in names]
+        # What the search is doing first, then the hyperparameters (as SageMaker's console and
+        # Optuna's trials table): at 80 columns the objective, its curve and the time are in
+        # view, and the hyperparameters scroll sideways beside the fixed job and status.
         # The best per-epoch value is in the detail view: the table fits 100 columns without it.
-        columns += [
+        columns: list[tuple[str, str]] = [
+            (COL_JOB, "job"),
+            (COL_STATUS, "status"),
             (COL_OBJECTIVE, "objective"),
             (COL_EPOCH, "epoch"),
             (COL_CURVE, "curve"),
             (COL_DURATION, "time"),
         ]
+        columns += [(name, name) for name in names]
         for key, label in columns:
             # The curve's label carries its scale, so its width never depends on the epochs seen.
             width = CURVE_LABEL_WIDTH if key == COL_CURVE else None
@@ -456,11 +492,30 @@ class TrainingJobsTable(KeyedTable):
         self.column_labels[COL_REASON] = "failure reason"
         self._forget_drawn_rows()  # rows already shown get their (empty) reason cell
 
+    def job_scales(self, snapshot: Snapshot) -> JobScales:
+        """The snapshot's bounds, diverged jobs and reference values (once per set of rows)."""
+        cached = self._job_scales
+        if cached is None or cached[0] is not snapshot.training_jobs:
+            cached = self._job_scales = (snapshot.training_jobs, job_scales(snapshot))
+        return cached[1]
+
+    def _update_diverged(self, snapshot: Snapshot) -> set[str]:
+        """Take the snapshot's diverged jobs; return the names whose mark came or went."""
+        diverged = self.job_scales(snapshot).diverged
+        flipped = set(diverged ^ self.diverged)
+        self.diverged = diverged
+        return flipped
+
+    def toggle_zoom(self) -> None:
+        """Scale the sparklines to the top jobs (values below are marked ↓), or back."""
+        self.zoomed = not self.zoomed
+        self.rebuild()
+
     def _update_scale(self, jobs: list[TrainingJobView], view: TuningJobView, history: fmt.MetricHistory) -> bool:
         """One scale for every sparkline: the range of the values the visible rows draw,
         widened to the two digits its label shows (so it moves rarely). True if it moved."""
-        # A failed job's values (0.11 after a NaN) would squash every other row into ▇█:
-        # they clamp to ▁ instead, unless nothing else has values.
+        # A failed or diverged job's values (0.10 after a NaN) would squash every other row
+        # into ▇█: they are drawn off the scale (↓) instead, unless nothing else has values.
         # Only jobs with a curve in the history can draw one (with curves loaded per job,
         # a few hundred of 10,000): walk those, not every row.
         with_curves = history.jobs_with(view.objective_name)
@@ -471,8 +526,19 @@ class TrainingJobsTable(KeyedTable):
             return [v for job in chosen for _, v in history.curve(job.name, view.objective_name)[-CURVE_WIDTH:]
                     if math.isfinite(v)]
 
-        values = values_of([j for j in shown if j.status != "Failed"]) or values_of(shown)
-        scale = (_round_sig(min(values), up=False), _round_sig(max(values), up=True)) if values else None
+        diverged = self.diverged
+        values = values_of([j for j in shown if j.status != "Failed" and j.name not in diverged]) or values_of(shown)
+        scales = self.job_scales(self._snapshot) if self._snapshot is not None else None
+        scale = None
+        if values and scales is not None:
+            found = robust_scale(values, bounds=scales.bounds, zoom_to=scales.top, zoom=self.zoomed,
+                                 maximize=scales.maximize)
+            if found is not None:
+                low, high = _round_sig(found.low, up=False), _round_sig(found.high, up=True)
+                bound_low, bound_high = scales.bounds
+                # Rounded outwards, but never past what the metric can be (no 1.1 for an accuracy).
+                scale = (max(low, bound_low) if bound_low is not None else low,
+                         min(high, bound_high) if bound_high is not None else high)
         if scale == self.scale:
             return False
         self.scale = scale
@@ -484,6 +550,8 @@ class TrainingJobsTable(KeyedTable):
 
     def _curve_cell(self, job: TrainingJobView, view: TuningJobView, base: Style | str) -> Text:
         assert self._history is not None
+        if job.name in self.diverged:
+            return Text(DIVERGED_CELL, style=self.cell_styles.get("error", ""))
         values = [v for _, v in self._history.curve(job.name, view.objective_name)]
         low, high = self.scale or (0.0, 0.0)
         return Text(scaled_sparkline(values, low, high), style=base or self.cell_styles.get("accent", ""))
@@ -507,8 +575,11 @@ class TrainingJobsTable(KeyedTable):
     def _row_cells(self, job: TrainingJobView, view: TuningJobView, now: float) -> dict[str, Text]:
         is_best = job.name == view.best_training_job
         base = self.cell_styles.get("best", "") if is_best else ""
+        marked = job.name in self.marked
         cells = {
-            COL_JOB: Text(f"{BEST_MARK if is_best else ' '} {self.short_name(job.name)}", style=base),
+            COL_JOB: Text(f"{BEST_MARK if is_best else MARKED if marked else ' '} {self.short_name(job.name)}",
+                          style=Style.combine([Style.parse(str(base) or "none"), Style(underline=True)])
+                          if marked else base),
             COL_STATUS: Text(job.status, style=status_style(self.cell_styles, job.status)),
             COL_OBJECTIVE: Text(fmt.fmt_number(job.final_objective), style=base, justify="right"),
             COL_EPOCH: Text(fmt.fmt_epochs(job, view), style=base, justify="right"),
@@ -538,6 +609,19 @@ class TrainingJobsTable(KeyedTable):
                     self._set_cell(job.name, key, cells[key])
         self._cells[job.name] = cells
         self._signatures[job.name] = signatures
+
+    def toggle_mark(self, name: str) -> None:
+        """Mark a training job for compare, or unmark it; its row shows it at once."""
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        shown = self._row_inputs.get(name)
+        if self._snapshot is not None and shown is not None and name in self._signatures:
+            cell = self._row_cells(shown[0], self._snapshot.tuning_job, self._now())[COL_JOB]
+            self._set_cell(name, COL_JOB, cell)
+            self._cells[name][COL_JOB] = cell
+            self._signatures[name][COL_JOB] = _cell_signature(cell)
 
     def _set_cell(self, row: str, key: str, cell: Text) -> None:
         """Rewrite one cell; only that cell is rendered again.
@@ -757,7 +841,8 @@ class TrainingJobsTable(KeyedTable):
         if key == COL_STATUS:
             return STATUS_ORDER.get(job.status, len(STATUS_ORDER))
         if key in (COL_OBJECTIVE, COL_CURVE):
-            return job.final_objective
+            # A failed job's last value is partial: never ranked among the results.
+            return job.final_objective if job.status != "Failed" else None
         if key == COL_BEST:
             return job.best_objective
         if key == COL_EPOCH:

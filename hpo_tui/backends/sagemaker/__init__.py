@@ -5,8 +5,9 @@ at most 25 for ended jobs' spot billing, asked once each).
 
 One module per job: `backend` (the Backend protocol: sessions, clients, stale data), `launch`
 (the SDK), `poll` (boto3 describe/list -> views), `logs` (CloudWatch Logs cursors -> metric
-points) and `errors` (AWS errors -> clear messages). None imports textual, and the SDK is only
-imported when a launch needs it.
+points) and `errors` (AWS errors -> clear messages); the pre-flight checks of `hpo-tui doctor`
+and of each launch in `doctor` (with `checks`, `quotas` and `regions`), and `cost` (dollars per
+instance type). None imports textual, and the SDK is only imported when a launch needs it.
 """
 
 from __future__ import annotations

@@ -28,6 +28,11 @@ from hpo_tui.backends.sagemaker.errors import (
 from hpo_tui.backends.sagemaker.launch import LAUNCH_RETRY_DELAY, launch_tuning_job
 from hpo_tui.backends.sagemaker.logs import JobLog, LoadedLog, PollCursor, log_tail, read_job_log
 from hpo_tui.backends.sagemaker.poll import fetch_snapshot, tuning_job_summary_view
+from hpo_tui.backends.sagemaker.checks import Check, failure_text
+from hpo_tui.backends.sagemaker.cost import price_from_table
+from hpo_tui.prices import load_prices, remember_price
+from hpo_tui.backends.sagemaker.doctor import run_checks
+from hpo_tui.backends.sagemaker.regions import check_region_name
 
 if TYPE_CHECKING:
     import boto3
@@ -65,6 +70,18 @@ class _Watch:
     loaded: dict[str, LoadedLog] = field(default_factory=dict)
 
 
+def profile_not_found(given: str | None, exc: Exception) -> str:
+    """The message for a profile that is not in the AWS config: the name botocore looked for
+    (from --profile, the spec or AWS_PROFILE), never None."""
+    import os
+
+    name = getattr(exc, "kwargs", {}).get("profile") or given or os.environ.get("AWS_PROFILE")
+    source = "" if given else " (from AWS_PROFILE)" if os.environ.get("AWS_PROFILE") else ""
+    return (f"AWS profile {name!r}{source} is not in your AWS config (~/.aws/config, ~/.aws/credentials): "
+            f"create it with `aws configure --profile {name}`, or pass an existing one with --profile "
+            "(`aws configure list-profiles` lists them).")
+
+
 class SageMakerBackend:
     """Amazon SageMaker Automatic Model Tuning behind the Backend protocol."""
 
@@ -91,13 +108,16 @@ class SageMakerBackend:
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}
         self._param_order: dict[str, tuple[str, ...]] = {}
-        self._prices: dict[str, float | None] = {}
+        self.notes: list[str] = []  # what the user should know but that did not fail anything
+        self._instance_types: dict[str, tuple[str, ...]] = {}  # per tuning job, from its last poll
         self.launch_retry_delay = LAUNCH_RETRY_DELAY
 
     # ------------------------------------------------------------------ sessions and clients
 
     def boto_session(self) -> boto3.Session:
         """The boto3 session: the default credential chain, or --profile / --region."""
+        if self._session is None and self._region:
+            check_region_name(self._region)  # before boto3 is loaded: a typo is answered at once
         with self._lock:
             if self._session is None:
                 import boto3
@@ -105,16 +125,15 @@ class SageMakerBackend:
 
                 try:
                     self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
-                except botocore.exceptions.ProfileNotFound:
-                    raise BackendError(
-                        f"AWS profile {self._profile!r} is not in your AWS config: create it with "
-                        f"`aws configure --profile {self._profile}`, or pass another --profile."
-                    ) from None
+                except botocore.exceptions.ProfileNotFound as exc:
+                    raise BackendError(profile_not_found(self._profile, exc)) from None
             if not self._session.region_name:
                 raise BackendError(
                     "No AWS region is set: pass --region (e.g. --region us-east-1), set AWS_REGION, "
                     "or set region in the spec's [sagemaker] section."
                 )
+            # A mistyped region is answered now, before any call waits on a host that does not exist.
+            check_region_name(self._session.region_name)
             return self._session
 
     @property
@@ -159,9 +178,6 @@ class SageMakerBackend:
 
     # ------------------------------------------------------------------ launch
 
-
-    # ------------------------------------------------------------------ launch
-
     def launch(self, spec: TuningSpec) -> str:
         """Create the tuning job with the SDK's MXNet estimator and HyperparameterTuner."""
         from hpo_tui.spec import SpecError, validate
@@ -170,10 +186,45 @@ class SageMakerBackend:
         if issues:
             raise SpecError(issues)  # before any AWS call: nothing is created or uploaded
         self._adopt_spec_settings(spec)
+        # The account's problems (quota, role, region, partition, data) before anything is
+        # uploaded or billed; what cannot be checked does not block.
+        checks = self.preflight(spec)
+        if any(check.failed for check in checks):
+            raise BackendError(failure_text(checks))
         name = launch_tuning_job(self.boto_session, self._call, spec, retry_delay=self.launch_retry_delay)
         self._param_order[name] = tuple(spec.ranges)
-        self._prices[name] = spec.sagemaker.price_per_hour
+        price = spec.sagemaker.price_per_hour
+        if price:
+            # Given once, in the spec: kept for the instance type, so any later attach shows dollars.
+            self.notes.extend(filter(None, [remember_price(spec.estimator.instance_type, price)]))
         return name
+
+    def _price_of(self, name: str) -> Any:
+        """Each training job's instance type at the price the user gave for it (settings.toml
+        [prices], filled from the spec's price_per_hour at launch); the instance types seen are
+        kept for remember_price()."""
+        priced = price_from_table(load_prices())
+
+        def price_of(definitions: list[Any], jobs: tuple[Any, ...]) -> float | None:
+            self._instance_types[name] = tuple(sorted({d.instance_type for d in definitions if d.instance_type}))
+            return priced(definitions, jobs)
+
+        return price_of
+
+    def remember_price(self, name: str, price: float) -> str:
+        """Keep `price` for the instance type of tuning job `name` (as polled last), so that
+        later reports of any tuning job of that type show dollars. Returns what was done."""
+        types = self._instance_types.get(name, ())
+        if len(types) != 1:
+            return (f"the price was not kept: {name} runs {', '.join(types) or 'no known instance type'}; "
+                    "give each type its price in the [prices] table of settings.toml")
+        problem = remember_price(types[0], price)
+        return problem or f"kept ${price:g}/instance-hour for {types[0]} (settings.toml [prices])"
+
+    def preflight(self, spec: TuningSpec) -> list[Check]:
+        """The read-only pre-flight checks of this account for a spec (`hpo-tui doctor`)."""
+        self._adopt_spec_settings(spec)
+        return run_checks(self.boto_session, spec)
 
     # ------------------------------------------------------------------ poll
 
@@ -192,7 +243,7 @@ class SageMakerBackend:
         try:
             snapshot = fetch_snapshot(
                 self._call, self.region, name, cursor if isinstance(cursor, PollCursor) else None,
-                self._param_order.get(name), self._prices.get(name),
+                self._param_order.get(name), self._price_of(name),
                 with_points=points, loaded=loaded, job_logs=job_logs,
             )
         except Transient as exc:
@@ -235,8 +286,9 @@ class SageMakerBackend:
                     watch.last_good)
         if last is None:
             raise AwsUnavailable(
-                f"{what} while reading tuning job {name!r}; retrying in {interval:.0f} s. "
-                "If this persists, raise the poll interval or check the AWS service health.",
+                f"{what} while reading tuning job {name!r} in region {self.region}. The dashboard "
+                f"tries again in {interval:.0f} s; a command can be run again. If this persists, check "
+                "the network, --region and `hpo-tui doctor --backend sagemaker`.",
                 retry_after=interval,
             )
         now = time.time()
@@ -279,6 +331,15 @@ class SageMakerBackend:
                 return False
             raise
         return True
+
+    def delete_in_account(self, name: str) -> None:
+        """DeleteHyperParameterTuningJob: SageMaker's record of an ended tuning job goes; its
+        training jobs, models and logs stay. Only `hpo-tui delete --in-account` calls it."""
+        status = self.tuning_job_status(name)
+        if status not in {"Completed", "Failed", "Stopped", "DeleteFailed"}:
+            raise BackendError(f"SageMaker tuning job {name} is {status}: stop it first (hpo-tui stop {name} "
+                               "--backend sagemaker), then delete it once it has stopped")
+        self._call("sagemaker", "delete_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
 
     def tuning_job_status(self, name: str) -> str:
         """The tuning job's status from one DescribeHyperParameterTuningJob."""

@@ -46,6 +46,7 @@ _S3_ACTIONS = {
     "UploadPart": "PutObject",
     "CompleteMultipartUpload": "PutObject",
     "ListBuckets": "ListAllMyBuckets",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
 }
 # Operations the SDK makes on other services during a launch (ClientError has no service name).
 _OTHER_SERVICE_OPS = {

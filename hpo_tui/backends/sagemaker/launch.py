@@ -131,9 +131,12 @@ def _create_once(
             if request and _tuning_job_exists(call, name):
                 return  # AWS accepted it; only the response was lost
             if attempt >= LAUNCH_ATTEMPTS:
+                # Say "checked by name" only when a create went out and a describe was made.
+                why = ("AWS did not record it (checked by name)" if request else
+                       "the create request was never sent (this failed before it, uploading to S3)")
                 raise BackendError(
-                    f"Could not create tuning job {name!r}: {translated}. AWS did not record it "
-                    f"(checked by name), so nothing was launched. Try Launch again in a minute."
+                    f"Could not create tuning job {name!r}: {translated}. {why}, so nothing was "
+                    "launched. Try Launch again in a minute."
                 ) from exc
         time.sleep(delay)
         delay *= 2
@@ -187,7 +190,10 @@ def quiet_sdk_logging() -> None:
     for name in ("sagemaker", "sagemaker.config"):
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
-            logger.setLevel(logging.ERROR)
+            # Not even ERROR: the SDK's own errors (e.g. "pass a custom default_bucket parameter
+            # to sagemaker.Session" for a foreign bucket) advise what an hpo-tui user cannot do;
+            # the exception that follows them is translated into a message that can be acted on.
+            logger.setLevel(logging.CRITICAL)
 
 
 def resolve_source_dir(spec: TuningSpec) -> str:

@@ -59,6 +59,7 @@ class Definition:
     ranges: tuple[str, ...]
     instance_count: int = 1
     spot: bool = False
+    instance_type: str = ""
 
 
 def definitions_of(desc: dict[str, Any]) -> list[Definition]:
@@ -77,7 +78,7 @@ def definitions_of(desc: dict[str, Any]) -> list[Definition]:
         out.append(Definition(
             d.get("DefinitionName"), metric_definitions_of(d), objective.get("MetricName", ""),
             objective.get("Type", "Maximize"), parameter_names({"ParameterRanges": ranges}), int(count),
-            bool(d.get("EnableManagedSpotTraining")),
+            bool(d.get("EnableManagedSpotTraining")), str(resources.get("InstanceType") or ""),
         ))
     if not out:
         out.append(Definition(None, [], top.get("MetricName", ""), top.get("Type", "Maximize"),
@@ -97,7 +98,7 @@ def _ms(value: Any) -> int | None:
 
 def fetch_snapshot(
     call: AwsCall, region: str, name: str, cursor: PollCursor | None, order: tuple[str, ...] | None = None,
-    price_per_hour: float | None = None, *, with_points: bool = True, loaded: dict[str, LoadedLog] | None = None,
+    price_per_hour: Any = None, *, with_points: bool = True, loaded: dict[str, LoadedLog] | None = None,
     job_logs: dict[str, JobLog] | None = None,
 ) -> Snapshot:
     """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
@@ -179,7 +180,9 @@ def fetch_snapshot(
     )
     view = tuning_job_view(desc, order, job_count=len(summaries), definitions=definitions)
     return Snapshot(
-        tuning_job=replace(view, region=region, price_per_hour=price_per_hour),
+        # A price, or a function of the definitions and jobs (one price per instance type).
+        tuning_job=replace(view, region=region, price_per_hour=price_per_hour(definitions, jobs)
+                           if callable(price_per_hour) else price_per_hour),
         training_jobs=jobs,
         new_points=tuple(points),
         cursor=new_cursor,
@@ -439,6 +442,7 @@ def tuning_job_view(
     best = desc.get("BestTrainingJob") or {}
     overall = desc.get("OverallBestTrainingJob") or {}
     consumed = (desc.get("ConsumedResources") or {}).get("RuntimeInSeconds")
+    warm = desc.get("WarmStartConfig") or {}
     return TuningJobView(
         name=desc["HyperParameterTuningJobName"],
         backend="sagemaker",
@@ -464,6 +468,10 @@ def tuning_job_view(
         overall_best_training_job=overall.get("TrainingJobName"),
         overall_best_objective=_objective_value(overall.get("FinalHyperParameterTuningJobObjectiveMetric")),
         consumed_seconds=int(consumed) if consumed is not None else None,
+        metric_names=tuple(dict.fromkeys(objectives + [m for d in definitions for m, _ in d.metrics])),
+        warm_start_parents=tuple(p.get("HyperParameterTuningJobName", "") for p in warm.get(
+            "ParentHyperParameterTuningJobs") or [] if p.get("HyperParameterTuningJobName")),
+        warm_start_type=warm.get("WarmStartType"),
     )
 
 
