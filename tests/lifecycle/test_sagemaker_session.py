@@ -121,6 +121,10 @@ class SageMakerSession(RuleBasedStateMachine):
         with urllib.request.urlopen(urllib.request.Request(f"{Env.endpoint}/moto-api/reset", method="POST")) as r:
             assert r.status == 200
         CLOCK.now = time.time() - 10 * 86400  # moto takes log events up to 14 days old
+        from tests.sagemaker.account import make_role, make_sample_data
+
+        make_role()  # what the launch's pre-flight checks look for, as on AWS
+        make_sample_data()
         self.sim = SimAccount(CLOCK, Env.logs, seed=0)
         self.session = Env.session
         self.sim.install(self.session)

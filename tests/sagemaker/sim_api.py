@@ -178,9 +178,23 @@ class SimApi:
         self.create(p)
         return {"HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hyper-parameter-tuning-job/{name}"}
 
+    def _list_all_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        """ListTrainingJobs (the pre-flight counts the running ones): one page, newest first."""
+        jobs = [j for t in self.tunings.values() for j in t.jobs
+                if not p.get("StatusEquals") or j.status == p["StatusEquals"]]
+        jobs.sort(key=lambda j: j.created, reverse=True)
+        summaries = []
+        for j in jobs[: int(p.get("MaxResults") or 10)]:
+            s = {k: v for k, v in self._summary(j).items()
+                 if k in ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "TrainingJobStatus")}
+            summaries.append(s)
+        return {"TrainingJobSummaries": summaries}
+
     def _list_tunings(self, p: dict[str, Any]) -> dict[str, Any]:
         out = []
         for t in sorted(self.tunings.values(), key=lambda t: t.created, reverse=True):
+            if p.get("StatusEquals") and t.status != p["StatusEquals"]:
+                continue
             d = self._describe_tuning({"HyperParameterTuningJobName": t.name})
             out.append({k: d[k] for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobArn",
                                            "HyperParameterTuningJobStatus", "CreationTime",
@@ -188,6 +202,13 @@ class SimApi:
                        | {"Strategy": d["HyperParameterTuningJobConfig"]["Strategy"],
                           "ResourceLimits": d["HyperParameterTuningJobConfig"]["ResourceLimits"]})
         return {"HyperParameterTuningJobSummaries": out}
+
+    def _quotas(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Service Quotas of an account with room for every simulated launch (two pages)."""
+        from tests.sagemaker.account import quota_pages
+
+        first, second = quota_pages(instance=50, all_instances=100, tuning=100, spot=50)
+        return second if p.get("NextToken") else first
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
@@ -197,6 +218,7 @@ class SimApi:
             "StopHyperParameterTuningJob": self._api_stop,
             "CreateHyperParameterTuningJob": self._create,
             "ListHyperParameterTuningJobs": self._list_tunings,
+            "ListTrainingJobs": self._list_all_jobs,
         }
 
     # ------------------------------------------------------------------ botocore wiring
@@ -218,9 +240,13 @@ class SimApi:
             if self.throttle_rate and self.rng.random() < self.throttle_rate:
                 self.throttled += 1
                 return _error(400, "ThrottlingException", "Rate exceeded")
-            if model.service_model.service_name != "sagemaker":
-                return None  # moto answers (logs, s3, sts)
-            handler = handlers.get(name)
+            service = model.service_model.service_name
+            if service == "service-quotas" and name in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas"):
+                handler = self._quotas  # moto has no SageMaker quotas
+            elif service != "sagemaker":
+                return None  # moto answers (logs, s3, sts, iam)
+            else:
+                handler = handlers.get(name)
             assert handler is not None, f"the simulated account has no {name}"
             try:
                 with self.lock:
