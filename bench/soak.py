@@ -10,7 +10,14 @@ Reports kills, lost results, duplicated jobs, orphan processes and the store's i
 - orphans: processes of this home still alive once their tuning job has ended;
 - integrity: SQLite's integrity_check of the store at the end.
 
-Usage: .venv/bin/python bench/soak.py [--kills 200] [--real-kills 10] [--seed 1]
+With --long-jobs, the fake trainer's jobs run for seconds and go on through a closed
+stdout (as MXNet's logging does), so an unrecorded or escaped process would keep running;
+kills come at any moment, some right as a job is being spawned. Every 100 ms a sampler
+reads the live training processes (by their environment marker) against the store:
+- untracked: a live training process whose training job has no row in the store;
+- concurrent: training jobs of one tuning job with a live process, against max_parallel_jobs.
+
+Usage: .venv/bin/python bench/soak.py [--kills 200] [--real-kills 10] [--seed 1] [--long-jobs]
 Uses a temporary HPO_TUI_HOME unless one is set. tests/engine/test_soak.py runs a short one.
 """
 
@@ -24,6 +31,7 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +44,12 @@ LAST_OBJECTIVE = re.compile(rb"Validation-accuracy=([0-9.]+)")
 def _spec(trainer: str, channels: tuple[str, str] | None, seed: int) -> Any:
     from hpo_tui.spec import CategoricalParameter, Channels, ContinuousParameter, Estimator, TuningSpec
 
-    if trainer == "fake":
+    if trainer == "long":
+        estimator = Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
+                              hyperparameters={"num_epoch": 20, "sleep": 0.2, "keep_going": 1},
+                              base_job_name="soaklong")
+        max_jobs = 6
+    elif trainer == "fake":
         estimator = Estimator(entry_point=FAKE_TRAIN.name, source_dir=str(FAKE_TRAIN.parent),
                               hyperparameters={"num_epoch": 4, "sleep": 0.3}, base_job_name="soak")
         max_jobs = 6
@@ -100,6 +113,63 @@ def _last_logged_objective(log_path: str) -> float | None:
     return float(values[-1]) if values else None
 
 
+class Sampler(threading.Thread):
+    """Every `interval` s: the live training processes of the soak's home, by their marker,
+    against the store (is each one's training job recorded?) and against max_parallel_jobs."""
+
+    def __init__(self, home: Path, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.home = home
+        self.interval = interval
+        self.halt = threading.Event()
+        self.figures = dict(samples=0, max_concurrent=0, allowed=0, over_limit_samples=0, untracked=0,
+                            mean_interval_ms=0.0)
+        self.untracked: set[int] = set()
+
+    def run(self) -> None:
+        from hpo_tui import paths
+        from hpo_tui.engine import procs
+        from hpo_tui.engine.store import Store
+
+        started = time.monotonic()
+        while not self.halt.is_set():
+            live = procs.marked(f"{self.home}|")
+            if live:
+                # A fresh reader each time: a connection kept open in this process would share
+                # its view of the WAL index with the backend's writer, and both would lose it
+                # when a killed runner's files are removed under them.
+                store = Store.reader(paths.store_path())
+                try:
+                    self._sample(store, live)
+                finally:
+                    store.close()
+            self.figures["samples"] += 1
+            self.halt.wait(self.interval)
+        if self.figures["samples"]:
+            self.figures["mean_interval_ms"] = round(
+                1000 * (time.monotonic() - started) / self.figures["samples"], 1)
+
+    def _sample(self, store: Any, live: dict[int, str]) -> None:
+        by_tuning_job: dict[str, set[str]] = {}
+        for pid, marker in live.items():
+            _, tuning_job, training_job, _ = marker.rsplit("|", 3)
+            by_tuning_job.setdefault(tuning_job, set()).add(training_job)
+        with store.read():
+            for tuning_job, jobs in by_tuning_job.items():
+                row = store.tuning_job(tuning_job)
+                recorded = {j["name"] for j in store.training_jobs(tuning_job)}
+                allowed = row["max_parallel_jobs"] if row else 0
+                self.figures["allowed"] = max(self.figures["allowed"], allowed)
+                self.figures["max_concurrent"] = max(self.figures["max_concurrent"], len(jobs))
+                if len(jobs) > allowed:
+                    self.figures["over_limit_samples"] += 1
+                for pid, marker in live.items():
+                    if marker.rsplit("|", 3)[1] == tuning_job and marker.rsplit("|", 3)[2] not in recorded:
+                        if pid not in self.untracked:
+                            self.untracked.add(pid)
+                            self.figures["untracked"] += 1
+
+
 class Soak:
     def __init__(self, seed: int, say: Callable[[str], None]) -> None:
         from hpo_tui.backends.local import LocalBackend
@@ -129,7 +199,7 @@ class Soak:
 
         name = self.backend.launch(_spec(trainer, channels, self.rng.randrange(1 << 30)))
         self.figures["tuning_jobs"] += 1
-        pause = (0.3, 1.5) if trainer == "fake" else (2.0, 8.0)
+        pause = {"fake": (0.3, 1.5), "long": (0.05, 2.5)}.get(trainer, (2.0, 8.0))
         spent = 0
         while True:
             snap = self.backend.poll(name)
@@ -246,9 +316,12 @@ class Soak:
             store.close()
 
 
-def soak(kills: int, real_kills: int = 0, seed: int = 1, say: Callable[[str], None] = print) -> dict[str, Any]:
+def soak(kills: int, real_kills: int = 0, seed: int = 1, say: Callable[[str], None] = print,
+         long_jobs: bool = False) -> dict[str, Any]:
     """Run the soak in the current HPO_TUI_HOME; return its figures."""
     s = Soak(seed, say)
+    sampler = Sampler(s.home)
+    sampler.start()
     start = time.monotonic()
     channels = None
     while s.figures["kills"] < real_kills:
@@ -261,12 +334,16 @@ def soak(kills: int, real_kills: int = 0, seed: int = 1, say: Callable[[str], No
         say(f"real trainer: {s.figures['kills']} kills so far")
     real_done = s.figures["kills"]
     while s.figures["kills"] < real_done + kills:
-        s.run_tuning_job("fake", min(4, real_done + kills - s.figures["kills"]), None)
+        s.run_tuning_job("long" if long_jobs else "fake",
+                         min(6 if long_jobs else 4, real_done + kills - s.figures["kills"]), None)
         if s.figures["tuning_jobs"] % 10 == 0:
             say(f"fake trainer: {s.figures['kills'] - real_done} kills so far")
     s.backend.close()
+    sampler.halt.set()
+    sampler.join()
     figures = dict(s.figures, real_trainer_kills=real_done, fake_trainer_kills=s.figures["kills"] - real_done,
-                   integrity=s.integrity(), seconds=round(time.monotonic() - start, 1))
+                   integrity=s.integrity(), seconds=round(time.monotonic() - start, 1),
+                   long_jobs=long_jobs, **{f"sampled_{k}": v for k, v in sampler.figures.items()})
     return figures
 
 
@@ -275,15 +352,18 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200, help="kills with the fake trainer")
     parser.add_argument("--real-kills", type=int, default=10, help="kills with the real MXNet trainer")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--long-jobs", action="store_true",
+                        help="fake jobs of seconds that outlive a closed stdout, killed at any moment")
     args = parser.parse_args()
     os.environ.setdefault("HPO_TUI_HOME", tempfile.mkdtemp(prefix="hpo-soak-"))
     os.environ.setdefault("HPO_TUI_STOP_GRACE", "1")
     sys.path.insert(0, str(ROOT))
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
-    figures = soak(args.kills, args.real_kills, args.seed)
+    figures = soak(args.kills, args.real_kills, args.seed, long_jobs=args.long_jobs)
     print(json.dumps(figures, indent=2))
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
-    ok = figures["lost"] == figures["duplicated"] == figures["orphans"] == 0 and figures["integrity"] == "ok"
+    ok = (figures["lost"] == figures["duplicated"] == figures["orphans"] == 0 and figures["integrity"] == "ok"
+          and figures["sampled_untracked"] == figures["sampled_over_limit_samples"] == 0)
     return 0 if ok else 1
 
 

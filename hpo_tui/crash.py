@@ -49,6 +49,8 @@ def debug_log(err: BaseException, argv: list[str]) -> Path | None:
             if os.fstat(fd).st_size > DEBUG_LOG_MAX:
                 os.ftruncate(fd, 0)
             os.write(fd, text.encode("utf-8", "replace"))
+        except OSError:
+            continue  # a full disk, say: try the next folder (the one line is printed anyway)
         finally:
             os.close(fd)
         return path

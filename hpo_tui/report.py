@@ -8,6 +8,8 @@ job names) is sanitised here, so neither the CLI nor an export carries terminal 
 
 from __future__ import annotations
 
+import time
+
 import csv
 import io
 import json
@@ -119,6 +121,8 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel"
         + (f" ({t.job_slots} at once on {t.cores} core{'s' if t.cores != 1 else ''})"
            if t.job_slots is not None and t.job_slots < t.max_parallel_jobs else ""),
+        *([f"slots        {t.slots_text()} (this machine's, shared by its local tuning jobs)"]
+          if t.slots_text() else []),
         f"jobs         {c.completed} completed, {c.in_progress} in progress, {c.stopped} stopped, "
         f"{c.non_retryable_error + c.retryable_error} failed; objective: {o.succeeded} succeeded, "
         f"{o.pending} pending, {o.failed} failed",
@@ -147,6 +151,9 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
     for job in snap.training_jobs:
         mark = "*" if job.name == t.best_training_job else ""
         status = f"{job.status} ({job.secondary_status})" if job.secondary_status else job.status
+        stall = job.stall_text(snap.fetched_at or time.time())
+        if stall:
+            status += f" ({stall})"
         cost = ([fmt_duration(job.billable_seconds) if job.billable_seconds is not None else "",
                  f"{job.instance_hours:.3f}" if job.instance_hours is not None else ""] if billed else [])
         rows.append([mark + job.name, status, job.objective_status]

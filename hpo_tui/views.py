@@ -91,13 +91,25 @@ class TrainingJobView:
     billable_seconds: float | None = None
     instance_hours: float | None = None
     definition_name: str | None = None  # SageMaker: the training job definition it ran
-    # Billed, but by an amount not known yet (SageMaker: an ended spot job whose
+    # Billed, but by an amount not known yet (SageMaker: a spot job whose
     # BillableTimeInSeconds was not read yet); billable_seconds is None then.
     billing_unknown: bool = False
+    # Local engine: when a running job went silent (no log output, no CPU progress), once
+    # that has lasted [local] stall_seconds; and whether its process is stopped (state T).
+    silent_since: float | None = None
+    process_stopped: bool = False
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def stall_text(self, now: float) -> str | None:
+        """"silent 5m 12s, stopped (state T)" for a stalled running job, else None."""
+        if self.silent_since is None or self.is_terminal:
+            return None
+        seconds = max(0, int(now - self.silent_since))
+        silent = f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+        return f"silent {silent}" + (", stopped (state T)" if self.process_stopped else "")
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,13 @@ class TuningJobView:
     # default one per core), and the cores it counted. None on SageMaker.
     job_slots: int | None = None
     cores: int | None = None
+    # Local engine only: the machine's slots (shared by every local tuning job running) and
+    # who holds them now, as (tuning job, slots held), busiest first.
+    machine_slots: int | None = None
+    slot_users: tuple[tuple[str, int], ...] = ()
+    # What a list of tuning jobs must say beside the row: a runner not responding, stalled
+    # training jobs (a poll's Snapshot.warning says it for one tuning job).
+    warning: str | None = None
     parameter_ranges: tuple[ParameterRangeView, ...] = ()  # when known, in spec order
     # SageMaker only: the best job across a warm start's parents and this job, the tuning
     # job's ConsumedResources, its region (for console links) and the price for estimates.
@@ -161,6 +180,14 @@ class TuningJobView:
     @property
     def is_terminal(self) -> bool:
         return self.status in TUNING_TERMINAL_STATUSES
+
+    def slots_text(self) -> str | None:
+        """"2 of 2 in use: this job 1, other-job 1" for a live local tuning job, else None."""
+        if self.machine_slots is None or self.is_terminal:
+            return None
+        used = sum(n for _, n in self.slot_users)
+        users = ", ".join(f"{'this job' if name == self.name else name} {n}" for name, n in self.slot_users)
+        return f"{used} of {self.machine_slots} in use" + (f": {users}" if users else "")
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,14 @@ def test_escape_sequences_are_stripped(raw: str, clean: str) -> None:
     assert sanitize(raw) == clean
 
 
-def test_python_3_10_is_not_claimed() -> None:
-    """The spec reader needs tomllib (3.11+): pyproject and README say 3.11, not 3.10."""
+def test_the_supported_pythons_agree_in_pyproject_readme_make_and_ci() -> None:
+    """3.11 (the spec reader needs tomllib) and 3.12 (the last with NumPy 1.26 wheels, which
+    MXNet 1.9 needs): pyproject, the README, the Makefile's interpreter pick and the install
+    smoke tests say the same."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["requires-python"] == ">=3.11"
+    assert project["requires-python"] == ">=3.11,<3.13"
     readme = (ROOT / "README.md").read_text()
-    assert "Python 3.11+" in readme
-    assert not re.search(r"Python 3\.10\+", readme)
+    assert "| 3.11, 3.12 |" in readme and "requires-python = \">=3.11,<3.13\"" in readme
+    assert not re.search(r"Python 3\.1[0-9]\+", readme)  # no open-ended claim
+    assert "case \"$1\" in 3.11|3.12)" in (ROOT / "tools" / "pick-python").read_text()
+    assert "SUPPORTED = ((3, 11), (3, 12))" in (ROOT / "tests" / "install" / "test_install_smoke.py").read_text()

@@ -27,6 +27,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
+from hpo_tui.backends.local_control import control_lock
+from hpo_tui.backends.local_warnings import joined as _joined
+from hpo_tui.backends.local_warnings import stall_warning as _stall_warning
+from hpo_tui.backends.local_warnings import stalled_count as _stalled_count
 from hpo_tui.views import (
     ParameterRangeView,
     TERMINAL_STATUSES,
@@ -39,7 +43,7 @@ from hpo_tui.views import (
     TuningJobView,
     is_better,
 )
-from hpo_tui.engine import procinfo
+from hpo_tui.engine import faults, procinfo, procs, slots
 from hpo_tui.engine import executor
 from hpo_tui.engine.executor import open_log
 from hpo_tui.engine.runner import LIVE_STATUSES, RUNNER_DIED, beat, heartbeat_path, lock_path
@@ -55,6 +59,7 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 # treated as dead after this long.
 UNRECORDED_RUNNER_GRACE = 30.0
 STOP_WAIT = 3.0  # how long stop() waits for a live runner to acknowledge
+RUNNER_LOCK_WAIT = 1.0  # how long a launch or resume waits for a dying runner's lock
 LOG_READ_MAX = 4 * 1024 * 1024
 # Of a log line longer than LOG_READ_MAX, this much is shown; the reader then skips to its end.
 LONG_LINE_SHOWN = 64 * 1024
@@ -261,9 +266,10 @@ class LocalBackend:
         package_root = str(Path(__file__).resolve().parent.parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         beat(folder)  # a fresh runner is not "not responding" while it starts
+        faults.prepare_failure_file(folder)  # blank: an earlier runner's failure is not this one's
         with open_log(folder / "runner.log") as log_file:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "hpo_tui.engine.runner", name, "--lock-fd", str(lock_fd)],
+                [sys.executable, "-m", "hpo_tui.engine.runner_main", name, "--lock-fd", str(lock_fd)],
                 cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, pass_fds=(lock_fd,),
             )
@@ -286,12 +292,18 @@ class LocalBackend:
         _require_local_training()
         self._reap_children()
         row = self._row(name)
+        with control_lock(name, Path(row["folder"])):
+            self._resume(name)
+
+    def _resume(self, name: str) -> None:
+        row = self._row(name)
         if row["status"] == "Completed":
             raise _completed_error(name)
         if row["status"] == "Stopped":
             raise self._stopped_error(row)
         self._refuse_if_nothing_to_run(row)
         folder = Path(row["folder"])
+        procs.test_pause("resume-checked", folder)
         with _runner_lock(folder, lambda: _runner_alive_error(name, self._live_runner_row(name))) as lock_fd:
             writer = Store.writer(paths.store_path())
             try:
@@ -397,7 +409,9 @@ class LocalBackend:
                 break
             for row in dead:
                 self._handle_dead_runner(row)
-        return [_tuning_view(row, jobs[row["name"]]) for row in rows]
+        return [dataclasses.replace(_tuning_view(row, jobs[row["name"]]),
+                                    warning=_joined(self._silence_warning(row), _stalled_count(jobs[row["name"]])))
+                for row in rows]
 
     @_busy_is_an_error
     def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
@@ -422,6 +436,10 @@ class LocalBackend:
                 incremental = previous is not None and previous.tuning_job == name and store.has_row_versions
                 jobs = (store.training_jobs_changed(name, previous.row_version) if incremental  # type: ignore[union-attr]
                         else store.training_jobs(name))
+                if incremental and store.schema_version >= 3:
+                    # A stalled job's process may be stopped or continued without a row change.
+                    seen = {j["name"] for j in jobs}
+                    jobs += [j for j in store.stalled_jobs(name) if j["name"] not in seen]
                 if points:
                     new = store.points_after(name, start)
                     last = max([start] + [p["id"] for p in new])
@@ -452,7 +470,7 @@ class LocalBackend:
             ),
             cursor=LocalCursor(name, last_point, rows.version, rows),
             fetched_at=time.time(),
-            warning=self._silence_warning(row),
+            warning=_joined(self._silence_warning(row), _stall_warning(rows.views)),
         )
 
     @_busy_is_an_error
@@ -532,6 +550,11 @@ class LocalBackend:
     def stop(self, name: str) -> bool | None:
         self._reap_children()
         row = self._row(name)
+        with control_lock(name, Path(row["folder"])):
+            return self._stop(name)
+
+    def _stop(self, name: str) -> bool | None:
+        row = self._row(name)
         if row["status"] in TERMINAL_STATUSES:
             return False  # nothing to stop
         writer = Store.writer(paths.store_path())
@@ -575,6 +598,10 @@ class LocalBackend:
         writer = Store.writer(paths.store_path())
         try:
             self._mark_runner_dead(writer, row)
+        except sqlite3.OperationalError as err:
+            if _is_busy(err):
+                raise
+            raise store_error(paths.store_path(), err) from None  # a full disk, a read-only store
         finally:
             writer.close()
 
@@ -595,10 +622,12 @@ class LocalBackend:
                 return
             stopping = bool(row["stop_requested"]) or row["status"] == "Stopping"
             now = time.time()
-            for job in writer.training_jobs(row["name"]):
+            jobs = writer.training_jobs(row["name"])
+            # Its jobs died with it (PR_SET_PDEATHSIG); what they started did not.
+            procs.kill_leftovers(paths.home(), row["name"], [j for j in jobs if j["status"] not in TERMINAL_STATUSES])
+            for job in jobs:
                 if job["status"] in TERMINAL_STATUSES:
                     continue
-                procinfo.kill_group(job["pgid"], signal.SIGKILL, not_before=job["pid_start_time"])
                 objective_status = "Succeeded" if stopping and job["final_objective"] is not None else "Failed"
                 if stopping:
                     writer.update_training_job(job["name"], status="Stopped", objective_status=objective_status,
@@ -609,7 +638,10 @@ class LocalBackend:
             if stopping:
                 writer.update_tuning_job(row["name"], status="Stopped", ended_at=now)
             else:
-                writer.update_tuning_job(row["name"], status="Failed", failure_reason=RUNNER_DIED, ended_at=now)
+                # A runner that failed on a named fault (a full disk, say) and could not write
+                # the store left the reason in its failure file.
+                reason = faults.read_failure(Path(row["folder"])) or RUNNER_DIED
+                writer.update_tuning_job(row["name"], status="Failed", failure_reason=reason, ended_at=now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,12 +702,18 @@ def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int
     """Hold the tuning job's runner lock while a runner is started (the runner inherits the
     descriptor and keeps the lock while it lives); raise busy() when a runner holds it."""
     paths.private_dir(folder)
-    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise busy() from None
+        # A runner killed a moment ago may not have released it yet: allow it a moment.
+        deadline = time.monotonic() + RUNNER_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy() from None
+                time.sleep(0.02)
         yield lock_fd
     finally:
         os.close(lock_fd)
@@ -741,6 +779,8 @@ def _tuning_view(row: dict[str, Any], jobs: "list[dict[str, Any]] | _JobRows",
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
         job_slots=executor.job_slots(row["max_parallel_jobs"], _local_concurrency(spec)), cores=executor.cores(),
+        machine_slots=executor.local_concurrency(_local_concurrency(spec)),
+        slot_users=slots.usage() if row["status"] in LIVE_STATUSES else (),
         parameter_ranges=_parameter_ranges(spec, tuned), objective_bounds=_objective_bounds(spec),
         metric_names=_metric_names(spec, row["objective_name"]), **_warm_start(spec),
     )
@@ -895,7 +935,9 @@ def _training_view(j: dict[str, Any]) -> TrainingJobView:
         final_objective=j["final_objective"],
         best_objective=j["best_objective"], last_epoch=j["last_epoch"], created_at=j["created_at"],
         started_at=j["started_at"], ended_at=j["ended_at"], failure_reason=sanitize_optional(j["failure_reason"]),
-        launch_index=j["launch_index"],
+        launch_index=j["launch_index"], silent_since=j.get("stalled_since"),
+        process_stopped=bool(j.get("stalled_since") and j["pid"] and procinfo.is_alive(j["pid"], j["pid_start_time"])
+                             and procinfo.state(j["pid"]) == "T"),
     )
 
 

@@ -154,6 +154,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         for row, job in zip(rows, jobs):
             row.append(fmt_bytes(sizes[job.name]))
     print(text_table(header, rows))
+    for j in jobs:
+        if j.warning:  # what `status` warns about, for each tuning job listed
+            print(sanitize(f"warning: {j.name}: {j.warning}"))
     limit = getattr(backend, "list_limit", None)
     if limit is not None and len(jobs) >= limit:
         print(f"(the newest {limit}; narrow the list with --name-contains TEXT or --status STATUS)")

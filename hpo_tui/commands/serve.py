@@ -1,7 +1,8 @@
 """`hpo-tui serve`: the same app in a web browser, served by textual-serve.
 
 Each browser tab runs its own `hpo-tui` process (argv list, never a shell). Every
-request must carry the secret token (in the URL, or in the cookie a tokened page sets),
+request must carry the secret token (in the URL, or in the cookie a tokened page sets)
+and name the served address in its Host (and Origin, when it has one: a websocket must),
 the server binds loopback unless told otherwise, and at most `--max-tabs` sessions run
 at once, so tabs watching one SageMaker tuning job cannot multiply API calls without bound.
 """
@@ -169,8 +170,46 @@ class TokenServer(Server):
         presented = request.query.get("token") or request.cookies.get(self.cookie) or ""
         return hmac.compare_digest(presented.encode(), self.token.encode())
 
+    # -- origin and host -------------------------------------------------------------
+
+    def served_hosts(self) -> set[str]:
+        """The Host values a page of this server is loaded under: the address served and,
+        on loopback, the other names of loopback (a browser may say localhost)."""
+        port = self.port
+        names = {self.host.lower()}
+        if is_loopback(self.host):
+            names |= {"127.0.0.1", "localhost", "::1"}
+        elif self.host in ("0.0.0.0", "::", ""):
+            names |= {"127.0.0.1", "localhost", "::1"} | this_machine_names()
+        return {f"[{n}]:{port}" if ":" in n else f"{n}:{port}" for n in names}
+
+    def same_origin(self, request: web.Request) -> str | None:
+        """Why the request is refused (None: it comes from a page of this server).
+
+        The token cookie alone is not enough: browsers send cookies of 127.0.0.1 to every
+        port, so a hostile page on another local port (or a DNS-rebound name) could open a
+        session with it. Host must be the served address; Origin, when present, too; a
+        websocket handshake (browsers always send Origin) must carry it."""
+        hosts = self.served_hosts()
+        host = (request.headers.get("Host") or "").lower()
+        if host not in hosts:
+            return f"Host {host or '(none)'!r} is not the address this server serves"
+        origin = request.headers.get("Origin")
+        is_websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        if origin is None:
+            return "a websocket without an Origin" if is_websocket else None
+        scheme, _, rest = origin.lower().partition("://")
+        if scheme not in ("http", "https") or rest not in hosts:
+            return f"Origin {origin!r} is not a page of this server"
+        return None
+
     @web.middleware
     async def token_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        refused = self.same_origin(request)
+        if refused is not None:
+            return web.Response(status=403, content_type="text/html", text=message_page(
+                "Forbidden", "This hpo-tui server answers only its own pages, opened at the address "
+                "<code>hpo-tui serve</code> printed."))
         if not self.authorised(request):
             return web.Response(status=403, content_type="text/html", text=message_page(
                 "Forbidden", "This hpo-tui server needs the URL with the token that "
@@ -243,6 +282,7 @@ class TokenServer(Server):
             raise UserError(f"cannot listen on {self.host}:{self.port} ({err.strerror}); "
                             "choose another --port (0 picks a free one)") from None
         host, port = runner.addresses[0][:2]
+        self.port = port  # the port bound (0 picks one): what Host and Origin must name
         self.cookie = f"hpo_tui_token_{port}"
         if self.remote_warning:
             print(REMOTE_WARNING.format(host=self.host, port=port), file=sys.stderr, flush=True)
@@ -260,6 +300,20 @@ class TokenServer(Server):
             await stop.wait()
         finally:
             await runner.cleanup()
+
+
+def this_machine_names() -> set[str]:
+    """This machine's host name and the addresses it resolves to: what a browser may put in
+    Host for a server bound to every address (--host 0.0.0.0 --allow-remote)."""
+    import socket
+
+    name = socket.gethostname().lower()
+    names = {name, socket.getfqdn().lower()}
+    try:
+        names |= {str(info[4][0]).lower() for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        pass
+    return names
 
 
 def message_page(title: str, body: str) -> str:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpo_tui import paths
-from hpo_tui.engine import procinfo
+from hpo_tui.engine import procinfo, procs
 
 READ_SIZE = 65536
+# Each training job's log keeps at most this much ([local] log_max_bytes overrides); the
+# rest is dropped, the cut marked, and the job's last lines are added at the end.
+DEFAULT_LOG_MAX = 100 * 1024 * 1024
 # Longest line kept for metric parsing; longer output is still logged in full.
 MAX_LINE = 64 * 1024
 
@@ -65,6 +68,7 @@ def training_env(
     test: str,
     hyperparameters: dict[str, str],
     threads: int,
+    marker: str | None = None,
 ) -> dict[str, str]:
     """The environment SageMaker's MXNet container gives a training script, for one job."""
     env = dict(os.environ)
@@ -85,6 +89,8 @@ def training_env(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if marker is not None:
+        env[procs.MARKER] = marker  # how its leftovers are found, whatever group they are in
     if sys.version_info < (3, 12):
         # MXNet imports distutils; setuptools' replacement for it loads pkg_resources, about
         # 0.4 s of CPU per job. Python < 3.12 still has its own, which is enough.
@@ -113,9 +119,13 @@ class TrainingProcess:
     eof: bool = False
     exit_status: int | None = None  # os.waitpid status, once reaped
     tail: list[str] = field(default_factory=list)  # last lines, for a failure reason
+    log_cap: int = DEFAULT_LOG_MAX
+    logged: int = 0  # bytes written to the log
+    dropped: int = 0  # bytes past the cap, not written
 
     @classmethod
-    def start(cls, name: str, argv: list[str], env: dict[str, str], folder: Path, log_path: Path) -> "TrainingProcess":
+    def start(cls, name: str, argv: list[str], env: dict[str, str], folder: Path, log_path: Path,
+              log_cap: int = DEFAULT_LOG_MAX) -> "TrainingProcess":
         for sub in ("model", "output"):
             paths.private_dir(folder / sub)
         log_file = open_log(log_path)
@@ -129,11 +139,15 @@ class TrainingProcess:
             start_new_session=True,
             close_fds=True,
             bufsize=0,
+            # Set between fork and exec: the job dies with the runner that started it, even
+            # if the runner dies before it could record the job's pid.
+            preexec_fn=procs.die_with_parent(os.getpid()),
         )
         assert popen.stdout is not None
         fd = popen.stdout.fileno()
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
-        return cls(name, popen, log_file, popen.pid, popen.pid, procinfo.start_time(popen.pid))
+        return cls(name, popen, log_file, popen.pid, popen.pid, procinfo.start_time(popen.pid), log_cap=log_cap,
+                   logged=log_path.stat().st_size)
 
     @property
     def fd(self) -> int:
@@ -156,7 +170,7 @@ class TrainingProcess:
             chunks.append(data)
         data = b"".join(chunks)
         if data:
-            self.log_file.write(data)
+            self._log(data)
         buf = self._partial + data
         *complete, self._partial = buf.split(b"\n")
         if self.eof and self._partial:
@@ -170,12 +184,28 @@ class TrainingProcess:
             self.tail = (self.tail + lines)[-40:]
         return lines
 
+    def _log(self, data: bytes) -> None:
+        room = self.log_cap - self.logged
+        if room > 0:
+            kept = data[:room]
+            self.log_file.write(kept)
+            self.logged += len(kept)
+            if len(data) > room:
+                self.log_file.write(
+                    f"\n[hpo-tui: log cut at {self.log_cap} bytes ([local] log_max_bytes); later output is "
+                    "dropped, and the job's last lines follow at the end]\n".encode())
+        self.dropped += max(0, len(data) - max(room, 0))
+
     def signal_group(self, sig: int) -> None:
         procinfo.kill_group(self.pgid, sig)
 
     def close(self) -> None:
         if self.popen.stdout is not None:
             self.popen.stdout.close()
+        if self.dropped:
+            last = "".join(line + "\n" for line in self.tail[-20:])
+            self.log_file.write(f"[hpo-tui: {self.dropped} bytes dropped here; the last lines:]\n{last}".encode(
+                "utf-8", "replace"))
         self.log_file.close()
 
     @property

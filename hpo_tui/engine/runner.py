@@ -1,27 +1,25 @@
 """The runner of one local tuning job: a detached process that asks the search for
 hyperparameters, runs training jobs in parallel slots, extracts their metrics, and is
-the store's only writer while it lives. Run as `python -m hpo_tui.engine.runner NAME`.
+the store's only writer while it lives. Its process is `python -m hpo_tui.engine.runner_main
+NAME` (signals, the runner lock, failure handling).
 """
 
 from __future__ import annotations
 
-import argparse
-import ctypes
-import fcntl
 import json
 import os
 import selectors
 import signal
-import sys
+import sqlite3
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hpo_tui import paths
 from hpo_tui.views import TERMINAL_STATUSES, clip_reason, is_better
-from hpo_tui.engine import executor, procinfo
+from hpo_tui.engine import executor, procinfo, procs, slots
+from hpo_tui.engine.stalls import StallWatch
 from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.store import Store, spec_from_json
 from hpo_tui.errors import UserError
@@ -36,7 +34,7 @@ LIVE_STATUSES = ("InProgress", "Stopping")
 # The runner touches its heartbeat file at least this often while it lives, so a runner
 # that is alive but makes no progress (SIGSTOPped, hung) can be told from a busy one.
 HEARTBEAT_INTERVAL = 2.0
-_PR_SET_CHILD_SUBREAPER = 36
+SLOT_RETRY = 0.25  # seconds between tries for a machine slot when all are taken
 
 
 def stop_grace() -> float:
@@ -67,7 +65,10 @@ def beat(folder: Path) -> None:
 
 
 def log(message: str) -> None:
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+    try:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+    except OSError:
+        pass  # runner.log on a full disk: the store and the failure file say what matters
 
 
 @dataclass
@@ -77,10 +78,13 @@ class RunningJob:
     proc: executor.TrainingProcess
     extractor: MetricExtractor
     folder: Path
+    marker: str  # procs.MARKER in its environment
+    slot: Any  # the machine slot it holds (slots.Slot)
     final: float | None = None
     best: float | None = None
     last_epoch: int | None = None
-    stop_kind: str | None = None  # why the runner stopped it: "pruned", "stopped", ...
+    stop_kind: str | None = None  # why the runner stopped it: "pruned", "stopped", "stalled", ...
+    stall_reason: str | None = None
     kill_at: float | None = None  # when SIGKILL follows the SIGTERM
     exited_at: float | None = None
     curve: list[tuple[int, float]] = field(default_factory=list)
@@ -113,6 +117,13 @@ class Runner:
         # max_parallel_jobs is a cap, as on SageMaker; the local engine also runs no more jobs
         # at once than its concurrency (default: one per core).
         self.parallel = executor.job_slots(self.spec.max_parallel_jobs, self.spec.local.concurrency)
+        # The machine's pool, shared with every other local tuning job running now.
+        self.machine_slots = executor.local_concurrency(self.spec.local.concurrency)
+        self.waiting_for_slot = False
+        self.slot_wait_logged = False
+        local = self.spec.local
+        self.log_cap = getattr(local, "log_max_bytes", None) or executor.DEFAULT_LOG_MAX
+        self.stalls = StallWatch(getattr(local, "stall_seconds", None), getattr(local, "stall_timeout_seconds", None))
         self.max_jobs = row["max_jobs"]
         self.deadline = (
             row["created_at"] + self.spec.max_runtime_seconds if self.spec.max_runtime_seconds else None
@@ -121,6 +132,7 @@ class Runner:
         self.script = Path(self.spec.estimator.source_dir) / self.spec.estimator.entry_point
         self.static = {k: _hp_string(v) for k, v in self.spec.estimator.hyperparameters.items()}
         self.threads = executor.JOB_THREADS
+        self.home = str(paths.home())
 
     # -- start ------------------------------------------------------------------------------
 
@@ -130,14 +142,17 @@ class Runner:
         max_epochs = search.max_epochs(self.spec)
         pid = os.getpid()
         with self.store.write():
-            # Jobs a previous runner left behind (it died before any reader noticed).
-            for job in self.store.training_jobs(self.name):
-                if job["status"] not in TERMINAL_STATUSES:
-                    procinfo.kill_group(job["pgid"], signal.SIGKILL, not_before=job["pid_start_time"])
-                    self.store.update_training_job(
-                        job["name"], status="Failed", objective_status="Failed",
-                        failure_reason=RUNNER_DIED, retryable=1, ended_at=time.time(),
-                    )
+            # Jobs a previous runner left behind (it died before any reader noticed), and
+            # anything they started, found by their recorded pids and by their marker.
+            left = [j for j in self.store.training_jobs(self.name) if j["status"] not in TERMINAL_STATUSES]
+            killed = procs.kill_leftovers(self.home, self.name, left)
+            if killed:
+                log(f"killed {len(killed)} leftover process(es) of earlier runners: {killed}")
+            for job in left:
+                self.store.update_training_job(
+                    job["name"], status="Failed", objective_status="Failed",
+                    failure_reason=RUNNER_DIED, retryable=1, ended_at=time.time(),
+                )
             self.store.update_tuning_job(
                 self.name, status="InProgress", failure_reason=None, ended_at=None,
                 completion_reason=None, runner_pid=pid, runner_start_time=procinfo.start_time(pid),
@@ -236,10 +251,29 @@ class Runner:
         if now - self.last_beat >= HEARTBEAT_INTERVAL / 2:
             beat(self.folder)
             self.last_beat = now
+            self._check_stalls()
+
+    def _check_stalls(self) -> None:
+        live = {j.name: pid for pid, j in self.running.items() if j.exited_at is None and j.stop_kind is None}
+        changed, timed_out = self.stalls.check(live)
+        if changed:
+            with self.store.write():
+                for name, since in changed.items():
+                    self.store.update_training_job(name, stalled_since=since)
+            for name, since in changed.items():
+                log(f"{name}: " + ("stalled (no output, no CPU)" if since else "active again"))
+        for job in [j for j in self.running.values() if j.name in timed_out]:
+            log(f"ending {job.name}: {timed_out[job.name]}")
+            job.stop_kind = "stalled"
+            job.stall_reason = timed_out[job.name]
+            job.proc.signal_group(signal.SIGKILL)  # SIGKILL ends a stopped (state T) process too
+            procs.kill_marked(job.marker, wait=0)
 
     def _timeout(self) -> float:
         now = time.time()
         deadlines = [now + HEARTBEAT_INTERVAL / 2]  # the heartbeat; otherwise idle in select
+        if self.waiting_for_slot:
+            deadlines.append(now + SLOT_RETRY)  # another tuning job's job may end any moment
         deadlines += [j.kill_at for j in self.running.values() if j.kill_at]
         deadlines += [j.exited_at + PIPE_DRAIN_GRACE for j in self.running.values() if j.exited_at]
         if self.deadline is not None and not self.ending:
@@ -258,55 +292,84 @@ class Runner:
     # -- launching ----------------------------------------------------------------------------
 
     def _fill_slots(self) -> None:
+        self.waiting_for_slot = False
         while len(self.running) < self.parallel and not self.exhausted and not self._budget_spent():
+            # The machine's slots are shared with the other local tuning jobs running.
+            slot = slots.acquire(self.machine_slots, self.name)
+            if slot is None:
+                if not self.slot_wait_logged:
+                    users = ", ".join(f"{name} {n}" for name, n in slots.usage())
+                    log(f"waiting for a machine slot: all {self.machine_slots} in use ({users})")
+                    self.slot_wait_logged = True
+                self.waiting_for_slot = True
+                return
+            self.slot_wait_logged = False
             trial = self.search.ask()
             if trial is None:
+                slot.release()
                 self.exhausted = True
                 return
-            self._start_job(trial)
+            self._start_job(trial, slot)
 
-    def _start_job(self, trial: Any) -> None:
+    def _start_job(self, trial: Any, slot: slots.Slot) -> None:
         row = self.store.conn.execute(
             "SELECT COALESCE(MAX(launch_index), -1) + 1 FROM training_jobs WHERE tuning_job = ?",
             (self.name,),
         ).fetchone()
         index = int(row[0])
         name = f"{self.name}-{index + 1:03d}"
-        folder = paths.private_dir(self.folder / name)
+        marker = procs.marker(self.home, self.name, name)
+        folder = self._fresh_folder(self.folder / name, marker)
         log_path = folder / "train.log"
-        (folder / "failure").unlink(missing_ok=True)
         hps = dict(self.static)
         hps.update(trial.hyperparameters)
         argv = executor.training_argv(self.script, hps)
         env = executor.training_env(
             folder=folder, train=self.train_channel, test=self.test_channel,
-            hyperparameters=hps, threads=self.threads,
+            hyperparameters=hps, threads=self.threads, marker=marker,
         )
         now = time.time()
-        base = dict(
-            name=name, tuning_job=self.name, launch_index=index,
-            hyperparameters=json.dumps(trial.hyperparameters), created_at=now, log_path=str(log_path),
-        )
+        # Recorded before the process starts, so a runner that dies at any moment leaves a
+        # row (and its marker) by which the process is found; the pid follows right after.
+        with self.store.write():
+            self.store.insert("training_jobs", dict(
+                name=name, tuning_job=self.name, launch_index=index,
+                hyperparameters=json.dumps(trial.hyperparameters), created_at=now, log_path=str(log_path),
+                status="InProgress", objective_status="Pending",
+            ))
+        procs.test_pause("recorded", self.folder)
         try:
-            proc = executor.TrainingProcess.start(name, argv, env, folder, log_path)
+            proc = executor.TrainingProcess.start(name, argv, env, folder, log_path, self.log_cap)
         except OSError as err:
+            slot.release()
             with self.store.write():
-                self.store.insert("training_jobs", dict(
-                    base, status="Failed", objective_status="Failed", ended_at=now,
+                self.store.update_training_job(
+                    name, status="Failed", objective_status="Failed", ended_at=time.time(),
                     failure_reason=clip_reason(f"could not start {argv[1]}: {err}"),
-                ))
+                )
             self.search.tell(trial.number, None, "failed")
             self.finished_objectives.append(None)
             return
+        procs.test_pause("spawned", self.folder)
         with self.store.write():
-            self.store.insert("training_jobs", dict(
-                base, status="InProgress", objective_status="Pending", started_at=now,
-                pid=proc.pid, pid_start_time=proc.start_time, pgid=proc.pgid,
-            ))
-        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder)
+            self.store.update_training_job(
+                name, started_at=time.time(), pid=proc.pid, pid_start_time=proc.start_time, pgid=proc.pgid,
+            )
+        job = RunningJob(name, trial.number, proc, MetricExtractor(self.definitions), folder, marker, slot)
         self.running[proc.pid] = job
+        self.stalls.started(name)
         self.selector.register(proc.fd, selectors.EVENT_READ, job)
         log(f"started {name} (pid {proc.pid}) {trial.hyperparameters}")
+
+    def _fresh_folder(self, folder: Path, marker: str) -> Path:
+        """The job's folder, new: one already there was left by a process no row knew of,
+        which may still write to it, so that is killed and its folder moved aside."""
+        if folder.exists() or folder.is_symlink():
+            procs.kill_marked(marker, wait=2.0)
+            aside = folder.with_name(f"{folder.name}.leftover-{int(time.time())}")
+            os.replace(folder, aside)
+            log(f"{folder.name}: a folder of an unrecorded process was in the way; moved to {aside.name}")
+        return paths.private_dir(folder)
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -316,6 +379,7 @@ class Runner:
             self._unregister(job)
         if not lines:
             return
+        self.stalls.output(job.name)
         points = []
         changed = False
         stop = False
@@ -370,6 +434,7 @@ class Runner:
             # The unreaped leader keeps its process group id reserved, so this kill can only
             # reach what is left of this job (a forked child, say), never a stranger.
             procinfo.kill_group(job.proc.pgid, signal.SIGKILL)
+            procs.kill_marked(job.marker, wait=0)  # what left its group (setsid) goes too
             self._record_exit(job, os.waitpid(pid, 0)[1])
         # Orphans of our jobs are re-parented to us (child subreaper): reap them too.
         while True:
@@ -382,6 +447,7 @@ class Runner:
             job = self.running.get(pid)
             if job is not None and job.proc.exit_status is None:
                 procinfo.kill_group(job.proc.pgid, signal.SIGKILL)
+                procs.kill_marked(job.marker, wait=0)
                 self._record_exit(job, status)
 
     def _record_exit(self, job: RunningJob, status: int) -> None:
@@ -402,10 +468,14 @@ class Runner:
 
     def _finalize(self, job: RunningJob) -> None:
         job.proc.close()
+        job.slot.release()
         code = job.proc.returncode
         final = job.final
         reason = None
-        if job.stop_kind is not None:
+        self.stalls.ended(job.name)
+        if job.stop_kind == "stalled":
+            status, reason = "Failed", job.stall_reason
+        elif job.stop_kind is not None:
             status = "Stopped"
         elif code == 0:
             status = "Completed"
@@ -417,7 +487,7 @@ class Runner:
             self.store.update_training_job(
                 job.name, status=status, objective_status=objective_status, ended_at=time.time(),
                 failure_reason=reason, exit_code=code, final_objective=final,
-                best_objective=job.best, last_epoch=job.last_epoch,
+                best_objective=job.best, last_epoch=job.last_epoch, stalled_since=None,
             )
         if status == "Completed" and final is not None:
             state = "complete"
@@ -462,6 +532,7 @@ class Runner:
         if job.exited_at is not None:
             return
         job.proc.signal_group(signal.SIGTERM)
+        job.proc.signal_group(signal.SIGCONT)  # a stopped (state T) job acts on it only once it runs
         job.kill_at = time.time() + self.grace
         with self.store.write():
             self.store.update_training_job(job.name, status="Stopping")
@@ -483,9 +554,11 @@ class Runner:
         for job in self.running.values():
             if job.kill_at is not None and now >= job.kill_at and job.exited_at is None:
                 job.proc.signal_group(signal.SIGKILL)
+                procs.kill_marked(job.marker, wait=0)
                 job.kill_at = None
 
     def _finish(self) -> str:
+        procs.kill_marked(procs.tuning_prefix(self.home, self.name), wait=2.0)
         self._reap_orphans()
         jobs = self.store.training_jobs(self.name)
         failure = None
@@ -529,10 +602,16 @@ class Runner:
         """After an unexpected error: kill every job and record why the tuning job failed."""
         for job in self.running.values():
             job.proc.signal_group(signal.SIGKILL)
+        procs.kill_marked(procs.tuning_prefix(self.home, self.name), wait=2.0)
         for pid, job in list(self.running.items()):
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
+                pass
+        if self.store.conn.in_transaction:
+            try:
+                self.store.conn.execute("ROLLBACK")
+            except sqlite3.Error:
                 pass
         with self.store.write():
             for job in self.running.values():
@@ -558,82 +637,3 @@ def _drain(fd: int) -> None:
             pass
     except (BlockingIOError, InterruptedError):
         pass
-
-
-def _install_signals() -> int:
-    """Route SIGTERM/SIGINT/SIGHUP (stop) and SIGCHLD (a child ended) into a wake-up pipe."""
-    r, w = os.pipe()
-    for fd in (r, w):
-        os.set_blocking(fd, False)
-    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-    return r
-
-
-def _become_subreaper() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def main(argv: list[str] | None = None) -> int:
-    state = {"stop": False}
-    runner_ref: dict[str, Runner] = {}
-
-    def on_stop(signum: int, frame: Any) -> None:
-        state["stop"] = True
-        if "runner" in runner_ref:
-            runner_ref["runner"].stop_signalled = True
-
-    # Installed first thing, so a stop request that arrives during start-up is not lost.
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_stop)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    wake_fd = _install_signals()
-
-    parser = argparse.ArgumentParser(prog="python -m hpo_tui.engine.runner")
-    parser.add_argument("name")
-    parser.add_argument("--lock-fd", type=int, default=None, help="an inherited, already locked lock file")
-    args = parser.parse_args(argv)
-
-    folder = paths.jobs_dir() / args.name
-    if args.lock_fd is not None:
-        lock_fd = args.lock_fd
-    else:
-        paths.private_dir(folder)
-        lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        print(f"hpo-tui runner: another runner is already running tuning job {args.name!r}; "
-              "only one runner may run a tuning job", file=sys.stderr)
-        return 2
-
-    _become_subreaper()
-    try:
-        store = Store.writer(paths.store_path())
-        runner = Runner(args.name, store, wake_fd)
-    except UserError as err:
-        print(f"hpo-tui runner: {err}", file=sys.stderr)
-        return 1
-    runner_ref["runner"] = runner
-    runner.stop_signalled = state["stop"]
-    beat(runner.folder)
-    log(f"runner for {args.name} started (pid {os.getpid()})")
-    try:
-        status = runner.run()
-    except UserError as err:
-        log(f"failed: {err}")
-        runner.abort(str(err))
-        return 1
-    except Exception as err:  # noqa: BLE001 - recorded as the tuning job's failure reason
-        traceback.print_exc()
-        runner.abort(f"runner error: {type(err).__name__}: {err}")
-        return 1
-    finally:
-        store.close()  # the last connection to close checkpoints the WAL too
-    return 0 if status in ("Completed", "Stopped") else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

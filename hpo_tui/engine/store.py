@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from hpo_tui import paths
+from hpo_tui.engine import faults
 from hpo_tui.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 # Each entry upgrades the schema from version i to i + 1 (index i).
@@ -104,6 +105,9 @@ _MIGRATIONS: list[str | list[str]] = [
             ) WHERE rowid = NEW.rowid;
         END""",
     ],
+    # 2 -> 3: when a running training job went silent (no output, no CPU), once it counts
+    # as stalled ([local] stall_seconds); NULL while it is active.
+    ["ALTER TABLE training_jobs ADD COLUMN stalled_since REAL"],
 ]
 
 
@@ -134,9 +138,67 @@ def _prepare_file(path: Path) -> None:
         os.close(fd)
 
 
+def _create(path: Path) -> None:
+    """A new store, made whole under a temporary name and then linked into place, so the
+    store's path never names an empty file of ours: one found empty lost its history."""
+    paths.private_dir(path.parent)
+    tmp = path.with_name(f"{path.name}.new-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    _prepare_file(tmp)
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            Store(conn, tmp, readonly=False)._migrate()
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError as err:
+            raise StoreError(faults.describe(err, path) or f"cannot create the store {path}: {err.strerror}") from None
+    except sqlite3.Error as err:
+        raise store_error(path, err) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def refuse_empty(path: Path) -> None:
+    """A 0-byte store (with no write-ahead log to rebuild it) lost its history: truncated
+    by a full disk, a failed copy or another program. It is never taken for a new store."""
+    paths.refuse_link(path)
+    try:
+        size = os.lstat(path).st_size
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise StoreError(f"cannot read the store {path}: {err.strerror}; fix its mode (ls -l {path}), "
+                         "or set HPO_TUI_HOME to another folder") from None
+    if size:
+        if not os.access(path, os.R_OK):
+            raise StoreError(f"cannot read the store {path}: permission denied; make it readable by you "
+                             f"(chmod u+rw {path}), or set HPO_TUI_HOME to another folder")
+        return
+    try:
+        wal = os.stat(f"{path}-wal").st_size
+    except OSError:
+        wal = 0
+    if wal:
+        return
+    raise StoreError(
+        f"the store {path} is empty (0 bytes): its history was lost (a full disk, a failed copy?). "
+        f"Restore it from a backup, or move it aside (mv {path} {path}.empty) to start a new store"
+    )
+
+
 def store_error(path: Path, err: sqlite3.Error) -> StoreError:
     """A clear message for a store SQLite cannot use."""
     text = str(err)
+    if "disk is full" in text:
+        return StoreError(faults.describe(err, path) or text)
     if "readonly" in text or "read-only" in text:
         return StoreError(
             f"cannot write the store {path}: it is read-only; make it writable by you "
@@ -163,6 +225,9 @@ class Store:
 
     @classmethod
     def writer(cls, path: Path) -> "Store":
+        if not os.path.lexists(path):
+            _create(path)
+        refuse_empty(path)
         _prepare_file(path)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
@@ -189,6 +254,7 @@ class Store:
             paths.refuse_link(path)  # a dangling link: never create or read through it
             return None
         paths.refuse_link(path)
+        refuse_empty(path)
         timeout_ms = BUSY_TIMEOUT_MS if busy_timeout is None else max(0, int(busy_timeout * 1000))
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=timeout_ms / 1000,
                                isolation_level=None, check_same_thread=False)
@@ -258,9 +324,23 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): the error that matters
+            # is the first one, never "no transaction is active" on top of it.
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -299,6 +379,13 @@ class Store:
             "SELECT * FROM training_jobs WHERE tuning_job = ? AND row_version > ? ORDER BY launch_index",
             (tuning_job, after_version),
         )
+        return [dict(r) for r in rows]
+
+    def stalled_jobs(self, tuning_job: str) -> list[dict[str, Any]]:
+        """The running training jobs marked stalled (schema 3)."""
+        rows = self.conn.execute(
+            "SELECT * FROM training_jobs WHERE tuning_job = ? AND stalled_since IS NOT NULL "
+            "AND status IN ('InProgress', 'Stopping') ORDER BY launch_index", (tuning_job,))
         return [dict(r) for r in rows]
 
     def last_point_id(self, tuning_job: str) -> int:

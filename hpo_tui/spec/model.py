@@ -120,6 +120,12 @@ class LocalSettings:
     # Local backend only: training jobs run at once. None = one per core. max_parallel_jobs
     # stays a cap, as on SageMaker; this is the machine's cap (more jobs would share cores).
     concurrency: int | None = None
+    # A training job with no log output and no CPU progress for this long is marked stalled
+    # (None = 300 s); with stall_timeout_seconds it is ended as Failed after that long.
+    stall_seconds: float | None = None
+    stall_timeout_seconds: float | None = None
+    # Each training job's log keeps at most this many bytes (None = 100 MB); the cut is marked.
+    log_max_bytes: int | None = None
 
 
 @dataclass

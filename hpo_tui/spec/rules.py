@@ -402,12 +402,21 @@ def _validate_strategy_and_limits(spec: TuningSpec, add: Callable[[str, str], No
 def _validate_local(spec: TuningSpec, add: Callable[[str, str], None]) -> None:
     local = spec.local
     if not isinstance(local, LocalSettings):
-        add("local", "must be a table (concurrency)")
+        add("local", "must be a table (concurrency, stall_seconds, stall_timeout_seconds, log_max_bytes)")
         return
     n = local.concurrency
     if n is not None and (not _is_int(n) or not 1 <= n <= MAX_LOCAL_CONCURRENCY):
         add("local.concurrency", f"must be a whole number of training jobs from 1 to {MAX_LOCAL_CONCURRENCY}, "
             f"got {_show(n)}; leave it out for one job per core")
+    for field_name in ("stall_seconds", "stall_timeout_seconds"):
+        v = getattr(local, field_name, None)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            add(f"local.{field_name}", f"must be a number of seconds > 0, got {_show(v)}; leave it out for "
+                + ("300" if field_name == "stall_seconds" else "no timeout"))
+    cap = getattr(local, "log_max_bytes", None)
+    if cap is not None and (not _is_int(cap) or cap < 4096):
+        add("local.log_max_bytes", f"must be a whole number of bytes >= 4096, got {_show(cap)}; leave it out "
+            "for 100 MB per job log")
 
 
 def _validate_channels(spec: TuningSpec, add: Callable[[str, str], None],

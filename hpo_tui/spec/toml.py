@@ -311,6 +311,9 @@ _TABLE_HINTS = {
     ],
     "local": [
         "# concurrency = 2  # local backend: training jobs at once (default: one per core)",
+        "# stall_seconds = 300  # no log output and no CPU for this long: the job is marked stalled",
+        "# stall_timeout_seconds = 900  # ... and ended as Failed after this long (default: never)",
+        "# log_max_bytes = 104857600  # each job log keeps this much (default 100 MB); the cut is marked",
     ],
     "sagemaker": [
         f"# role_arn = \"arn:aws:iam::123456789012:role/SageMakerRole\"  # or ${ROLE_ARN_ENV}",

@@ -8,12 +8,13 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Footer, Input
+from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.configure import ConfigureScreen
@@ -521,3 +522,18 @@ async def test_resume_of_a_job_whose_runner_died_runs_only_once_confirmed():
         await pilot.press("enter")
         await wait_until(pilot, lambda: backend.resumed == [TUNING_JOB], "the resume")
         await wait_for_note(pilot, f"Resumed {TUNING_JOB}")
+
+
+async def test_the_jobs_list_shows_what_status_warns_about():
+    """A runner not responding (or a stalled job) is marked in the jobs list, as `status` says it."""
+    jobs = finished_jobs()
+    frame = snapshot_of(jobs, "InProgress")
+    warned = replace(frame.tuning_job, warning="runner not responding (42 s); `kill -CONT 4242` resumes it")
+    backend = FakeBackend([replace(frame, tuning_job=warned)], jobs=jobs)
+    app = make_app(backend=backend, start="jobs", interval=3600.0, clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.get_cell_at((0, 1)).plain == "InProgress ⚠"
+        status = str(app.screen.query_one("#jobs-status", Static).render())
+        assert f"⚠ {warned.name}: runner not responding (42 s)" in status

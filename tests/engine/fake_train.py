@@ -14,6 +14,11 @@ runner must have seen. Fault options (all hyperparameters, so a spec can set the
                        --ignore_term 1 makes the child ignore SIGTERM
   --fork_exit 1        fork a child that hangs holding stdout open; the parent exits 0
   --hang 1             hang after the last epoch
+  --keep_going 1       ignore a closed stdout (as logging does) and go on training, like
+                       MXNet's logging when its reader is gone
+  --spin S             use the CPU, printing nothing, for S seconds before the epochs
+  --setsid_child 1     before the epochs, fork a child that calls setsid() (leaving the job's
+                       process group and session) and hangs; it prints "escapee PID"
   --noise N            N extra non-metric lines per epoch
   --dump_env 1         write the SM_* environment and argv to $SM_OUTPUT_DATA_DIR/env.json
   --say TEXT           print TEXT as it is (escape sequences too) before the epochs
@@ -74,9 +79,30 @@ def _hang() -> None:
         time.sleep(3600)
 
 
+class _Tolerant:
+    """A stream whose writes never fail: what logging does with a closed stream."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, data: str) -> int:
+        try:
+            return self.stream.write(data)
+        except OSError:
+            return len(data)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError:
+            pass
+
+
 def main() -> int:
     hps = parse_args(sys.argv[1:])
     flag = lambda name: hps.get(name, "0") not in ("0", "", "false", "False")  # noqa: E731
+    if flag("keep_going"):
+        sys.stdout, sys.stderr = _Tolerant(sys.stdout), _Tolerant(sys.stderr)
     print(f"fake_train: hyperparameters {json.dumps(hps, sort_keys=True)}", flush=True)
     if flag("dump_env"):
         out = os.environ.get("SM_OUTPUT_DATA_DIR", ".")
@@ -88,6 +114,19 @@ def main() -> int:
     fail_exit = int(hps.get("fail_exit", "0"))
     fail_at = int(hps.get("fail_at", "0"))
     noise = int(hps.get("noise", "0"))
+    if flag("setsid_child"):
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            print(f"fake_train: escapee {os.getpid()}", flush=True)
+            os.write(ready_w, b"x")
+            _hang()
+        os.read(ready_r, 1)  # go on once the escapee has said who it is
+    if float(hps.get("spin", "0")):
+        end = time.monotonic() + float(hps["spin"])
+        while time.monotonic() < end:
+            pass
     if "say" in hps:
         print(hps["say"], flush=True)
     if int(hps.get("big_line", "0")):

@@ -335,6 +335,9 @@ def test_sigstopped_runner_is_shown_as_not_responding(backend, fake_spec, monkey
         assert "runner not responding" in snap.warning and f"kill -CONT {pid}" in snap.warning
         assert main(["status", name]) == 0
         assert "runner not responding (" in capsys.readouterr().out
+        # The list of tuning jobs says it too.
+        assert main(["jobs"]) == 0
+        assert f"warning: {name}: runner not responding (" in capsys.readouterr().out
         # stop wakes the stopped runner, which then stops the tuning job.
         main(["stop", name])
         assert wait_for(backend, name).tuning_job.status == "Stopped"
@@ -373,3 +376,32 @@ def test_losing_resume_does_not_name_a_dead_runner(backend, fake_spec, capsys):
     line = one_line_error(capsys.readouterr().err)
     assert "already has a running runner" in line
     assert str(dead) not in line
+
+
+def test_empty_store_is_refused_not_taken_for_a_new_one(backend, fake_spec, tmp_path, capsys):
+    name = finished_job(backend, fake_spec, max_jobs=1, max_parallel_jobs=1)
+    row = Store.reader(store_file()).tuning_job(name)
+    while procinfo.is_alive(row["runner_pid"], row["runner_start_time"]):  # it closes the store last
+        backend._reap_children()
+        time.sleep(0.02)
+    path = store_file()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"")  # truncated to 0 bytes: the history is gone
+    save_spec(fake_spec(max_jobs=1, max_parallel_jobs=1), tmp_path / "s.toml")
+    for argv in (["jobs"], ["status", name], ["launch", str(tmp_path / "s.toml")]):
+        assert main(argv) == 1, argv
+        line = one_line_error(capsys.readouterr().err)
+        assert str(path) in line and "empty (0 bytes)" in line and "mv " in line, line
+    assert path.stat().st_size == 0  # left as it was found, for the user to look at
+
+
+def test_a_new_store_is_never_seen_empty(tmp_path):
+    from hpo_tui.engine.store import SCHEMA_VERSION
+
+    path = store_file()
+    Store.writer(path).close()
+    reader = Store.reader(path)
+    assert reader is not None and reader.schema_version == SCHEMA_VERSION
+    reader.close()
+    assert [p.name for p in path.parent.iterdir() if ".new-" in p.name] == []

@@ -21,3 +21,8 @@ def test_short_soak_of_random_kills_then_resume_loses_nothing():
     assert figures["duplicated"] == 0
     assert figures["orphans"] == 0
     assert figures["integrity"] == "ok"
+    # Sampled every 100 ms: every live training process was recorded, and never more at once
+    # than max_parallel_jobs.
+    assert figures["sampled_samples"] > 0
+    assert figures["sampled_untracked"] == 0
+    assert figures["sampled_over_limit_samples"] == 0 and figures["sampled_max_concurrent"] <= 2

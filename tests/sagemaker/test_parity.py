@@ -228,6 +228,7 @@ def test_local_and_sagemaker_backends_give_the_same_views(boto_session: Any, loc
             view, backend="", tuned_parameters=tuple(sorted(view.tuned_parameters)), created_at=None, ended_at=None,
             region=None,  # SageMaker's region, for console links
             job_slots=None, cores=None,  # the local engine's own cap on jobs at once (issue 15)
+            machine_slots=None, slot_users=(),  # and the machine's slots it shares (issue 25)
         )
 
     assert comparable(remote.tuning_job) == comparable(local.tuning_job)

@@ -175,3 +175,45 @@ def _wait_for_screen(packets: list, text: str, timeout: float = 120.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"the served app never showed {text!r}")
+
+
+def handshake(base: str, path: str, headers: dict[str, str]) -> int:
+    """The status of a websocket handshake (101: accepted) with these headers."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        for key, value in {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", **headers}.items():
+            conn.putheader(key, value)
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_foreign_origin_or_host_is_refused_even_with_the_token() -> None:
+    with served("jobs") as (url, _server):
+        base, token = url.split("?token=")
+        port = base.rstrip("/").rsplit(":", 1)[1]
+        cookie = {"Cookie": f"hpo_tui_token_{port}={token}"}
+        own = f"127.0.0.1:{port}"
+        ws = f"/ws?token={token}&width=80&height=24"
+        # A hostile page on another local port, or on another site, with the (shared) cookie.
+        for origin in ("http://127.0.0.1:9999", "http://evil.example", "null"):
+            assert handshake(base, ws, {"Host": own, "Origin": origin, **cookie}) == 403, origin
+        # A DNS-rebound name: the browser sends its own Host (and Origin) with the request.
+        evil = f"evil.example:{port}"
+        assert handshake(base, ws, {"Host": evil, "Origin": f"http://{evil}", **cookie}) == 403
+        assert status_of(f"{base}?token={token}", {"Host": evil}) == 403
+        assert status_of(f"{base}static/js/textual.js?token={token}", {"Origin": "http://evil.example"}) == 403
+        # A websocket must say where it comes from (browsers always do).
+        assert handshake(base, ws, {"Host": own, **cookie}) == 403
+        # The page's own origin still works, under either name of loopback.
+        assert handshake(base, ws, {"Host": own, "Origin": f"http://{own}", **cookie}) == 101
+        local = f"localhost:{port}"
+        assert handshake(base, ws, {"Host": local, "Origin": f"http://{local}", **cookie}) == 101
+        assert status_of(f"{base}?token={token}", {"Host": local}) == 200

@@ -202,6 +202,11 @@ class DetailScreen(Screen):
             info.append("  ".join(f"{k}={v}" for k, v in job.hyperparameters.items()) or fmt.DASH)
             if job.secondary_status:
                 info.append(f"\nSageMaker: {job.secondary_status}")
+            stall = job.stall_text(now)
+            if stall:
+                info.append(f"\nstalled: {stall}: no log output and no CPU progress"
+                            + ("; `kill -CONT` its process to resume it" if job.process_stopped else ""),
+                            style=self._colour("warning"))
             if job.billable_seconds is not None:
                 info.append(f"\nbilled {fmt.fmt_duration(job.billable_seconds)}, "
                             f"{job.instance_hours or 0.0:.3f} instance-hours")

@@ -151,7 +151,8 @@ class TuningJobsScreen(Screen):
         colour = STATUS_COLOURS.get(job.status)
         cells = [
             Text(MARK + job.name if job.name in self.marked else job.name),
-            Text(job.status, style=Style(color=self.app.theme_variables[colour]) if colour else ""),
+            Text(job.status + (" ⚠" if job.warning else ""),
+                 style=Style(color=self.app.theme_variables[colour]) if colour else ""),
             Text(job.strategy),
             Text(f"{ended_of(job)}/{job.max_jobs}", justify="right"),  # as `hpo-tui jobs` counts
             Text(f"{fmt.fmt_number(job.best_objective)} {job.objective_name}"
@@ -196,10 +197,17 @@ class TuningJobsScreen(Screen):
         self._show()
         backend = self.jobs[0].backend if self.jobs else (self.backend_name or self.app.backend_name)
         count = len(self.jobs)
-        self.query_one("#jobs-status", Static).update(
-            Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
-                 "n: new from this  ·  /: filter  ·  ?: keys")
-            if count else Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one."))
+        warned = [job for job in self.jobs if job.warning]
+        if warned:  # what `status` warns about (a runner not responding, stalled jobs), said here too
+            line = Text(f"⚠ {warned[0].name}: {warned[0].warning}", style=self.app.theme_variables["warning"])
+            if len(warned) > 1:
+                line.append(f"  (and {len(warned) - 1} more tuning jobs marked ⚠)")
+        elif count:
+            line = Text(f"{count} tuning job{'s' if count != 1 else ''} on {backend}  ·  enter: attach  ·  "
+                        "n: new from this  ·  /: filter  ·  ?: keys")
+        else:
+            line = Text(f"No tuning jobs on {backend} yet: run hpo-tui to configure and launch one.")
+        self.query_one("#jobs-status", Static).update(line)
         self._schedule()
 
     def _show(self) -> None:

@@ -481,12 +481,13 @@ class TrainingJobsTable(KeyedTable):
         self.column_labels = dict(columns)
 
     def _add_reason_column(self, jobs: list[TrainingJobView], snapshot: Snapshot) -> None:
-        """The failure reason column appears with the first failure (most runs never need it)."""
+        """The failure reason column appears with the first failure or stall (most runs never need it)."""
         if COL_REASON in self.column_labels:
             return
         # Unfiltered, the jobs are the snapshot's: it knows (found in the poll's thread).
         if not (any(map(attrgetter("failure_reason"), jobs)) if self.filtering else snapshot.any_failure_reason):
-            return
+            if not any(j.silent_since is not None for j in jobs):  # a stall is said in it too
+                return
         self.add_column(Text("failure reason"), key=COL_REASON, default=Text(""))
         self._column_keys.append(COL_REASON)
         self.column_labels[COL_REASON] = "failure reason"
@@ -587,6 +588,10 @@ class TrainingJobsTable(KeyedTable):
             COL_DURATION: Text(fmt.fmt_duration(fmt.job_duration(job, now)), style=base, justify="right"),
             COL_REASON: Text(fmt.shorten(job.failure_reason, REASON_WIDTH), style=self.cell_styles.get("error", "")),
         }
+        stall = job.stall_text(now)
+        if stall:  # silent for [local] stall_seconds: said where a failure reason would be
+            cells[COL_STATUS].append(" ⚠")
+            cells[COL_REASON] = Text(fmt.shorten(stall, REASON_WIDTH), style=self.cell_styles.get("warning", ""))
         if is_best:
             cells[COL_STATUS].stylize(Style(bold=True))
         for name in self._hp_names:

@@ -91,6 +91,9 @@ class TuningJobHeader(Vertical):
             parts.append(f"{view.max_parallel_jobs} allowed, {counters.in_progress} running{cores}")
         else:
             parts.append(f"{counters.in_progress} running")
+        slots = view.slots_text()
+        if slots:
+            parts.append(f"machine slots {slots}")
         failed = counters.retryable_error + counters.non_retryable_error
         if failed:
             parts.append(f"{failed} failed")

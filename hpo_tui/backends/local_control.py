@@ -1,0 +1,44 @@
+"""One control operation at a time per local tuning job: `stop` and `resume` hold its
+control lock from what they read to what they do, so the last one has the last word and
+neither answers from a state the other is changing."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+from hpo_tui import paths
+from hpo_tui.backends.base import BackendError
+
+# A stop or resume takes a few seconds at most (a stop waits STOP_WAIT for the runner).
+CONTROL_WAIT = 30.0
+
+
+def control_lock_path(folder: Path) -> Path:
+    return folder / "control.lock"
+
+
+@contextlib.contextmanager
+def control_lock(name: str, folder: Path, wait: float = CONTROL_WAIT) -> Iterator[None]:
+    paths.private_dir(folder)
+    fd = os.open(control_lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BackendError(
+                        f"another stop or resume of tuning job {name!r} has been under way for {wait:.0f} s; "
+                        f"try again, or see `hpo-tui status {name}`"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)
