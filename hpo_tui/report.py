@@ -94,12 +94,18 @@ def cost_text(snap: Snapshot) -> str | None:
     if billing is None:
         return None
     seconds, hours, trained = billing.seconds, billing.instance_hours, billing.trained_seconds
-    text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
+    if billing.partial:
+        # Ended spot jobs not described yet: never passed off as the whole bill.
+        text = (f"billed at least {fmt_duration(seconds)} over {billing.jobs} of "
+                f"{billing.jobs + billing.unknown} training jobs, {hours:.2f} instance-hours "
+                f"(partial: {billing.unknown} spot jobs running or not read yet)")
+    else:
+        text = f"billed {fmt_duration(seconds)} over {billing.jobs} training jobs, {hours:.2f} instance-hours"
     if trained > seconds + 1:  # managed spot training bills less than it trains
         text += f" (of {fmt_duration(trained)} training: spot saved {100 * (1 - seconds / trained):.0f}%)"
     price = snap.tuning_job.price_per_hour
     if price:
-        text += f", about ${hours * price:,.2f} at ${price:g}/instance-hour"
+        text += f", {'at least' if billing.partial else 'about'} ${hours * price:,.2f} at ${price:g}/instance-hour"
     return text
 
 

@@ -91,6 +91,9 @@ class TrainingJobView:
     billable_seconds: float | None = None
     instance_hours: float | None = None
     definition_name: str | None = None  # SageMaker: the training job definition it ran
+    # Billed, but by an amount not known yet (SageMaker: a spot job whose
+    # BillableTimeInSeconds was not read yet); billable_seconds is None then.
+    billing_unknown: bool = False
     # Local engine: when a running job went silent (no log output, no CPU progress), once
     # that has lasted [local] stall_seconds; and whether its process is stopped (state T).
     silent_since: float | None = None
@@ -204,6 +207,11 @@ class Billing:
     seconds: float  # billable seconds
     instance_hours: float
     trained_seconds: float  # training time, to the fetch for a job still running
+    unknown: int = 0  # billed jobs whose amount is not known yet: left out of the sums above
+
+    @property
+    def partial(self) -> bool:
+        return self.unknown > 0
 
 
 @dataclass(frozen=True)
@@ -264,12 +272,14 @@ class Snapshot:
     def billing(self) -> "Billing | None":
         """What the billed training jobs add up to (None: none is billed, as locally)."""
         jobs = [j for j in self.training_jobs if j.billable_seconds is not None]
-        if not jobs:
+        unknown = sum(1 for j in self.training_jobs if j.billing_unknown)
+        if not jobs and not unknown:
             return None
         return Billing(jobs=len(jobs), seconds=sum(j.billable_seconds or 0.0 for j in jobs),
                        instance_hours=sum(j.instance_hours or 0.0 for j in jobs),
                        trained_seconds=sum((j.ended_at or self.fetched_at) - j.started_at
-                                           for j in jobs if j.started_at is not None))
+                                           for j in jobs if j.started_at is not None),
+                       unknown=unknown)
 
     def prepare(self, previous: "Snapshot | None" = None) -> "Snapshot":
         """Compute the derived values now; returns self (call it where the poll ran).

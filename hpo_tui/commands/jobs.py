@@ -47,6 +47,14 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     for warning in spec_warnings(spec):
         print(f"warning: {warning}", file=sys.stderr)
+    if spec.backend == "sagemaker":
+        # The SDK's own "Applied value" lines are silenced (they would land on the TUI): say
+        # what its config files add to the request, and where from, as `spec render` does.
+        from hpo_tui.spec.sdk_config import render_request_as_sent
+
+        added = render_request_as_sent(spec)[1]
+        if added:
+            print(sanitize(added), file=sys.stderr)
     backend = _backend(args, spec)
     name = backend.launch(spec)
     print(f"launched tuning job {name} on the {backend.name} backend")

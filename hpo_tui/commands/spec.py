@@ -14,7 +14,6 @@ from hpo_tui.spec import (
     SpecError,
     TuningSpec,
     load_spec,
-    render_request,
     role_arn_for,
     save_spec,
     spec_warnings,
@@ -52,10 +51,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from hpo_tui.spec.sdk_config import render_request_as_sent
+
     spec = load_spec(args.path)
-    request = render_request(spec)
+    # As launched: what a SageMaker SDK config file adds is in the request, and said below.
+    request, added = render_request_as_sent(spec)
     json.dump(request, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    if added:
+        print(sanitize(added), file=sys.stderr)
     if role_arn_for(spec) is None:
         print(f"note: no role ARN in the spec or SAGEMAKER_ROLE_ARN; the request shows "
               f"{PLACEHOLDER_ROLE_ARN}", file=sys.stderr)

@@ -123,6 +123,8 @@ def render_request(
     output_path: str | None = None,
     code_uri: str | None = None,
     channel_uris: dict[str, str] | None = None,
+    default_bucket: str | None = None,
+    bucket_prefix: str | None = None,
 ) -> dict[str, Any]:
     """The full CreateHyperParameterTuningJob request the SDK would send for this spec.
 
@@ -131,19 +133,22 @@ def render_request(
     sagemaker-<region>-<account of the role>, the code upload
     s3://<bucket>/<job>/source/sourcedir.tar.gz (unless source_dir is an s3:// URI) and,
     for local channel directories, the upload prefix s3://<bucket>/<job>/data/<channel>.  Default channels are SageMaker's
-    public MNIST sample data.  Pass the real values to override them.
+    public MNIST sample data.  Pass the real values to override them. `default_bucket` and
+    `bucket_prefix` are an SDK config file's DefaultS3Bucket and DefaultS3ObjectKeyPrefix
+    (hpo_tui.spec.sdk_config): the SDK's default bucket and the prefix of every key in it.
     """
     name = job_name or make_tuning_job_name(spec)
     region = region or render_region(spec)
     role = role_arn or role_arn_for(spec) or PLACEHOLDER_ROLE_ARN
     m = ROLE_ARN_PATTERN.fullmatch(role)
     account = m.group(1) if m else "000000000000"
-    bucket = f"sagemaker-{region}-{account}"
-    output = output_path or f"s3://{bucket}/"
+    bucket = default_bucket or f"sagemaker-{region}-{account}"
+    base = f"s3://{bucket}/" + (f"{bucket_prefix.strip('/')}/" if bucket_prefix and bucket_prefix.strip("/") else "")
+    output = output_path or base
     source_dir = spec.estimator.source_dir
     # The SDK uses an s3:// source_dir as is; a local one is uploaded as sourcedir.tar.gz.
     code = code_uri or (source_dir if source_dir.startswith("s3://")
-                        else f"s3://{bucket}/{name}/source/sourcedir.tar.gz")
+                        else f"{base}{name}/source/sourcedir.tar.gz")
 
     # Framework estimators JSON-encode every hyperparameter; the SDK then adds its own.
     static = {str(k): json.dumps(v) for k, v in spec.estimator.hyperparameters.items() if k not in spec.ranges}
@@ -163,7 +168,7 @@ def render_request(
         if uri is None:
             uri = f"s3://sagemaker-sample-data-{region}/mxnet/mnist/{channel}"
         elif not uri.startswith("s3://"):
-            uri = f"s3://{bucket}/{name}/data/{channel}"
+            uri = f"{base}{name}/data/{channel}"
         channels.append({
             "ChannelName": channel,
             "DataSource": {"S3DataSource": {

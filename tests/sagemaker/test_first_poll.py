@@ -64,14 +64,17 @@ def test_rows_first_then_the_curves_of_three_jobs_of_500_cost_three_log_queries(
     assert by_job[shown[1]][:2] == [0.81, 0.811]
 
 
-def test_polls_after_a_rows_only_poll_read_no_log_until_a_curve_is_loaded(boto_session: Any, fake_aws: None) -> None:
-    """Three finished jobs and one running: the second poll reads no log at all (every job
-    was there at the first); once curves() read the running job, the next poll reads its
-    stream from where curves() stopped and returns only the new epochs."""
+def test_polls_after_a_rows_only_poll_read_the_running_jobs_but_not_the_ended_ones(boto_session: Any,
+                                                                                  fake_aws: None) -> None:
+    """Three finished jobs and one running (issue 24): the second poll reads the running job's
+    log from its creation (its epochs are what progress and the ETA go by), never the logs
+    of the jobs that had ended; the poll after it goes on from that job's stream cursor and
+    returns only the new epochs. Before the fix, the running job was read by no poll."""
     backend = SageMakerBackend(boto_session=boto_session)
     calls = count_calls(backend)
     summaries = [training_summary(NAME, i) for i in range(3)] + [training_summary(NAME, 3, status="InProgress")]
     running = summaries[3]["TrainingJobName"]
+    created_ms = int(summaries[3]["CreationTime"].timestamp() * 1000)
     with Stubber(backend.client("sagemaker")) as sm, Stubber(backend.client("logs")) as logs:
         for _ in range(3):
             expect_poll(sm, summaries)
@@ -79,25 +82,29 @@ def test_polls_after_a_rows_only_poll_read_no_log_until_a_curve_is_loaded(boto_s
                             {"TrainingJobName": running})
         first = backend.poll(NAME, points=False)
         calls.clear()
-        second = backend.poll(NAME, first.cursor)
-        assert "FilterLogEvents" not in calls and second.new_points == ()
-
         logs.add_response("filter_log_events", {"events": epoch_events(running, range(3)), "searchedLogStreams": []},
-                          job_query(running, int(summaries[3]["CreationTime"].timestamp() * 1000)))
-        loaded = backend.curves(NAME, [running])
-        assert [p.epoch for p in loaded] == [0, 1, 2]
+                          {"logGroupName": LOG_GROUP, "logStreamNamePrefix": NAME, "startTime": created_ms,
+                           "filterPattern": PATTERN})
+        second = backend.poll(NAME, first.cursor)
+        assert calls.count("FilterLogEvents") == 1
+        assert [p.epoch for p in second.new_points] == [0, 1, 2]
+        assert {p.job for p in second.new_points} == {running}
 
-        newest = T0_MS + 600_000 + 2000  # where curves() stopped, well after the job began
+        newest = T0_MS + 600_000 + 2000  # where the second poll stopped, well after the job began
         logs.add_response("filter_log_events", {"events": epoch_events(running, range(5)), "searchedLogStreams": []},
                           {"logGroupName": LOG_GROUP, "logStreamNamePrefix": NAME, "startTime": newest - 120_000,
                            "filterPattern": PATTERN})
         third = backend.poll(NAME, second.cursor)
         sm.assert_no_pending_responses()
         logs.assert_no_pending_responses()
-    # Epochs 0-2 came with curves(): the poll returns 3 and 4 only, and the row has its progress.
+    # Epochs 0-2 came with the second poll: the third returns 3 and 4 only, and the row has its progress.
     assert [p.epoch for p in third.new_points] == [3, 4]
     row = next(j for j in third.training_jobs if j.name == running)
     assert row.last_epoch == 4 and row.best_objective == 0.804
+    # The ended jobs' logs were never read, and they count whole all the same: 3 ended
+    # plus 5 of the running job's planned epochs, of the budget.
+    planned = int(summaries[3]["TunedHyperParameters"]["num_epoch"])
+    assert third.estimate.fraction == (3 + 5 / planned) / third.tuning_job.max_jobs
 
 
 def test_a_job_that_starts_after_the_first_poll_is_read_by_the_polls(boto_session: Any, fake_aws: None) -> None:

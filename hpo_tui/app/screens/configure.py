@@ -35,11 +35,11 @@ from hpo_tui.spec import (
     Parameter,
     TuningSpec,
     load_spec,
-    render_request,
     resolved_max_jobs,
     save_spec,
     validate,
 )
+from hpo_tui.spec.sdk_config import render_request_as_sent
 
 DEFAULT_SPEC_FILE = Path("tuning.toml")
 
@@ -835,18 +835,21 @@ class ConfigureScreen(Screen):
         spec = self.current_spec()
         error: str | None = None
         text = ""
+        added = ""
         try:
-            text = json.dumps(render_request(spec), indent=2, default=str)
+            # As launched: what a SageMaker SDK config file adds is in it, and said above it.
+            request, added = render_request_as_sent(spec)
+            text = json.dumps(request, indent=2, default=str)
         except UserError as exc:
             error = str(exc)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # render_request expects a valid spec; an invalid form can trip it.
+            # The render expects a valid spec; an invalid form can trip it.
             error = f"The request cannot be rendered from this form ({exc}). Fix the problems listed on the form."
         if error is None and self._problems:
             error = f"The form has {count_text(len(self._problems))}; SageMaker would reject this request."
         from hpo_tui.app.screens.spec_dialogs import RequestPreview
 
-        self.app.push_screen(RequestPreview(text, error=error))
+        self.app.push_screen(RequestPreview(text, error=error, note=added or None))
 
     def action_launch(self) -> None:
         if self._launching:

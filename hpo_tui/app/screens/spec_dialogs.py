@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from hpo_tui.app.screens.form_dialog import FormDialog
 from hpo_tui.errors import UserError
+from hpo_tui.sanitize import sanitize
 
 DIALOG_CSS = """
 {cls} {{
@@ -134,16 +135,19 @@ class RequestPreview(ModalScreen[None]):
         Binding("q", "close", "Close", show=False, id="request_preview.quit"),
     ]
 
-    def __init__(self, text: str, *, error: str | None = None) -> None:
+    def __init__(self, text: str, *, error: str | None = None, note: str | None = None) -> None:
         super().__init__()
         self._text = text
         self._error = error
+        self._note = note  # what a SageMaker SDK config file adds, and where it came from
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="request-dialog") as dialog:
             dialog.border_title = "SageMaker request (CreateHyperParameterTuningJob)"
             if self._error:
                 yield Static(Content(self._error), id="request-error", classes="dialog-error")
+            if self._note:
+                yield Static(Content(sanitize(self._note)), id="request-sdk-config")
             yield TextArea(
                 self._text, language="json", read_only=True, show_line_numbers=True, soft_wrap=False,
                 id="request-json"

@@ -1,6 +1,7 @@
 """The SageMaker backend: launch with the SageMaker Python SDK v2, watch with boto3 on a small,
 fixed request budget (one describe, one list page per 100 training jobs, new log events only,
-and at most MaxParallelTrainingJobs DescribeTrainingJob for the running jobs' SecondaryStatus).
+at most MaxParallelTrainingJobs DescribeTrainingJob for the running jobs' SecondaryStatus, and
+at most 25 for ended jobs' spot billing, asked once each).
 
 One module per job: `backend` (the Backend protocol: sessions, clients, stale data), `launch`
 (the SDK), `poll` (boto3 describe/list -> views), `logs` (CloudWatch Logs cursors -> metric

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 POLL_RETRIES = {"mode": "adaptive", "max_attempts": 10}
 MAX_INTERVAL = 240.0  # ceiling of the poll back-off, seconds
 LIST_LIMIT = 1000  # tuning jobs `jobs` lists at most (10 pages); filters narrow it down
+KEPT_SNAPSHOTS = 8  # last good snapshots kept per tuning job, for throttled polls of several watchers
 
 
 _ALREADY_DONE = re.compile(
@@ -57,6 +58,10 @@ class _Watch:
     """What the backend remembers about one tuning job between polls."""
 
     last_good: Snapshot | None = None
+    # The last good snapshots by the cursor they returned (newest last, a few): a throttled
+    # poll returns the one its own cursor came from, not another watcher's (a rows-only
+    # `status` or first poll has no epoch of a running job: its progress is lower).
+    by_cursor: list[tuple[Any, Snapshot]] = field(default_factory=list)
     throttle_count: int = 0
     failures_in_row: int = 0
     # What reading each training job's log needs, as of the last poll (for curves()), and
@@ -225,7 +230,8 @@ class SageMakerBackend:
 
     def poll(self, name: str, cursor: Any = None, *, points: bool = True) -> Snapshot:
         """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
-        + at most MaxParallelTrainingJobs DescribeTrainingJob.
+        + at most MaxParallelTrainingJobs DescribeTrainingJob of running jobs and
+        ENDED_DESCRIBES_PER_POLL of ended ones (spot billing, once each).
 
         points=False reads no log line: the jobs there are now get their rows from the list
         pages, and their curves from curves() when shown; later polls with the cursor read
@@ -246,6 +252,7 @@ class SageMakerBackend:
         snapshot = replace(snapshot, throttle_count=watch.throttle_count)
         with self._lock:
             watch.last_good = snapshot
+            watch.by_cursor = [*watch.by_cursor[-(KEPT_SNAPSHOTS - 1):], (snapshot.cursor, snapshot)]
             watch.job_logs = job_logs
         return snapshot
 
@@ -275,7 +282,9 @@ class SageMakerBackend:
         watch.failures_in_row += 1
         interval = min(MAX_INTERVAL, self.default_interval * 2**watch.failures_in_row)
         what = "AWS is throttling requests (Rate exceeded)" if exc.throttled else f"AWS unreachable: {exc}"
-        if watch.last_good is None:
+        last = next((snap for kept, snap in reversed(watch.by_cursor) if cursor is not None and kept is cursor),
+                    watch.last_good)
+        if last is None:
             raise AwsUnavailable(
                 f"{what} while reading tuning job {name!r} in region {self.region}. The dashboard "
                 f"tries again in {interval:.0f} s; a command can be run again. If this persists, check "
@@ -283,11 +292,11 @@ class SageMakerBackend:
                 retry_after=interval,
             )
         now = time.time()
-        age = now - watch.last_good.fetched_at
+        age = now - last.fetched_at
         return replace(
-            watch.last_good,
+            last,
             new_points=(),  # the caller already has them
-            cursor=cursor if cursor is not None else watch.last_good.cursor,
+            cursor=cursor if cursor is not None else last.cursor,
             throttle_count=watch.throttle_count,
             data_age=age,
             suggested_interval=interval,

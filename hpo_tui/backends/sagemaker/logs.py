@@ -271,25 +271,43 @@ def adopt_loaded(cursor: PollCursor, loaded: dict[str, LoadedLog], jobs: dict[st
             cursor.settled.add(job)
 
 
+def _job_streams(call: AwsCall, job: str) -> list[str]:
+    """Every log stream of one training job ("JOB/" prefix, all pages), by name."""
+    names: list[str] = []
+    params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": f"{job}/"}
+    while True:
+        page = call("logs", "describe_log_streams", **params)
+        names.extend(s["logStreamName"] for s in page.get("logStreams", [])
+                     if str(s.get("logStreamName", "")).startswith(f"{job}/"))  # moto ignores the prefix
+        token = page.get("nextToken")
+        if not token or token == params.get("nextToken"):
+            return sorted(set(names))
+        params["nextToken"] = token
+
+
 def log_tail(call: AwsCall, job: str, cursor: Any = None) -> LogChunk:
-    """New log lines of one training job (all of them for cursor None)."""
+    """New log lines of one training job (all of them for cursor None), each event once.
+
+    The job's streams are listed on every call: a spot-interrupted job goes on in a new
+    JOB/algo-1-<ts> stream, and the hosts of a multi-instance job start their streams at
+    different times. Each stream is read from where it stopped (its forward token); the
+    events of one call are merged across streams by timestamp, each stream's own order kept.
+    With more than one stream, each line says which host wrote it.
+    """
     state: dict[str, str | None] = dict(cursor) if isinstance(cursor, dict) else {}
+    events: list[tuple[int, int, int, str, str]] = []  # (timestamp, stream rank, seq, stream, message)
     try:
-        if not state:
-            streams = call(
-                "logs", "describe_log_streams", logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job}/"
-            ).get("logStreams", [])
-            state = {s["logStreamName"]: None for s in sorted(streams, key=lambda s: s["logStreamName"])}
-        lines: list[str] = []
-        for stream, token in list(state.items()):
-            label = f"[{stream.partition('/')[2]}] " if len(state) > 1 else ""
+        for stream in _job_streams(call, job):
+            state.setdefault(stream, None)
+        for rank, (stream, token) in enumerate(sorted(state.items())):
             for _ in range(LOG_TAIL_MAX_PAGES):
                 params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
                 if token:
                     params["nextToken"] = token
                 page = call("logs", "get_log_events", **params)
                 for event in page.get("events", []):
-                    lines.extend(label + line for line in str(event.get("message", "")).splitlines())
+                    events.append((int(event.get("timestamp", 0)), rank, len(events), stream,
+                                   str(event.get("message", ""))))
                 next_token = page.get("nextForwardToken")
                 if not page.get("events") or not next_token or next_token == token:
                     token = next_token or token
@@ -302,4 +320,8 @@ def log_tail(call: AwsCall, job: str, cursor: Any = None) -> LogChunk:
         if error_code(exc.__cause__) == "ResourceNotFoundException":
             return LogChunk((), cursor)  # the job has not logged anything yet
         raise
+    lines: list[str] = []
+    for _, _, _, stream, message in sorted(events):
+        label = f"[{stream.partition('/')[2]}] " if len(state) > 1 else ""
+        lines.extend(label + line for line in message.splitlines())
     return LogChunk(tuple(sanitize(line) for line in lines), state)  # no terminal escapes from AWS

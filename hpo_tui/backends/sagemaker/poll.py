@@ -39,6 +39,10 @@ from hpo_tui.backends.sagemaker.logs import (
 )
 
 LIST_PAGE_SIZE = 100  # the API's maximum: one page per 100 training jobs
+# DescribeTrainingJob calls per poll for jobs that ended (spot BillableTimeInSeconds, a
+# built-in algorithm's final metrics), asked before the running jobs' SecondaryStatus: a
+# 510-job spot backlog is billed in full after 21 polls, whatever the parallelism.
+ENDED_DESCRIBES_PER_POLL = 25
 # Hyperparameters the SDK and SageMaker add; not the user's tuned ones.
 _INTERNAL_HP = re.compile(r"^(_|sagemaker_)")
 
@@ -98,8 +102,9 @@ def fetch_snapshot(
     job_logs: dict[str, JobLog] | None = None,
 ) -> Snapshot:
     """One refresh: 1 describe + ceil(N/100) list pages + new log events (usually 1 page)
-    + at most MaxParallelTrainingJobs DescribeTrainingJob (SecondaryStatus, spot billing,
-    built-in algorithms' final metrics).
+    + at most ENDED_DESCRIBES_PER_POLL DescribeTrainingJob of ended jobs (spot billing,
+    built-in algorithms' final metrics) + at most MaxParallelTrainingJobs of running ones
+    (SecondaryStatus).
 
     with_points=False reads no log: every job not read yet joins cursor.lazy, and its row shows
     what the list pages tell (status, final objective). Later polls read the logs of jobs
@@ -143,7 +148,13 @@ def fetch_snapshot(
             new_cursor.lazy.update(job for job in jobs_log
                                    if job not in new_cursor.progress and job not in new_cursor.settled)
         if loaded and new_cursor.lazy:
-            adopt_loaded(new_cursor, loaded, jobs_log, now_ms)
+            adopt_loaded(new_cursor, loaded, jobs_log, now_ms)  # go on from where curves() stopped
+        if with_points:
+            # A job still running when a rows-only poll saw it, and whose curve was not read,
+            # is read from its creation now: its epochs are what progress and the ETA go by.
+            # Only the jobs that had ended stay for curves() to read.
+            new_cursor.lazy -= {s["TrainingJobName"] for s in summaries
+                                if s.get("TrainingJobStatus") not in TERMINAL_STATUSES}
         if job_logs is not None:
             job_logs.update(jobs_log)
         points = read_log_points(call, name, new_cursor, jobs_log, now_ms)
@@ -184,9 +195,11 @@ def describe_training_jobs(
     call: AwsCall, cursor: PollCursor, summaries: list[dict[str, Any]], definitions: list[Definition],
     budget: int, now: float,
 ) -> tuple[list[MetricPoint], str | None]:
-    """DescribeTrainingJob for at most `budget` jobs: in-progress ones first (SecondaryStatus,
-    least recently asked first), then ended ones asked once for what only it tells: the spot
-    BillableTimeInSeconds and a built-in algorithm's FinalMetricDataList."""
+    """DescribeTrainingJob for ended jobs first, each asked once for what only it tells (the
+    spot BillableTimeInSeconds, a built-in algorithm's FinalMetricDataList), at most
+    ENDED_DESCRIBES_PER_POLL of them, oldest first; then at most `budget` in-progress jobs
+    (SecondaryStatus), least recently asked first. While the bill misses ended spot jobs,
+    it says so (TrainingJobView.billing_unknown)."""
     running: list[tuple[int, str]] = []
     once: list[str] = []
     for s in summaries:
@@ -198,8 +211,7 @@ def describe_training_jobs(
             d = _definition_for(s, definitions)
             if d.spot or not d.metrics:
                 once.append(job)
-    chosen = [job for _, job in sorted(running)][:budget]
-    chosen += once[: budget - len(chosen)]
+    chosen = once[:ENDED_DESCRIBES_PER_POLL] + [job for _, job in sorted(running)][:budget]
     points: list[MetricPoint] = []
     warning: str | None = None
     for job in chosen:
@@ -331,9 +343,14 @@ def training_job_view(
     detail = detail or {}
     started, ended = _ts(summary.get("TrainingStartTime")), _ts(summary.get("TrainingEndTime"))
     billable = detail.get("billable")
-    if billable is None and started is not None and not (definition is not None and definition.spot and ended):
+    spot = definition is not None and definition.spot
+    if billable is None and started is not None and not spot:
         # On demand, SageMaker bills from TrainingStartTime to TrainingEndTime (so far, if running).
         billable = max(0.0, (ended or now or time.time()) - started)
+    # A spot job is billed BillableTimeInSeconds (its interruptions are free), which only
+    # DescribeTrainingJob tells, once the job ended: until then the bill leaves the job out
+    # and says so.
+    billing_unknown = billable is None and spot and started is not None
     count = definition.instance_count if definition is not None else 1
     return TrainingJobView(
         name=summary["TrainingJobName"],
@@ -353,6 +370,7 @@ def training_job_view(
         billable_seconds=billable,
         instance_hours=billable * count / 3600.0 if billable is not None else None,
         definition_name=summary.get("TrainingJobDefinitionName"),
+        billing_unknown=billing_unknown,
     )
 
 
