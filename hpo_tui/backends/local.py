@@ -595,15 +595,29 @@ class LocalBackend:
         return not procinfo.is_alive(row["runner_pid"], row["runner_start_time"])
 
     def _handle_dead_runner(self, row: dict[str, Any]) -> None:
-        writer = Store.writer(paths.store_path())
-        try:
-            self._mark_runner_dead(writer, row)
-        except sqlite3.OperationalError as err:
-            if _is_busy(err):
-                raise
-            raise store_error(paths.store_path(), err) from None  # a full disk, a read-only store
-        finally:
-            writer.close()
+        # The cached reader is closed first: a read-only connection and a writer of one
+        # process share SQLite's view of the WAL index, and after another process's writer
+        # went away the writer then failed with "disk I/O error" on an intact store (about 1
+        # poll in 20 that met a runner just started or just gone). A second failure is real.
+        for attempt in (0, 1):
+            self._drop_reader()
+            writer = Store.writer(paths.store_path())
+            try:
+                self._mark_runner_dead(writer, row)
+                return
+            except sqlite3.OperationalError as err:
+                if _is_busy(err):
+                    raise
+                if attempt:
+                    raise store_error(paths.store_path(), err) from None  # a full disk, a read-only store
+            finally:
+                writer.close()
+
+    def _drop_reader(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def _mark_runner_dead(self, writer: Store, seen: dict[str, Any]) -> None:
         """Record that the runner of a live tuning job is gone; keep every finished result.
