@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from hpo_tui.app.screens.range_editor import RangeEditor, format_number
+from hpo_tui.app.widgets.compact import compact
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.keyvalue import KeyValueEditor
 from hpo_tui.app.widgets.regex_tester import RegexTester
@@ -322,9 +323,9 @@ class ConfigureScreen(Screen):
                 metrics.add_column("Regex", key="regex")
                 yield metrics
                 with Horizontal(classes="table-buttons"):
-                    yield Button("Add", id="add-metric", compact=True)
-                    yield Button("Edit", id="edit-metric", compact=True)
-                    yield Button("Delete", id="delete-metric", compact=True)
+                    yield compact(Button("Add", id="add-metric"))
+                    yield compact(Button("Edit", id="edit-metric"))
+                    yield compact(Button("Delete", id="delete-metric"))
                 yield Static(id="metrics-error", classes="field-error")
                 yield Label("Regex tester: what each definition captures", classes="subheading")
                 yield RegexTester(self._definitions(), id="regex-tester")
@@ -344,9 +345,9 @@ class ConfigureScreen(Screen):
                 ranges.add_column("Scaling", key="scaling")
                 yield ranges
                 with Horizontal(classes="table-buttons"):
-                    yield Button("Add", id="add-range", compact=True)
-                    yield Button("Edit", id="edit-range", compact=True)
-                    yield Button("Delete", id="delete-range", compact=True)
+                    yield compact(Button("Add", id="add-range"))
+                    yield compact(Button("Edit", id="edit-range"))
+                    yield compact(Button("Delete", id="delete-range"))
                 yield Static(id="ranges-error", classes="field-error")
             with Vertical(id="section-tuning", classes="section") as s:
                 s.border_title = "Tuning"
@@ -390,22 +391,21 @@ class ConfigureScreen(Screen):
         for item in items:
             if isinstance(item, FormField):
                 yield Label(item.label, classes="field-label", id=f"{item.id}-label")
-                yield Input(
-                    _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id, compact=True,
+                yield compact(Input(
+                    _to_text(self._field_value(item)), placeholder=item.placeholder, id=item.id,
                     select_on_focus=False,  # Tab into a field must not make typing replace it
-                )
+                ))
                 error_id = f"{item.id}-error"
             else:
                 label, path, choices = SELECTS[item]
                 current = _get_path(self._base, path)
                 yield Label(label, classes="field-label", id=f"{item}-label")
-                yield Select(
+                yield compact(Select(
                     [(c, c) for c in choices],
                     value=current if current in choices else choices[0],
                     allow_blank=False,
                     id=item,
-                    compact=True,
-                )
+                ))
                 error_id = f"{item}-error"
             yield Static(id=error_id, classes="field-error")
 

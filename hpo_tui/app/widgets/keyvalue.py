@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input
 from rich.text import Text
 
+from hpo_tui.app.widgets.compact import compact
+
 HpValue = str | int | float
 
 
@@ -94,10 +96,10 @@ class KeyValueEditor(Vertical):
         table.add_column("Value", key="value")
         yield table
         with Horizontal(classes="kv-inputs"):
-            yield Input(placeholder="name", id=f"{self._prefix}-key", compact=True, select_on_focus=False)
-            yield Input(placeholder="value", id=f"{self._prefix}-value", compact=True, select_on_focus=False)
-            yield Button("Set", id=f"{self._prefix}-add", compact=True, variant="primary")
-            yield Button("Remove", id=f"{self._prefix}-delete", compact=True, variant="error")
+            yield compact(Input(placeholder="name", id=f"{self._prefix}-key", select_on_focus=False))
+            yield compact(Input(placeholder="value", id=f"{self._prefix}-value", select_on_focus=False))
+            yield compact(Button("Set", id=f"{self._prefix}-add", variant="primary"))
+            yield compact(Button("Remove", id=f"{self._prefix}-delete", variant="error"))
 
     def on_mount(self) -> None:
         self._refill()

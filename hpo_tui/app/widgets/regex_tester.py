@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from hpo_tui.app.widgets.compact import compact
 from hpo_tui.engine.metrics import MetricExtractor, parse_value
 
 DEFAULT_SAMPLE = "Epoch[3] Validation-accuracy=0.9712"
@@ -84,9 +85,7 @@ class RegexTester(Vertical):
         self._sample = sample
 
     def compose(self) -> ComposeResult:
-        yield Input(
-            self._sample, placeholder="paste a log line", id="regex-sample", compact=True
-        )
+        yield compact(Input(self._sample, placeholder="paste a log line", id="regex-sample"))
         yield Static(id="regex-results")
 
     def on_mount(self) -> None:
