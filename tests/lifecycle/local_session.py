@@ -28,6 +28,7 @@ from hpo_tui.engine.store import Store
 from hpo_tui.report import export_rows, render_status
 from hpo_tui.spec import Channels, CompletionCriteria, ContinuousParameter, Estimator, LocalSettings, TuningSpec
 from hpo_tui.views import Snapshot
+from tests.conftest import processes_with_home
 
 FAKE_TRAIN = Path(__file__).resolve().parent.parent / "engine" / "fake_train.py"
 
@@ -44,25 +45,6 @@ class Counts:
 
 
 COUNTS = Counts()
-
-
-def processes_with_home(home: Path) -> list[int]:
-    """Live processes started with HPO_TUI_HOME=home (the runner, its training jobs)."""
-    marker = f"HPO_TUI_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            stat = (entry / "stat").read_bytes()
-        except OSError:
-            continue
-        if stat[stat.rfind(b")") + 2:].startswith(b"Z"):
-            continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
 
 
 class Watcher:
