@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import fcntl
 import functools
 import json
 import os
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
-from hpo_tui.backends.local_control import control_lock
+from hpo_tui.backends.local_control import control_lock, flock_within
 from hpo_tui.backends.local_warnings import joined as _joined
 from hpo_tui.backends.local_warnings import stall_warning as _stall_warning
 from hpo_tui.backends.local_warnings import stalled_count as _stalled_count
@@ -719,15 +718,8 @@ def _runner_lock(folder: Path, busy: Callable[[], BackendError]) -> Iterator[int
     lock_fd = os.open(lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         # A runner killed a moment ago may not have released it yet: allow it a moment.
-        deadline = time.monotonic() + RUNNER_LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise busy() from None
-                time.sleep(0.02)
+        if not flock_within(lock_fd, RUNNER_LOCK_WAIT):
+            raise busy()
         yield lock_fd
     finally:
         os.close(lock_fd)

@@ -27,18 +27,25 @@ def control_lock(name: str, folder: Path, wait: float = CONTROL_WAIT) -> Iterato
     paths.private_dir(folder)
     fd = os.open(control_lock_path(folder), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BackendError(
-                        f"another stop or resume of tuning job {name!r} has been under way for {wait:.0f} s; "
-                        f"try again, or see `hpo-tui status {name}`"
-                    ) from None
-                time.sleep(0.02)
+        if not flock_within(fd, wait):
+            raise BackendError(
+                f"another stop or resume of tuning job {name!r} has been under way for {wait:.0f} s; "
+                f"try again, or see `hpo-tui status {name}`"
+            )
         yield
     finally:
         os.close(fd)
+
+
+def flock_within(fd: int, wait: float) -> bool:
+    """Take an exclusive lock on fd, trying every 20 ms for up to `wait` seconds; False when
+    another holder kept it that long. The control lock and the runner lock both wait so."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
