@@ -29,7 +29,7 @@ from typing import Iterable
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
-from hpo_tui.engine.runner import LIVE_STATUSES, lock_path
+from hpo_tui.engine.runner_files import LIVE_STATUSES, lock_path
 from hpo_tui.engine.store import Store
 from hpo_tui.views import TUNING_TERMINAL_STATUSES
 
