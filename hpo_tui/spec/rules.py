@@ -108,7 +108,7 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
     _validate_backend(spec, add)
     _validate_local(spec, add)
     validate_warm_start(spec, add)
-    validate_runnable(spec, add, base_dir)  # what the engine could not hold or reach (issue 13)
+    validate_runnable(spec, add, base_dir)  # what the engine could not hold or reach
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
     return issues

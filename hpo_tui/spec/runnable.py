@@ -1,6 +1,7 @@
-"""What validate() must also refuse so that launch runs what it accepts (issue 13; AWS's own limits are in `limits`): numbers
-beyond what the store and the search can hold, values no command line can pass, inputs the
-backend cannot reach (an s3:// channel locally, a local source_dir that is not there).
+"""What validate() must also refuse so that launch runs what it accepts (AWS's own limits are
+in `limits`): numbers beyond what the store and the search can hold, values no command line
+can pass, inputs the backend cannot reach (an s3:// channel or source_dir locally, a local
+source_dir that is not there). Launch and the engine trust a spec that passed validate().
 
 Imports only the rest of `hpo_tui.spec`, `hpo_tui.paths` and `hpo_tui.errors`.
 """

@@ -540,7 +540,8 @@ def test_warm_start_takes_1_to_5_parents_of_a_known_type() -> None:
 
 def test_s3_source_dir_must_be_a_tar_gz() -> None:
     def s3(uri: str) -> TuningSpec:
-        return variant(lambda s: (setattr(s, "backend", "sagemaker"), setattr(s.estimator, "source_dir", uri)))
+        return variant(lambda s: (setattr(s, "backend", "sagemaker"), setattr(s.sagemaker, "role_arn", ROLE),
+                                  setattr(s.estimator, "source_dir", uri)))
 
     assert validate(s3("s3://bkt/code/sourcedir.tar.gz")) == []
     only_issue(s3("s3://bkt/code/"), "estimator.source_dir", ".tar.gz")
