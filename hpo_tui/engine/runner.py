@@ -23,17 +23,8 @@ from hpo_tui.engine import executor, procinfo, procs, slots
 from hpo_tui.engine.stalls import StallWatch
 from hpo_tui.engine.metrics import MATCH_TIMEOUT, MetricExtractor
 from hpo_tui.engine.runner_ends import PIPE_DRAIN_GRACE, JobEnds, RunningJob
-from hpo_tui.engine.runner_files import (  # noqa: F401 (re-exported: what others import from here)
-    DEFAULT_STOP_GRACE,
-    HEARTBEAT_INTERVAL,
-    LIVE_STATUSES,
-    RUNNER_DIED,
-    beat,
-    heartbeat_path,
-    lock_path,
-    log,
-    stop_grace,
-)
+from hpo_tui.engine.runner_files import HEARTBEAT_INTERVAL, RUNNER_DIED, beat, log, stop_grace
+from hpo_tui.engine.runner_files import lock_path  # noqa: F401 (re-exported for older imports)
 from hpo_tui.engine.store import Store
 from hpo_tui.engine.stored_spec import spec_from_json
 from hpo_tui.errors import UserError
