@@ -150,6 +150,9 @@ class Sampler(threading.Thread):
                 1000 * (time.monotonic() - started) / self.figures["samples"], 1)
 
     def _sample(self, store: Any, live: dict[int, str]) -> None:
+        from hpo_tui.backends.local import views
+        from hpo_tui.engine.stored_spec import stored_spec
+
         by_tuning_job: dict[str, set[str]] = {}
         for pid, marker in live.items():
             _, tuning_job, training_job, _ = marker.rsplit("|", 3)
@@ -158,7 +161,7 @@ class Sampler(threading.Thread):
             for tuning_job, jobs in by_tuning_job.items():
                 row = store.tuning_job(tuning_job)
                 recorded = {j["name"] for j in store.training_jobs(tuning_job)}
-                allowed = row["max_parallel_jobs"] if row else 0
+                allowed = views.max_parallel_jobs(stored_spec(row["spec_json"])) if row else 0
                 self.figures["allowed"] = max(self.figures["allowed"], allowed)
                 self.figures["max_concurrent"] = max(self.figures["max_concurrent"], len(jobs))
                 if len(jobs) > allowed:

@@ -471,7 +471,7 @@ def write_store(home: Path, name: str, jobs: int, epochs: int = 50, metrics: int
         with writer.write():
             writer.insert("tuning_jobs", dict(
                 name=name, spec_json="{}", status="Completed", strategy="Random", objective_name=names[0],
-                objective_type="Maximize", max_jobs=jobs, max_parallel_jobs=10,
+                objective_type="Maximize", max_jobs=jobs,
                 tuned_parameters=json.dumps(["optimizer", "learning_rate"]), created_at=now - 86400,
                 ended_at=now - 60, folder=str(home / "jobs" / name)))
             for i in range(jobs):

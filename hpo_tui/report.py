@@ -118,7 +118,7 @@ def render_status(snap: Snapshot, *, links: bool = False) -> str:
         f"status       {t.status}" + (f"  reason: {one_line(t.failure_reason)}" if t.failure_reason else "")
         + (f"  ({t.completion_reason})" if t.completion_reason else ""),
         f"strategy     {t.strategy}, {t.objective_type} {t.objective_name}, "
-        f"max {t.max_jobs} jobs, {t.max_parallel_jobs} in parallel"
+        f"max {t.max_jobs} jobs, {t.max_parallel_jobs or '?'} in parallel"
         + (f" ({t.job_slots} at once on {t.cores} core{'s' if t.cores != 1 else ''})"
            if t.job_slots is not None and t.job_slots < t.max_parallel_jobs else ""),
         *([f"slots        {t.slots_text()} (this machine's, shared by its local tuning jobs)"]

@@ -12,18 +12,20 @@ import sqlite3
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from hpo_tui import paths
 from hpo_tui.engine import faults
+from hpo_tui.engine.table_rebuild import rebuild_table
 from hpo_tui.engine.stored_spec import spec_as_written, spec_from_json, spec_to_json  # noqa: F401 (re-exported)
 from hpo_tui.errors import UserError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 10_000
 
-# Each entry upgrades the schema from version i to i + 1 (index i).
-_MIGRATIONS: list[str | list[str]] = [
+# Each entry upgrades the schema from version i to i + 1 (index i): SQL statements, or a
+# function given the connection (inside the migration's transaction, foreign keys off).
+_MIGRATIONS: list[str | list[str] | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE tuning_jobs (
         name TEXT PRIMARY KEY,
@@ -109,6 +111,30 @@ _MIGRATIONS: list[str | list[str]] = [
     # local concurrency), written by its runner as it starts; NULL until then, and in rows
     # of runners older than this schema (readers then work it out from the spec).
     ["ALTER TABLE tuning_jobs ADD COLUMN job_slots INTEGER"],
+    # 4 -> 5: max_parallel_jobs is kept once, in the spec JSON (launch wrote the column and
+    # the JSON from one spec, so the JSON holds the same value); the column goes.
+    lambda conn: rebuild_table(conn, "tuning_jobs", """
+    CREATE TABLE tuning_jobs_new (
+        name TEXT PRIMARY KEY,
+        spec_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        objective_name TEXT NOT NULL,
+        objective_type TEXT NOT NULL,
+        max_jobs INTEGER,
+        max_epochs INTEGER,
+        tuned_parameters TEXT NOT NULL DEFAULT '[]',
+        failure_reason TEXT,
+        completion_reason TEXT,
+        created_at REAL NOT NULL,
+        ended_at REAL,
+        runner_pid INTEGER,
+        runner_start_time INTEGER,
+        runner_pgid INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        folder TEXT NOT NULL,
+        job_slots INTEGER
+    )"""),
 ]
 
 
@@ -298,22 +324,38 @@ class Store:
         self.conn.interrupt()
 
     def _migrate(self) -> None:
-        with self.write():
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store {self.path} was written by a newer hpo-tui (schema {version}); "
-                    "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
-                )
-            for step in range(version, SCHEMA_VERSION):
-                migration = _MIGRATIONS[step]
-                statements = migration.split(";") if isinstance(migration, str) else migration
-                for statement in statements:
-                    if statement.strip():
-                        self.conn.execute(statement)
-            self.schema_version = SCHEMA_VERSION
-            if version != SCHEMA_VERSION:
-                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        """Bring the file to SCHEMA_VERSION in one IMMEDIATE transaction: a second process
+        opening the store at once waits for the lock, then reads the new version and has
+        nothing to do. Foreign keys are off meanwhile (a table rebuild drops a referenced
+        table; the pragma does nothing inside a transaction, so it is set around it)."""
+        keys_on = self.conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.write():
+                self._migrate_locked()
+        finally:
+            if keys_on:
+                self.conn.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate_locked(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer hpo-tui (schema {version}); "
+                "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            migration = _MIGRATIONS[step]
+            if callable(migration):
+                migration(self.conn)
+                continue
+            statements = migration.split(";") if isinstance(migration, str) else migration
+            for statement in statements:
+                if statement.strip():
+                    self.conn.execute(statement)
+        self.schema_version = SCHEMA_VERSION
+        if version != SCHEMA_VERSION:
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ------------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ def record_tuning_job(name: str, spec=None, *, status: str = "Completed",
             writer.insert("tuning_jobs", dict(
                 name=name, spec_json=spec_to_json(spec), status=status, strategy=spec.strategy,
                 objective_name=spec.objective.name, objective_type=spec.objective.type,
-                max_jobs=spec.max_jobs or 1, max_parallel_jobs=spec.max_parallel_jobs,
+                max_jobs=spec.max_jobs or 1,
                 tuned_parameters=json.dumps(list(spec.ranges)), created_at=now - 60, ended_at=now - 1,
                 folder=str(folder)))
             if best is not None:

@@ -24,7 +24,7 @@ def _record_finished_tuning_job() -> None:
         with writer.write():
             writer.insert("tuning_jobs", dict(
                 name=TUNING, spec_json="{}", status="Completed", strategy="Random", objective_name=METRIC,
-                objective_type="Maximize", max_jobs=JOBS, max_parallel_jobs=8,
+                objective_type="Maximize", max_jobs=JOBS,
                 tuned_parameters=json.dumps(["learning_rate"]), created_at=now - 3600, ended_at=now - 10,
                 folder=str(paths.jobs_dir() / TUNING)))
             for i in range(JOBS):

@@ -24,7 +24,7 @@ def _row(spec: TuningSpec, **extra: object) -> dict:
     now = time.time()
     return dict(name=NAME, spec_json=spec_to_json(spec), status="Completed", strategy=spec.strategy,
                 objective_name=spec.objective.name, objective_type=spec.objective.type, max_jobs=9,
-                max_parallel_jobs=spec.max_parallel_jobs, tuned_parameters=json.dumps(list(spec.ranges)),
+                tuned_parameters=json.dumps(list(spec.ranges)),
                 created_at=now - 60, ended_at=now - 1, folder=str(paths.jobs_dir() / NAME), **extra)
 
 
@@ -57,7 +57,7 @@ def test_a_store_written_before_job_slots_was_stored_still_reads_it() -> None:
             if statement.strip():
                 conn.execute(statement)
     conn.execute("PRAGMA user_version = 3")
-    row = _row(_spec(4, 3))
+    row = _row(_spec(4, 3), max_parallel_jobs=4)  # the column of schemas 1 to 4
     conn.execute(f"INSERT INTO tuning_jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                  tuple(row.values()))
     conn.commit()

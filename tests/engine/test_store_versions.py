@@ -11,14 +11,16 @@ from hpo_tui import paths
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
 from hpo_tui.engine.store import _MIGRATIONS, SCHEMA_VERSION, Store
+from hpo_tui.engine.stored_spec import spec_to_json
+from hpo_tui.spec import TuningSpec
 
 TUNING = "versions-job"
 
 
 def _tuning_row(now: float) -> dict:
-    return dict(name=TUNING, spec_json="{}", status="Completed", strategy="Random",
-                objective_name="Validation-accuracy", objective_type="Maximize", max_jobs=50,
-                max_parallel_jobs=4, tuned_parameters=json.dumps(["lr"]), created_at=now - 600,
+    return dict(name=TUNING, spec_json=spec_to_json(TuningSpec(max_parallel_jobs=4)), status="Completed",
+                strategy="Random", objective_name="Validation-accuracy", objective_type="Maximize", max_jobs=50,
+                tuned_parameters=json.dumps(["lr"]), created_at=now - 600,
                 ended_at=now - 1, folder=str(paths.jobs_dir() / TUNING))
 
 
@@ -91,7 +93,7 @@ def test_a_store_of_the_previous_schema_is_migrated_in_place_and_keeps_its_rows(
     conn = sqlite3.connect(path)
     conn.executescript(_MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
-    tuning = _tuning_row(now)
+    tuning = dict(_tuning_row(now), max_parallel_jobs=4)  # the column of schemas 1 to 4
     conn.execute(f"INSERT INTO tuning_jobs ({', '.join(tuning)}) VALUES ({', '.join('?' for _ in tuning)})",
                  tuple(tuning.values()))
     for i in range(5):
@@ -121,6 +123,8 @@ def test_a_store_of_the_previous_schema_is_migrated_in_place_and_keeps_its_rows(
         assert [j.name for j in after.training_jobs] == [j.name for j in before.training_jobs]
         assert after.training_jobs[2].status == "Failed"
         assert after.training_jobs[2].failure_reason == "out of memory"
+        assert after.tuning_job.max_parallel_jobs == before.tuning_job.max_parallel_jobs == 4
+        assert after.tuning_job.job_slots == before.tuning_job.job_slots
         again = LocalBackend()
         first = again.poll(TUNING, points=False)
         _update(f"{TUNING}-004", final_objective=0.75)

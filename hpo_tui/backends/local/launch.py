@@ -65,7 +65,7 @@ def launch(control: RunnerControl, spec: TuningSpec, base_dir: Path | None = Non
             writer.insert("tuning_jobs", dict(
                 name=name, spec_json=spec_to_json(spec), status="InProgress", strategy=spec.strategy,
                 objective_name=spec.objective.name, objective_type=spec.objective.type,
-                max_jobs=resolved_max_jobs(spec), max_parallel_jobs=spec.max_parallel_jobs,
+                max_jobs=resolved_max_jobs(spec),
                 tuned_parameters=json.dumps(list(spec.ranges)), created_at=time.time(),
                 folder=str(folder),
             ))

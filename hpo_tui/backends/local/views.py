@@ -51,31 +51,41 @@ def tuning_view(row: dict[str, Any], jobs: list[dict[str, Any]] | JobRows) -> Tu
     tuned = json.loads(row["tuned_parameters"])
     summary = jobs.summary(row["objective_type"]) if isinstance(jobs, JobRows) else _summary(jobs, row["objective_type"])
     counters, objective_counters, best_name, best_value, count = summary
-    concurrency = spec.local.concurrency if spec is not None else None
     return TuningJobView(
         name=row["name"], backend="local", status=row["status"], strategy=row["strategy"],
         objective_name=row["objective_name"], objective_type=row["objective_type"],
         max_jobs=row["max_jobs"] if row["max_jobs"] is not None else count,
-        max_parallel_jobs=row["max_parallel_jobs"], status_counters=counters,
+        max_parallel_jobs=max_parallel_jobs(spec), status_counters=counters,
         objective_counters=objective_counters, best_training_job=best_name, best_objective=best_value,
         created_at=row["created_at"], ended_at=row["ended_at"], failure_reason=sanitize_optional(row["failure_reason"]),
         completion_reason=row["completion_reason"], tuned_parameters=tuple(tuned), max_epochs=row["max_epochs"],
-        job_slots=job_slots(row, concurrency), cores=executor.cores(),
-        machine_slots=executor.local_concurrency(concurrency),
+        job_slots=job_slots(row, spec), cores=executor.cores(),
+        machine_slots=executor.local_concurrency(spec.local.concurrency if spec is not None else None),
         slot_users=slots.usage() if row["status"] in LIVE_STATUSES else (),
         parameter_ranges=_parameter_ranges(spec, tuned), objective_bounds=_objective_bounds(spec),
         metric_names=_metric_names(spec, row["objective_name"]), **_warm_start(spec),
     )
 
 
-def job_slots(row: dict[str, Any], concurrency: int | None) -> int:
+def max_parallel_jobs(spec: TuningSpec | None) -> int:
+    """The spec's max_parallel_jobs (the store keeps it there only); 0 when the stored spec
+    is missing or unreadable (a damaged row): not known, as a SageMaker listing row shows a
+    limit it was not given."""
+    value = spec.max_parallel_jobs if spec is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def job_slots(row: dict[str, Any], spec: TuningSpec | None) -> int | None:
     """The training jobs the tuning job runs at once, as its runner recorded it when it
-    started; worked out as the runner does for a row without it (a runner not started yet,
-    or one older than the store's job_slots column)."""
+    started; worked out from the spec as the runner does for a row without it (a runner not
+    started yet, or one older than the store's job_slots column); None when neither says."""
     stored = row.get("job_slots")
     if stored is not None:
         return int(stored)
-    return executor.job_slots(row["max_parallel_jobs"], concurrency)
+    parallel = max_parallel_jobs(spec)
+    if spec is None or not parallel:
+        return None
+    return executor.job_slots(parallel, spec.local.concurrency)
 
 
 def _parents(spec: TuningSpec | None) -> list[str]:
