@@ -49,7 +49,7 @@ def main() -> int:
     row = backend._row(name)
     runner = (row["runner_pid"], row["runner_start_time"])
     filler = home / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:  # unbuffered: close() has no partial write left to raise on
         try:
             while True:
                 f.write(b"\0" * 65536)
