@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator
 
 from hpo_tui import paths
 from hpo_tui.engine import faults
-from hpo_tui.engine.table_rebuild import rebuild_table
 from hpo_tui.engine.stored_spec import spec_as_written, spec_from_json, spec_to_json  # noqa: F401 (re-exported)
+from hpo_tui.engine.table_rebuild import rebuild_table
 from hpo_tui.errors import UserError
 
 SCHEMA_VERSION = 5
@@ -331,31 +331,31 @@ class Store:
         keys_on = self.conn.execute("PRAGMA foreign_keys").fetchone()[0]
         self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            with self.write():
-                self._migrate_locked()
+            self._migrate_locked()
         finally:
             if keys_on:
                 self.conn.execute("PRAGMA foreign_keys = ON")
 
     def _migrate_locked(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the store {self.path} was written by a newer hpo-tui (schema {version}); "
-                "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
-            )
-        for step in range(version, SCHEMA_VERSION):
-            migration = _MIGRATIONS[step]
-            if callable(migration):
-                migration(self.conn)
-                continue
-            statements = migration.split(";") if isinstance(migration, str) else migration
-            for statement in statements:
-                if statement.strip():
-                    self.conn.execute(statement)
-        self.schema_version = SCHEMA_VERSION
-        if version != SCHEMA_VERSION:
-            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        with self.write():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} was written by a newer hpo-tui (schema {version}); "
+                    "upgrade hpo-tui or set HPO_TUI_HOME to another folder"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                migration = _MIGRATIONS[step]
+                if callable(migration):
+                    migration(self.conn)
+                    continue
+                statements = migration.split(";") if isinstance(migration, str) else migration
+                for statement in statements:
+                    if statement.strip():
+                        self.conn.execute(statement)
+            self.schema_version = SCHEMA_VERSION
+            if version != SCHEMA_VERSION:
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ------------------------------------------------------------------------
 
