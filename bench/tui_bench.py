@@ -11,6 +11,8 @@ screens of another checkout (DIR on PYTHONPATH), in the same rounds.
 `--scale` (issue 16): main-thread CPU per refresh and per tick including the deferred
 (idle-time and render) work at 500-10,000 jobs, attach to finished 1,000 and 5,000 x 50 x 3
 stores (first frame with rows, RSS, idle CPU), and `status`/`export` time and peak RSS.
+`--scale --against REV` (a git revision or a checkout) measures the same figures on REV's
+hpo_tui in the same run, interleaved, and prints the ratios; `--rounds N` (default 3).
 
 Prints the figures recorded in bench/RESULTS.md. Uses a temporary HPO_TUI_HOME; needs tmux.
 """
@@ -539,41 +541,117 @@ def command_figures(env: dict[str, str], argv: list[str], runs: int = 3) -> tupl
     return statistics.median(walls), max(peaks) if peaks else float("nan")
 
 
+def scale_worker() -> int:
+    """`--scale-worker COUNT [--root DIR]`: deferred_work(COUNT) in this fresh process, on the
+    hpo_tui of DIR (another checkout) or of this one; prints its four figures as JSON."""
+    import json
+
+    count = int(sys.argv[sys.argv.index("--scale-worker") + 1])
+    if "--root" in sys.argv:
+        root = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
+        sys.path.insert(0, str(root))
+        import hpo_tui
+
+        assert Path(hpo_tui.__file__).resolve().is_relative_to(root), hpo_tui.__file__
+    print(json.dumps(asyncio.run(deferred_work(count))))
+    return 0
+
+
+def checkout_of(rev: str, into: Path) -> Path:
+    """A directory holding hpo_tui as of `rev` (a git revision, or a directory already)."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "hpo_tui"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "hpo_tui")], check=True)
+    return into
+
+
+def deferred_side_by_side(checkouts: dict[str, Path | None], counts: tuple[int, ...],
+                          rounds: int) -> dict[tuple[str, int], list[tuple[float, ...]]]:
+    """deferred_work of every checkout at every count, each in a fresh process, interleaved
+    (A B A B ... within each round, so a change in the machine's load hits them alike)."""
+    import json
+
+    results: dict[tuple[str, int], list[tuple[float, ...]]] = {}
+    for _ in range(rounds):
+        for count in counts:
+            for label, root in checkouts.items():
+                argv = [sys.executable, str(Path(__file__).resolve()), "--scale-worker", str(count)]
+                if root is not None:
+                    argv += ["--root", str(root)]
+                out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=900).stdout
+                results.setdefault((label, count), []).append(tuple(json.loads(out.splitlines()[-1])))
+    return results
+
+
 def scale_main() -> int:
-    """Issue 16's figures: all in one run, ratios against the 500-job figure of this run."""
+    """Issue 16's figures: all in one run, ratios against the 500-job figure of this run.
+
+    `--against REV` (a git revision or a checkout's directory) measures the same figures on
+    that hpo_tui too, interleaved with this one's, and prints the ratios (this / REV);
+    `--rounds N` (default 3) measurements of each, medians printed."""
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
-    figures = {}
-    for count in (500, 2000, 5000, 10000):
-        figures[count] = asyncio.run(deferred_work(count))
-        refresh, tick, prepare, process = figures[count]
-        print(f"{count:>6} jobs, 20 changed: refresh incl. deferred work {refresh * 1000:.1f} ms UI-thread CPU "
-              f"({refresh / figures[500][0]:.2f}x the 500-job figure), 1 s tick {tick * 1000:.1f} ms "
-              f"({tick / max(figures[500][1], 1e-4):.2f}x); poll thread {prepare * 1000:.1f} ms per snapshot; "
-              f"whole process per refresh {process * 1000:.1f} ms (the charts' build thread too)")
-    print(f"load average: {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory(prefix="hpo-tui-scale-") as home:
-        env = dict(os.environ, TERM="xterm-256color", HPO_TUI_HOME=home)
-        env.pop("TMUX", None)
-        for jobs in (1000, 5000):
-            name = f"scale{jobs}"
-            start = time.perf_counter()
-            write_store(Path(home), name, jobs)
-            print(f"store of {jobs} x 50 x 3 written in {time.perf_counter() - start:.1f} s")
-            # A hyperparameter value ("adam") is on screen once the rows are. Three starts:
-            # one start's wall time moves by +-0.2 s on this machine; idle over 30 s (10 s
-            # caught one or two polls and read 1.0 % where 60 s read 1.25-1.48 %).
-            runs = [attach_figures(env, name, "adam", idle_seconds=30.0) for _ in range(3)]
-            firsts = sorted(first for first, _, _ in runs)
-            print(f"attach {jobs} x 50 x 3 (finished): first frame with rows {statistics.median(firsts):.2f} s "
-                  f"(median of 3: {', '.join(f'{f:.2f}' for f in firsts)}), RSS {max(r for _, r, _ in runs):.0f} MiB, "
-                  f"idle CPU {statistics.median(s for _, _, s in runs) * 100:.2f}% of one core")
-            wall, peak = command_figures(env, [str(HPO_TUI), "status", name], runs=5)
-            print(f"`status` at {jobs} jobs: {wall:.3f} s, peak RSS {peak:.0f} MiB")
-            for fmt in ("csv", "json"):
-                out = Path(home) / f"export.{fmt}"
-                wall, peak = command_figures(env, [str(HPO_TUI), "export", name, "--format", fmt, "-o", str(out)])
-                print(f"`export --format {fmt}` at {jobs} jobs: {wall:.3f} s, peak RSS {peak:.0f} MiB, "
-                      f"{out.stat().st_size / 1e6:.1f} MB written")
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    with tempfile.TemporaryDirectory(prefix="hpo-tui-against-") as other_dir:
+        checkouts: dict[str, Path | None] = {"this": None}
+        if "--against" in sys.argv:
+            rev = sys.argv[sys.argv.index("--against") + 1]
+            checkouts[rev] = checkout_of(rev, Path(other_dir))
+        counts = (500, 2000, 5000, 10000)
+        results = deferred_side_by_side(checkouts, counts, rounds)
+        medians = {key: tuple(statistics.median(run[i] for run in runs) for i in range(4))
+                   for key, runs in results.items()}
+        for label in checkouts:
+            base = medians[(label, 500)]
+            for count in counts:
+                refresh, tick, prepare, process = medians[(label, count)]
+                print(f"[{label}] {count:>6} jobs, 20 changed: refresh incl. deferred work {refresh * 1000:.1f} ms "
+                      f"UI-thread CPU ({refresh / base[0]:.2f}x the 500-job figure), 1 s tick {tick * 1000:.1f} ms "
+                      f"({tick / max(base[1], 1e-4):.2f}x); poll thread {prepare * 1000:.1f} ms per snapshot; "
+                      f"whole process per refresh {process * 1000:.1f} ms (the charts' build thread too); "
+                      f"median of {rounds}")
+        for label in list(checkouts)[1:]:
+            for count in counts:
+                ours, theirs = medians[("this", count)], medians[(label, count)]
+                print(f"this / {label} at {count:>6} jobs: refresh {ours[0] / theirs[0]:.2f}x, "
+                      f"tick {ours[1] / max(theirs[1], 1e-4):.2f}x, whole process {ours[3] / theirs[3]:.2f}x")
+        print(f"load average: {os.getloadavg()[0]:.2f}")
+        with tempfile.TemporaryDirectory(prefix="hpo-tui-scale-") as home:
+            env = dict(os.environ, TERM="xterm-256color", HPO_TUI_HOME=home)
+            env.pop("TMUX", None)
+            envs = {label: env if root is None else dict(env, PYTHONPATH=str(root))
+                    for label, root in checkouts.items()}
+            for jobs in (1000, 5000):
+                name = f"scale{jobs}"
+                start = time.perf_counter()
+                write_store(Path(home), name, jobs)
+                print(f"store of {jobs} x 50 x 3 written in {time.perf_counter() - start:.1f} s")
+                # A hyperparameter value ("adam") is on screen once the rows are. Three starts
+                # (one start's wall time moves by +-0.2 s on this machine), interleaved; idle
+                # over 30 s (10 s caught one or two polls).
+                runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label in checkouts}
+                for _ in range(3):
+                    for label in checkouts:
+                        runs[label].append(attach_figures(envs[label], name, "adam", idle_seconds=30.0))
+                for label, found in runs.items():
+                    firsts = sorted(first for first, _, _ in found)
+                    print(f"[{label}] attach {jobs} x 50 x 3 (finished): first frame with rows "
+                          f"{statistics.median(firsts):.2f} s (median of 3: {', '.join(f'{f:.2f}' for f in firsts)}), "
+                          f"RSS {max(r for _, r, _ in found):.0f} MiB, "
+                          f"idle CPU {statistics.median(s for _, _, s in found) * 100:.2f}% of one core")
+                for label in list(checkouts)[1:]:
+                    ours = statistics.median(first for first, _, _ in runs["this"])
+                    theirs = statistics.median(first for first, _, _ in runs[label])
+                    print(f"this / {label}: attach {jobs} first frame {ours / theirs:.2f}x, RSS "
+                          f"{max(r for _, r, _ in runs['this']) / max(r for _, r, _ in runs[label]):.2f}x")
+                wall, peak = command_figures(env, [str(HPO_TUI), "status", name], runs=5)
+                print(f"`status` at {jobs} jobs: {wall:.3f} s, peak RSS {peak:.0f} MiB")
+                for fmt in ("csv", "json"):
+                    out = Path(home) / f"export.{fmt}"
+                    wall, peak = command_figures(env, [str(HPO_TUI), "export", name, "--format", fmt, "-o", str(out)])
+                    print(f"`export --format {fmt}` at {jobs} jobs: {wall:.3f} s, peak RSS {peak:.0f} MiB, "
+                          f"{out.stat().st_size / 1e6:.1f} MB written")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
@@ -586,6 +664,8 @@ def compile_bytecode() -> None:
 
 
 def main() -> int:
+    if "--scale-worker" in sys.argv[1:]:
+        return scale_worker()
     compile_bytecode()
     if "--scale" in sys.argv[1:]:
         return scale_main()

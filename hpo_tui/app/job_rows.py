@@ -349,18 +349,22 @@ class JobRows:
 
     def reorder(self, wanted: list[str]) -> tuple[int, int] | None:
         """Take the order `wanted` (the same rows); return the first and last index whose row
-        changed, or None when the rows themselves changed (every index is new)."""
+        changed (an empty range, first > last, if none did), or None when the rows themselves
+        changed (every index is new)."""
         old = self.order
         self.order = list(wanted)
         if len(old) != len(wanted):
             self.place = {name: index for index, name in enumerate(wanted)}
             return None
+        count = len(wanted)
         lo = 0
-        while old[lo] == wanted[lo]:
+        while lo < count and old[lo] == wanted[lo]:
             lo += 1
-        hi = len(wanted) - 1
-        while old[hi] == wanted[hi]:
+        hi = count - 1
+        while hi > lo and old[hi] == wanted[hi]:
             hi -= 1
+        if lo == count:
+            return lo, lo - 1
         self.place.update(zip(wanted[lo:hi + 1], range(lo, hi + 1)))
         return lo, hi
 

@@ -5,11 +5,13 @@ Textual is pinned to the minor version these were written against (pyproject: te
 each private use says what it relies on. Moving the pin: run tests/app/test_scale.py (it
 compares this table's lines with DataTable's own render) and bench/tui_bench.py --scale.
 
-Why not `textual-fastdatatable` (harlequin's table): it reads its rows from an Arrow table
-(pyarrow, about 4x the size of everything else a base install holds: bench/install_size.py
-measured 317 MB), and a live table there is a new Arrow table per change. This one keeps
-DataTable and its keys, and pays for a poll by the cells that changed (issue 16's figures,
-side by side with the code before this module in bench/tui_bench.py --scale --against).
+Why not `textual-fastdatatable` (harlequin's table), measured: its pyarrow (26.0.1) installs
+170 MB, over half again the 317 MB of a base install (bench/install_size.py); and its
+ArrowBackend.update_cell rebuilds the cell's whole column through Python, 50 ms of CPU for
+one poll's 80 changed cells at 10,000 rows before anything is drawn
+(bench/fastdatatable_cells.py), with plain values for cells (no styled Text: the best row,
+the statuses' colours). Here a poll costs the cells that changed; bench/tui_bench.py --scale
+measures it, side by side with an older checkout (--against REV).
 
 What it changes, against DataTable's own path:
 - `_set_cell` writes one cell and drops that cell's cached renders only (update_cell bumps
@@ -354,7 +356,7 @@ class FastTable(KeyedTable):
         return row_key, 0
 
     @property
-    def _total_row_height(self) -> int:
+    def _total_row_height(self) -> int:  # OVERRIDE (private): the sum of the rows' heights
         return self.row_count
 
     def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
