@@ -15,7 +15,7 @@ measures it, side by side with an older checkout (--against REV).
 
 What it changes, against DataTable's own path:
 - `_set_cell` writes one cell and drops that cell's cached renders only (update_cell bumps
-  the update count that keys every cache, so every visible cell was rendered again).
+  the update count that keys every cache, so every visible cell is rendered again).
 - `apply_order` puts rows in a new order by patching the moved range of the row index
   (sort() renumbers every row and rebuilds two O(N) lists).
 - a cell's render without its row/column meta is shared between equal cells.
@@ -86,9 +86,9 @@ class FastTable(KeyedTable):
         """Rewrite one cell; only that cell is rendered again.
 
         DataTable.update_cell bumps the table's update count, which is part of every render
-        cache key: each changed cell re-rendered every visible row cell by cell (about 4,400
-        cells through rich's Padding for 20 changed jobs) and rebuilt the row order and the
-        line offsets of all N rows. Here the cell is written into the table's data and only
+        cache key: each changed cell makes every visible row render again cell by cell (about
+        4,400 cells through rich's Padding for 20 changed jobs) and rebuilds the row order and
+        the line offsets of all N rows. Here the cell is written into the table's data and only
         its cached renders (and its line's) are dropped (_drop_stale_renders, once per frame).
 
         The column is not measured again either: Textual's update_width=True re-measures the
@@ -130,10 +130,10 @@ class FastTable(KeyedTable):
     def _repaint_after_refresh(self, row_key: RowKey) -> None:
         """Refresh this row's line once more after the coming frame.
 
-        Cells rewritten without measuring their column again (_set_cell) were sometimes left
-        painted with their old text in a real terminal (rows still InProgress under a
-        Completed header until anything forced a full repaint), while the table's data and
-        a headless full render were right. One call per frame, however many cells changed;
+        Cells rewritten without measuring their column again (_set_cell) can be left painted
+        with their old text in a real terminal under load (rows still InProgress under a
+        Completed header until anything forces a full repaint), while the table's data and
+        a headless full render are right (tests/app/test_tmux_e2e.py). One call per frame, however many cells changed;
         it refreshes the lines of the rows written, not the table.
         """
         self._repaint_rows.add(row_key)

@@ -58,7 +58,7 @@ def _freeze_loaded_objects() -> None:
     """Leave the objects of a large first load out of the garbage collector's full passes.
 
     Thousands of rows are hundreds of thousands of long-lived objects (views, cells, their
-    renders); each full collection walked them all again: a 200-350 ms pause every few
+    renders); each full collection would walk them all again: a 200-350 ms pause every few
     polls at 10,000 rows. gc.freeze() moves every object alive now to a generation the
     collector never scans; they are still freed as usual when nothing refers to them.
     (A reference cycle among them that became garbage later would stay: a screen left
