@@ -19,9 +19,8 @@ from textual.worker import Worker
 
 from hpo_tui.app import settings
 from hpo_tui.app.messages import ExportWritten, SnapshotPolled
-from hpo_tui.app.screens.dashboard_poll import PolledDashboard
 from hpo_tui.app.screens import stop_export
-from hpo_tui.app.screens.stop_export import ask_to_export, ask_to_stop
+from hpo_tui.app.screens.dashboard_poll import PolledDashboard
 from hpo_tui.app.styles import theme_styles
 from hpo_tui.app.widgets.dashboard_charts import (
     COMPACT_HEIGHT,
@@ -345,10 +344,10 @@ class DashboardScreen(PolledDashboard):
                                                interval=self.interval))
 
     def action_stop(self) -> None:
-        ask_to_stop(self)
+        stop_export.ask_to_stop(self)
 
     def action_export(self) -> None:
-        ask_to_export(self)
+        stop_export.ask_to_export(self)
 
     @on(Worker.StateChanged)
     def _stop_or_export_changed(self, event: Worker.StateChanged) -> None:
