@@ -543,16 +543,22 @@ def command_figures(env: dict[str, str], argv: list[str], runs: int = 3) -> tupl
 
 def scale_worker() -> int:
     """`--scale-worker COUNT [--root DIR]`: deferred_work(COUNT) in this fresh process, on the
-    hpo_tui of DIR (another checkout) or of this one; prints its four figures as JSON."""
+    hpo_tui of DIR (another checkout) or of this one; prints its four figures as JSON.
+    `--write-store HOME NAME JOBS [--root DIR]`: write_store with that checkout's store code
+    (a store is read by the version that wrote it)."""
     import json
 
-    count = int(sys.argv[sys.argv.index("--scale-worker") + 1])
     if "--root" in sys.argv:
         root = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
         sys.path.insert(0, str(root))
         import hpo_tui
 
         assert Path(hpo_tui.__file__).resolve().is_relative_to(root), hpo_tui.__file__
+    if "--write-store" in sys.argv:
+        home, name, jobs = sys.argv[sys.argv.index("--write-store") + 1:][:3]
+        write_store(Path(home), name, int(jobs))
+        return 0
+    count = int(sys.argv[sys.argv.index("--scale-worker") + 1])
     print(json.dumps(asyncio.run(deferred_work(count))))
     return 0
 
@@ -595,9 +601,11 @@ def scale_main() -> int:
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
     with tempfile.TemporaryDirectory(prefix="hpo-tui-against-") as other_dir:
         checkouts: dict[str, Path | None] = {"this": None}
-        if "--against" in sys.argv:
-            rev = sys.argv[sys.argv.index("--against") + 1]
-            checkouts[rev] = checkout_of(rev, Path(other_dir))
+        for index, arg in enumerate(sys.argv):
+            if arg == "--against":
+                rev = sys.argv[index + 1]
+                (Path(other_dir) / rev).mkdir()
+                checkouts[rev] = checkout_of(rev, Path(other_dir) / rev)
         counts = (500, 2000, 5000, 10000)
         results = deferred_side_by_side(checkouts, counts, rounds)
         medians = {key: tuple(statistics.median(run[i] for run in runs) for i in range(4))
@@ -620,13 +628,22 @@ def scale_main() -> int:
         with tempfile.TemporaryDirectory(prefix="hpo-tui-scale-") as home:
             env = dict(os.environ, TERM="xterm-256color", HPO_TUI_HOME=home)
             env.pop("TMUX", None)
-            envs = {label: env if root is None else dict(env, PYTHONPATH=str(root))
+            # Each checkout its own home: a store is read by the version that wrote it.
+            homes = {label: Path(home) if root is None else Path(home) / "against" / label
+                     for label, root in checkouts.items()}
+            envs = {label: env if root is None else dict(env, PYTHONPATH=str(root), HPO_TUI_HOME=str(homes[label]))
                     for label, root in checkouts.items()}
             for jobs in (1000, 5000):
                 name = f"scale{jobs}"
                 start = time.perf_counter()
                 write_store(Path(home), name, jobs)
                 print(f"store of {jobs} x 50 x 3 written in {time.perf_counter() - start:.1f} s")
+                for label, root in checkouts.items():
+                    if root is not None:
+                        homes[label].mkdir(parents=True, exist_ok=True)
+                        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-store",
+                                        str(homes[label]), name, str(jobs), "--root", str(root)],
+                                       env=envs[label], check=True, timeout=600)
                 # A hyperparameter value ("adam") is on screen once the rows are. Three starts
                 # (one start's wall time moves by +-0.2 s on this machine), interleaved; idle
                 # over 30 s (10 s caught one or two polls).
@@ -664,7 +681,7 @@ def compile_bytecode() -> None:
 
 
 def main() -> int:
-    if "--scale-worker" in sys.argv[1:]:
+    if "--scale-worker" in sys.argv[1:] or "--write-store" in sys.argv[1:]:
         return scale_worker()
     compile_bytecode()
     if "--scale" in sys.argv[1:]:
