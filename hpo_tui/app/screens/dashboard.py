@@ -18,33 +18,17 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
 from hpo_tui.app import settings
+from hpo_tui.app.job_rows import COL_CURVE, COL_DURATION, COL_EPOCH, COL_OBJECTIVE  # noqa: F401  (tests read them here)
 from hpo_tui.app.messages import ExportWritten, SnapshotPolled
 from hpo_tui.app.screens import stop_export
 from hpo_tui.app.screens.dashboard_poll import PolledDashboard
 from hpo_tui.app.styles import theme_styles
-from hpo_tui.app.widgets.dashboard_charts import (
-    COMPACT_HEIGHT,
-    MIN_ROWS_FOR_CHARTS,
-    DashboardCharts,
-    chart_height,
-)
 from hpo_tui.app.widgets.dashboard_bars import filter_text, no_match_text, status_text
+from hpo_tui.app.widgets.dashboard_charts import COMPACT_HEIGHT, MIN_ROWS_FOR_CHARTS, DashboardCharts, chart_height
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.one_line import set_line
 from hpo_tui.app.widgets.tables import FilterInput
-from hpo_tui.app.widgets.training_jobs_table import (  # noqa: F401  (the column keys are the table's API)
-    ALL_STATUSES,
-    BEST_MARK,
-    COL_BEST,
-    COL_CURVE,
-    COL_DURATION,
-    COL_EPOCH,
-    COL_JOB,
-    COL_OBJECTIVE,
-    COL_REASON,
-    COL_STATUS,
-    TrainingJobsTable,
-)
+from hpo_tui.app.widgets.training_jobs_table import ALL_STATUSES, BEST_MARK, TrainingJobsTable
 from hpo_tui.app.widgets.tuning_header import TuningJobHeader
 from hpo_tui.report import cost_text
 from hpo_tui.views import Snapshot
