@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from hpo_tui.app.app_base import HpoAppBase
 from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 START_SCREENS = ("configure", "dashboard", "jobs")
 
 
-class HpoApp(App[None]):
+class HpoApp(HpoAppBase):
     """Configure, launch and watch tuning jobs. Backends are built lazily, in workers."""
 
     CSS_PATH = "app.tcss"
