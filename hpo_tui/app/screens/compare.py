@@ -63,12 +63,10 @@ class CompareScreen(Screen):
     CompareScreen #compare-table { height: 1fr; min-height: 5; }
     """
     BINDINGS = [
-        Binding("r", "refresh", "Refresh", id="compare.refresh"),
-        Binding("escape", "back", "Back", id="compare.back"),
-    ]
-    PALETTE = [
-        ("Refresh the comparison", "Read the compared jobs again (r)", "refresh"),
-        ("Back", "Close the comparison (escape)", "back"),
+        Binding("r", "refresh", "Refresh", id="compare.refresh",
+                tooltip="Refresh the comparison: read the compared jobs again"),
+        Binding("escape", "back", "Back", id="compare.back",
+                tooltip="Close the comparison"),
     ]
 
     def __init__(self, names: list[str], *, tuning_job: str | None = None,

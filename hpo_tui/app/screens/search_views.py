@@ -66,22 +66,20 @@ class SearchViewsScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("1", "show('slice')", "Slice", id="search.slice"),
-        Binding("2", "show('importance')", "Importance", id="search.importance"),
-        Binding("3", "show('parallel')", "Parallel", id="search.parallel"),
-        Binding("4", "show('time')", "Over time", id="search.time"),
-        Binding("z", "zoom", "Zoom", id="search.zoom"),
-        Binding("r", "refresh", "Refresh", id="search.refresh"),
-        Binding("escape", "back", "Back", id="search.back"),
-    ]
-    PALETTE = [
-        ("Slice plots", "The objective against each hyperparameter (1)", "show('slice')"),
-        ("Parameter importance", "PED-ANOVA importance of each hyperparameter (2)", "show('importance')"),
-        ("Parallel coordinates", "One line per job across hyperparameters and objective (3)", "show('parallel')"),
-        ("Objective over time", "Each job's objective when it ended, best so far (4)", "show('time')"),
-        ("Zoom to the top jobs", "Scale the objective to the best jobs, or back (z)", "zoom"),
-        ("Refresh now", "Poll the backend now (r)", "refresh"),
-        ("Back to the dashboard", "Close the search views (escape)", "back"),
+        Binding("1", "show('slice')", "Slice", id="search.slice",
+                tooltip="Slice plots: the objective against each hyperparameter"),
+        Binding("2", "show('importance')", "Importance", id="search.importance",
+                tooltip="Parameter importance: pED-ANOVA importance of each hyperparameter"),
+        Binding("3", "show('parallel')", "Parallel", id="search.parallel",
+                tooltip="Parallel coordinates: one line per job across hyperparameters and objective"),
+        Binding("4", "show('time')", "Over time", id="search.time",
+                tooltip="Objective over time: each job's objective when it ended, best so far"),
+        Binding("z", "zoom", "Zoom", id="search.zoom",
+                tooltip="Zoom to the top jobs: scale the objective to the best jobs, or back"),
+        Binding("r", "refresh", "Refresh", id="search.refresh",
+                tooltip="Refresh now: poll the backend now"),
+        Binding("escape", "back", "Back", id="search.back",
+                tooltip="Back to the dashboard: close the search views"),
     ]
 
     def __init__(self, snapshot: Snapshot, *, backend_name: str | None = None, cursor: Any = None,
