@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -106,6 +107,14 @@ class HpoApp(App[None]):
 
             await self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
                                                    backend_name=self.backend_name if self.spec is None else None))
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        """As App's, but a node not in the DOM yet is left alone: it is styled as it mounts.
+        Button and Input set classes in their constructors, and each one had the widget
+        styled there and then, for nothing (21 widgets of the configure screen)."""
+        if node is not self and not node.is_attached:
+            return
+        super().update_styles(node, animate)
 
     def _restore_theme(self) -> None:
         """The theme chosen last time, if still known; a new choice is remembered."""

@@ -25,6 +25,7 @@ from hpo_tui.app.form_model import (  # noqa: F401 (SELECTS, sagemaker_launch_su
     SAGEMAKER_FIELDS,
     SELECTS,
     TUNING_FIELDS,
+    GROUP_ERRORS,
     FormField,
     FormInput,
     FormModel,
@@ -37,6 +38,7 @@ from hpo_tui.app.form_model import (  # noqa: F401 (SELECTS, sagemaker_launch_su
 )
 from hpo_tui.app.screens.range_editor import RangeEditor
 from hpo_tui.app.typed import HpoScreen
+from hpo_tui.app.widgets.compact import prestyled
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.form_fields import (
     ErrorLine,
@@ -95,7 +97,6 @@ class ConfigureScreen(HpoScreen[None]):
         self._problems: list[Problem] = []
         self._count_text: str | None = None
         self._shown_definitions: list[tuple[str, str]] | None = None
-        self._error_lines: list[ErrorLine] | None = None
         self._saved_spec: TuningSpec | None = None
         self._launching = False
         self._resumed = False  # see on_screen_resume
@@ -117,10 +118,10 @@ class ConfigureScreen(HpoScreen[None]):
         yield ErrorLine(id="spec-errors", classes="")
         yield Horizontal(
             Static(id="problem-count"),
-            Button("Load…", id="load-spec", action="screen.load_spec"),
-            Button("Save…", id="save-spec", action="screen.save_spec"),
-            Button("Preview request", id="preview-request", action="screen.preview_request"),
-            Button("Launch", id="launch", variant="success", action="screen.launch"),
+            prestyled(Button("Load…", id="load-spec", action="screen.load_spec")),
+            prestyled(Button("Save…", id="save-spec", action="screen.save_spec")),
+            prestyled(Button("Preview request", id="preview-request", action="screen.preview_request")),
+            prestyled(Button("Launch", id="launch", variant="success", action="screen.launch")),
             id="actions",
         )
         yield KeyFooter()
@@ -233,8 +234,8 @@ class ConfigureScreen(HpoScreen[None]):
         for grid_id in ("local-fields", "sagemaker-fields", "hyperband-fields"):
             grid = self.query_one(f"#{grid_id}", FieldGrid)
             shown = shown_under(grid.first_id, selects)
-            if shown and grid.fill():
-                self._error_lines = None  # its error lines join the list
+            if shown:
+                grid.fill()
             if grid.display != shown:
                 grid.display = shown
         self.query_one("#preview-request").display = backend == "sagemaker"
@@ -255,10 +256,10 @@ class ConfigureScreen(HpoScreen[None]):
         form = self._form_input()
         self._problems = self.model.check(form)
         placed = place_problems(self._problems, form.selects)
-        if self._error_lines is None:
-            self._error_lines = list(self.query("ErrorLine.field-error").results(ErrorLine))
-        for line in self._error_lines:
-            line.show("\n".join(placed.by_line.get(line.id or "", [])))
+        for grid in self.query(FieldGrid):
+            grid.show_errors(placed.by_line)
+        for line_id in GROUP_ERRORS.values():
+            self.query_one(f"#{line_id}", ErrorLine).show("\n".join(placed.by_line.get(line_id, [])))
         self.query_one("#spec-errors", ErrorLine).show("\n".join(placed.loose))
         text = count_text(len(self._problems))
         if self._count_text != text:

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from hpo_tui.app.form_model import SELECTS, FormField, FormModel, describe_range
-from hpo_tui.app.widgets.compact import compact
+from hpo_tui.app.widgets.compact import CompactSelect, compact
 from hpo_tui.spec import MetricDefinition, Parameter
 
 
@@ -43,8 +43,9 @@ class FieldGrid(Grid):
     ErrorLine under the control.
 
     One grid per group rather than containers per field: fewer widgets make the first frame
-    (styles, layout) cheaper. A shown error takes the next row's second cell, and the label
-    then spans both rows. A group hidden at start (SageMaker's fields on the local backend,
+    (styles, layout) cheaper. For the same reason a field's ErrorLine is mounted when it
+    first has a problem to show; it takes the next row's second cell, and the label then
+    spans both rows. A group hidden at start (SageMaker's fields on the local backend,
     Hyperband's under another strategy) is filled when first shown (`fill`)."""
 
     def __init__(self, items: Iterable[FormField | str], model: FormModel, *, id: str | None = None) -> None:
@@ -52,11 +53,15 @@ class FieldGrid(Grid):
         self.items = tuple(items)
         self._model = model
         self.filled = True  # False before mounting: composed empty, filled by fill()
+        self._error_lines: dict[str, ErrorLine] = {}
+
+    @property
+    def field_ids(self) -> list[str]:
+        return [item.id if isinstance(item, FormField) else item for item in self.items]
 
     @property
     def first_id(self) -> str:
-        first = self.items[0]
-        return first.id if isinstance(first, FormField) else first
+        return self.field_ids[0]
 
     def compose(self) -> ComposeResult:
         if self.filled:
@@ -85,16 +90,28 @@ class FieldGrid(Grid):
                     self._model.start_value(item), placeholder=item.placeholder, id=item.id,
                     select_on_focus=False,  # Tab into a field must not make typing replace it
                 ))
-                field_id = item.id
             else:
                 title, _, choices = SELECTS[item]
                 label = Label(title, classes="field-label", id=f"{item}-label")
-                control = compact(Select([(c, c) for c in choices], value=self._model.start_choice(item),
+                control = compact(CompactSelect([(c, c) for c in choices], value=self._model.start_choice(item),
                                          allow_blank=False, id=item))
-                field_id = item
             yield label
             yield control
-            yield ErrorLine(id=f"{field_id}-error", label=label)
+
+    def show_errors(self, by_line: dict[str, list[str]]) -> None:
+        """Show each field's problems under it ({error line id: messages}), and clear the rest."""
+        if not self.filled:
+            return
+        for field_id in self.field_ids:
+            text = "\n".join(by_line.get(f"{field_id}-error", ()))
+            line = self._error_lines.get(field_id)
+            if line is None and not text:
+                continue
+            if line is None:
+                line = ErrorLine(id=f"{field_id}-error", label=self.query_one(f"#{field_id}-label", Label))
+                self._error_lines[field_id] = line
+                self.mount(line, after=self.query_one(f"#{field_id}"))
+            line.show(text)
 
     def texts(self) -> dict[str, str]:
         """The text of each input of this group (none before it is filled)."""
