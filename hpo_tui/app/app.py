@@ -111,7 +111,7 @@ class HpoApp(App[None]):
     def update_styles(self, node: DOMNode, animate: bool = True) -> None:
         """As App's, but a node not in the DOM yet is left alone: it is styled as it mounts.
         Button and Input set classes in their constructors, and each one had the widget
-        styled there and then, for nothing (21 widgets of the configure screen)."""
+        styled there and then, for nothing."""
         if node is not self and not node.is_attached:
             return
         super().update_styles(node, animate)

@@ -26,6 +26,7 @@ from textual_plotext import PlotextPlot
 
 from hpo_tui import compare
 from hpo_tui.app.format import strip_escapes
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.estimate import ended_of
 
@@ -51,7 +52,7 @@ class Compared(Message):
     error: str | None = None
 
 
-class CompareScreen(Screen):
+class CompareScreen(HpoScreen[None]):
     """Training jobs of one tuning job (tuning_job given), or tuning jobs, side by side."""
 
     HELP_TITLE = "Compare keys"

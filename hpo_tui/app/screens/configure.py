@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static
 
 from hpo_tui.app.form_model import (  # noqa: F401 (SELECTS, sagemaker_launch_summary: public here)
@@ -69,6 +70,11 @@ class ConfigureScreen(HpoScreen[None]):
     # focused the form's scroll column, and each focus change restyled ~60 widgets.
     AUTO_FOCUS = "#ranges-table"
 
+    # What the action bar shows: the count of problems, and Launch enabled only with none
+    # and no launch in flight (see _show_launch_state).
+    problems: reactive[list[Problem]] = reactive(list, init=False)
+    launching: reactive[bool] = reactive(False, init=False)
+
     HELP_TITLE = "Configure keys"
     BINDINGS = [
         Binding("ctrl+l", "launch", "Launch", id="configure.launch",
@@ -94,11 +100,8 @@ class ConfigureScreen(HpoScreen[None]):
         # Fields the form does not show (future spec fields) survive a round trip in the model.
         self.model = FormModel(spec, backend_name=backend_name)
         self._spec_path = spec_path
-        self._problems: list[Problem] = []
-        self._count_text: str | None = None
         self._shown_definitions: list[tuple[str, str]] | None = None
         self._saved_spec: TuningSpec | None = None
-        self._launching = False
         self._resumed = False  # see on_screen_resume
         self._check_due = False  # see _check_soon
         # The breakpoint class for the terminal as it is: otherwise Textual adds it at the
@@ -117,7 +120,7 @@ class ConfigureScreen(HpoScreen[None]):
         yield Horizontal(*columns, id="form")
         yield ErrorLine(id="spec-errors", classes="")
         yield Horizontal(
-            Static(id="problem-count"),
+            Static(count_text(0), id="problem-count", classes="-ready"),
             prestyled(Button("Load…", id="load-spec", action="screen.load_spec")),
             prestyled(Button("Save…", id="save-spec", action="screen.save_spec")),
             prestyled(Button("Preview request", id="preview-request", action="screen.preview_request")),
@@ -193,18 +196,13 @@ class ConfigureScreen(HpoScreen[None]):
         """The spec built from the form as it is now (possibly invalid)."""
         return self.model.build(self._form_input())[0]
 
-    @property
-    def problems(self) -> list[Problem]:
-        """Every problem on the form as (spec path, message), as shown on screen."""
-        return list(self._problems)
-
     def _mark_saved(self) -> None:
         self._saved_spec = self.current_spec()
 
     @property
     def is_edited(self) -> bool:
         """The form differs from what it was opened, loaded or saved with (and is not launched)."""
-        return self._saved_spec is not None and not self._launching and self.current_spec() != self._saved_spec
+        return self._saved_spec is not None and not self.launching and self.current_spec() != self._saved_spec
 
     def _show_tables(self, select_range: str | None = None) -> None:
         self.query_one(RangesTable).show(self.model.ranges, select_range)
@@ -254,22 +252,28 @@ class ConfigureScreen(HpoScreen[None]):
     def _check(self) -> None:
         """Check the whole form: each problem under its field, the rest listed, the count."""
         form = self._form_input()
-        self._problems = self.model.check(form)
-        placed = place_problems(self._problems, form.selects)
+        self.problems = self.model.check(form)
+        placed = place_problems(self.problems, form.selects)
         for grid in self.query(FieldGrid):
             grid.show_errors(placed.by_line)
         for line_id in GROUP_ERRORS.values():
             self.query_one(f"#{line_id}", ErrorLine).show("\n".join(placed.by_line.get(line_id, [])))
         self.query_one("#spec-errors", ErrorLine).show("\n".join(placed.loose))
-        text = count_text(len(self._problems))
-        if self._count_text != text:
-            self._count_text = text
+
+    def watch_problems(self, old: list[Problem], problems: list[Problem]) -> None:
+        if len(old) != len(problems):
             count = self.query_one("#problem-count", Static)
-            count.update(text)
-            count.set_class(bool(self._problems), "-invalid")
-            count.set_class(not self._problems, "-ready")
-            self.query_one("#launch", Button).disabled = bool(self._problems) or self._launching
-            self.refresh_bindings()
+            count.update(count_text(len(problems)))
+            count.set_class(bool(problems), "-invalid")
+            count.set_class(not problems, "-ready")
+            self._show_launch_state()
+
+    def watch_launching(self) -> None:
+        self._show_launch_state()
+
+    def _show_launch_state(self) -> None:
+        self.query_one("#launch", Button).disabled = bool(self.problems) or self.launching
+        self.refresh_bindings()
 
     # Each edit checks the whole form again, once per batch of events: mounting the form
     # posts a Changed for every input and select (15 checks of the whole spec before the
@@ -297,7 +301,7 @@ class ConfigureScreen(HpoScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch" and self.is_mounted:
             # ctrl+l on a form with problems still runs, to say what blocks the launch.
-            return None if self._launching else True
+            return None if self.launching else True
         return True
 
     # ----- ranges -------------------------------------------------------------------------
@@ -397,7 +401,7 @@ class ConfigureScreen(HpoScreen[None]):
                 return
             self._spec_path = path
             self._mark_saved()
-            note = f" ({count_text(len(self._problems))})" if self._problems else ""
+            note = f" ({count_text(len(self.problems))})" if self.problems else ""
             self.notify(Content(f"Saved {path}{note}"), title="Spec saved", timeout=4)
 
         self.app.push_screen(SpecFileDialog("Save spec", self._default_path(), save, verb="Save"), done)
@@ -437,19 +441,19 @@ class ConfigureScreen(HpoScreen[None]):
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # The render expects a valid spec; an invalid form can trip it.
             error = f"The request cannot be rendered from this form ({exc}). Fix the problems listed on the form."
-        if error is None and self._problems:
-            error = f"The form has {count_text(len(self._problems))}; SageMaker would reject this request."
+        if error is None and self.problems:
+            error = f"The form has {count_text(len(self.problems))}; SageMaker would reject this request."
         self.app.push_screen(RequestPreview(text, error=error, note=added or None))
 
     def action_launch(self) -> None:
-        if self._launching:
+        if self.launching:
             return  # one launch at a time: a second press must not start a second tuning job
         self._check()
-        if self._problems:
+        if self.problems:
             self.app.bell()
-            path, message = self._problems[0]
+            path, message = self.problems[0]
             self.notify(
-                Content(f"Cannot launch: {count_text(len(self._problems))}. First: {path}: {message}"),
+                Content(f"Cannot launch: {count_text(len(self.problems))}. First: {path}: {message}"),
                 title="Fix the fields marked in red",
                 severity="error",
                 timeout=6,
@@ -469,9 +473,7 @@ class ConfigureScreen(HpoScreen[None]):
         self.app.push_screen(LaunchCheckDialog(spec, sagemaker_launch_summary(spec)), answered)
 
     def _start_launch(self, spec: TuningSpec) -> None:
-        self._launching = True
-        self.query_one("#launch", Button).disabled = True
-        self.refresh_bindings()
+        self.launching = True
         self.app.launch_tuning_job(spec)
 
     def _focus_problem(self, path: str) -> None:
@@ -493,7 +495,4 @@ class ConfigureScreen(HpoScreen[None]):
             self._resumed = True
             event.refresh_styles = False
         # Back from the dashboard or from a launch error dialog: ready to launch again.
-        if self._launching:
-            self._launching = False
-            self.query_one("#launch", Button).disabled = bool(self._problems)
-            self.refresh_bindings()
+        self.launching = False

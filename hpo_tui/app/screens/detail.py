@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Log, Static
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
@@ -31,6 +30,7 @@ from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.wrapped_log import WrappedLog
 from hpo_tui.backends.base import points_on_demand, poll_for_view
 from hpo_tui.report import training_job_links
@@ -43,7 +43,7 @@ STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "s
                   "Stopped": "warning", "Failed": "error"}
 
 
-class DetailScreen(Screen):
+class DetailScreen(HpoScreen[None]):
     """Detail of one training job, polled on its own while the dashboard is suspended."""
 
     BINDINGS = [

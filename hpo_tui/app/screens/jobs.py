@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -22,6 +21,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.app.screens.housekeeping import DeletionPlanned, TuningJobsDeleted
 from hpo_tui.app.widgets.footer import KeyFooter
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
 from hpo_tui.estimate import ended_of
 from hpo_tui.views import TuningJobView
@@ -42,7 +42,7 @@ class DiskUsed(Message):
     final: frozenset[str]  # the tuning jobs that had ended when measured (measured once)
 
 
-class TuningJobsScreen(Screen):
+class TuningJobsScreen(HpoScreen[None]):
     HELP_TITLE = "Tuning jobs keys"
     BINDINGS = [
         # priority: the table's own enter (select, hidden) would hide this one from the footer.

@@ -17,13 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui import analysis, scales
 from hpo_tui.app.format import strip_escapes
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.report import fmt_value
 from hpo_tui.views import Snapshot
@@ -49,7 +49,7 @@ def _short(text: str, width: int = 1000) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class SearchViewsScreen(Screen):
+class SearchViewsScreen(HpoScreen[None]):
     """Slice, importance, parallel coordinates and objective over time for one tuning job."""
 
     DEFAULT_CSS = """

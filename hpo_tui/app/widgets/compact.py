@@ -2,8 +2,7 @@
 
 `Input(compact=True)` sets its `compact` reactive in the constructor, and the reactive's
 class toggle makes Textual apply the whole stylesheet to the widget (and its children) right
-away, though the widget is styled again when it mounts: on the configure screen that was
-~30 wasted style applications before the first frame. Here the reactive takes its value
+away, though the widget is styled again when it mounts. Here the reactive takes its value
 without its watchers and the class is added without a style update; the widget is styled
 once, as it mounts, with the same `-textual-compact` class Textual's own `compact=True` gives.
 
