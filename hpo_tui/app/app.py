@@ -19,6 +19,7 @@ from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
 from hpo_tui.app.threads import DaemonThreadExecutor
+from hpo_tui.app.typed import HpoAppBase
 from hpo_tui.backends.base import Backend, poll_rows
 from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 START_SCREENS = ("configure", "dashboard", "jobs")
 
 
-class HpoApp(App[None]):
+class HpoApp(HpoAppBase):
     """Configure, launch and watch tuning jobs. Backends are built lazily, in workers."""
 
     CSS_PATH = "app.tcss"

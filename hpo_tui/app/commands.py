@@ -19,6 +19,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from hpo_tui.app.typed import HpoAppBase
+
 # A match in the help text only ranks below matches in names ("slice" finds "Search views",
 # whose help lists "Slice, importance, ...").
 HELP_MATCH_WEIGHT = 0.5
@@ -97,10 +99,8 @@ class Navigation(Provider):
     """The app's places, from any screen: the jobs list, each watched dashboard, a configure screen."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
-        from hpo_tui.app.app import HpoApp
-
         app = self.app
-        assert isinstance(app, HpoApp)
+        assert isinstance(app, HpoAppBase)
         entries: list[tuple[str, str, Callable[[], object]]] = [
             ("Tuning jobs", "List the tuning jobs on this backend (ctrl+t)", app.action_tuning_jobs),
             ("New tuning job", "Open the configure screen (ctrl+n)", partial(app.action_new_tuning_job)),
