@@ -107,7 +107,6 @@ class DashboardScreen(Screen):
         Binding("escape", "back", "Back", id="dashboard.back", show=False),
         Binding("q", "app.quit", "Quit", id="dashboard.quit"),
     ]
-    # (command palette name, help, action) -- the same actions as the keys.
 
     def __init__(self, tuning_job: str, *, backend_name: str | None = None,
                  first_poll: Snapshot | None = None) -> None:
