@@ -15,7 +15,6 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from hpo_tui.app.app_base import HpoAppBase
 from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
