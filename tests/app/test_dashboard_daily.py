@@ -357,19 +357,6 @@ async def test_sort_and_charts_are_remembered_and_a_corrupt_settings_file_is_ign
         assert any("Ignored the settings file" in n for n in notices)
 
 
-def test_every_dashboard_and_jobs_list_key_is_in_the_command_palette():
-    from hpo_tui.app.screens.jobs import TuningJobsScreen
-
-    for screen in (DashboardScreen, TuningJobsScreen):
-        palette = {action for _, _, action in screen.PALETTE}
-        for binding in screen.BINDINGS:
-            assert binding.id, f"{screen.__name__}: {binding.key} has no id"
-            if binding.action.startswith("app.") or binding.action == "back":
-                continue
-            assert binding.action in palette, f"{screen.__name__}: {binding.key} ({binding.action}) not in PALETTE"
-
-
-
 def _jobs_list_app():
     from hpo_tui.app.app import make_app
     from tests.app.fake_backend import NOW, T0, finished_jobs, tuning_view

@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on, work
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from hpo_tui.app import format as fmt
-from hpo_tui.app.app_base import HpoAppBase
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.messages import CurvesLoaded, SnapshotPolled
 from hpo_tui.app.widgets.dashboard_charts import TOP_CURVES
 from hpo_tui.app.widgets.training_jobs_table import TrainingJobsTable
@@ -31,10 +30,8 @@ VIEW_MARGIN = 20
 CURVE_BATCH = 200
 
 
-class PolledDashboard(Screen):
+class PolledDashboard(HpoScreen):
     """The polling half of the dashboard: what it shows is the subclass's."""
-
-    app: HpoAppBase
 
     def __init__(self, tuning_job: str, backend_name: str | None) -> None:
         super().__init__()
