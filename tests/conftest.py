@@ -62,6 +62,18 @@ def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             break
 
 
+@pytest.fixture
+def sdk_endpoints_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SageMaker SDK parses botocore's endpoints.json (about half a second) on every
+    image_uris.retrieve; parse it once. The resolver it builds is the same every time."""
+    import functools
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from sagemaker import utils
+
+    monkeypatch.setattr(utils, "_botocore_resolver", functools.lru_cache(maxsize=None)(utils._botocore_resolver))
+
+
 @pytest.fixture(scope="session")
 def mnist_channels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real MNIST channels (train/, test/ in IDX gzip), written once per test session."""
