@@ -26,8 +26,8 @@ when the spec has random_seed), NumPy (batch order) and MXNet (initial weights) 
 with it, so the same job trains the same twice. SageMaker sets no such variable: its jobs
 are not seeded.
 
-Denormal floats are flushed to zero on x86-64 Linux (see flush_denormals): they made
-some jobs' epochs 5-10x slower and do not change what the network learns.
+Denormal floats are flushed to zero on x86-64 Linux (see flush_denormals): they slow some
+jobs' epochs down several times and do not change what the network learns.
 
 Its inputs (hyperparameters, environment, channels) are checked by mnist_inputs.py, beside it.
 
@@ -59,8 +59,8 @@ def flush_denormals():
 
     Arithmetic on such "denormal" numbers costs x86 CPUs up to a hundred times more than
     usual. A network whose units die, as with a high Adam learning rate, fills its optimizer
-    state with them: on this project's 2-core machine such a job's epochs went from 0.65 s to
-    5-7 s. Numbers this small do not change what the network predicts. TensorFlow flushes
+    state with them, and its epochs run several times slower (bench/RESULTS.md has the figures).
+    Numbers this small do not change what the network predicts. TensorFlow flushes
     them by default; MXNet 1.9 has no switch, so this sets the flush-to-zero and
     denormals-are-zero bits of the SSE control register (MXCSR) through glibc's fesetenv.
 
