@@ -3,7 +3,7 @@
 
 Who writes the store. Its writer is the runner of each tuning job; launch, resume, stop and
 a reader that notices a dead runner also write, each in a short IMMEDIATE transaction
-(DESIGN.md). Deleting writes too, and it is safe because it first takes the tuning job's
+(hpo_tui.backends.local says who and why). Deleting writes too, and it is safe because it first takes the tuning job's
 runner lock (an flock on runner.lock in its folder, the one a runner holds for as long as it
 lives and that resume takes before starting one): while deletion holds it, no runner is alive
 for that tuning job and none can start. A tuning job still InProgress or Stopping is refused
@@ -29,7 +29,7 @@ from typing import Iterable
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError, TuningJobNotFound
-from hpo_tui.engine.runner import LIVE_STATUSES, lock_path
+from hpo_tui.engine.runner_files import LIVE_STATUSES, lock_path
 from hpo_tui.engine.store import Store
 from hpo_tui.views import TUNING_TERMINAL_STATUSES
 

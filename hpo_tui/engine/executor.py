@@ -26,10 +26,9 @@ DEFAULT_LOG_MAX = 100 * 1024 * 1024
 MAX_LINE = 64 * 1024
 
 
-# Threads per training job. Measured on this project's 2-core machine (bench/RESULTS.md,
-# "Scheduling"): the reference MLP's operators are too small to gain from a second thread,
-# and a job alone ran 1.47x faster with 1 thread than with 2; parallel jobs each on one core
-# never oversubscribe. So one thread per job, whatever max_parallel_jobs is.
+# Threads per training job: the reference MLP's operators are too small to gain from a
+# second thread (bench/RESULTS.md, "Scheduling", has the figures), and parallel jobs each on
+# one core never oversubscribe. So one thread per job, whatever max_parallel_jobs is.
 JOB_THREADS = 1
 
 

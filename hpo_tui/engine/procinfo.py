@@ -43,11 +43,6 @@ def state(pid: int) -> str | None:
     return fields[0] if fields else None
 
 
-def pgid_of(pid: int) -> int | None:
-    fields = _stat_fields(pid)
-    return int(fields[2]) if fields else None
-
-
 def is_alive(pid: int | None, started: int | None) -> bool:
     """True when pid is still the process that started at `started` and is not a zombie."""
     if not pid:

@@ -16,7 +16,8 @@ from typing import Any
 
 from hpo_tui import paths
 from hpo_tui.engine import faults, procs
-from hpo_tui.engine.runner import Runner, beat, lock_path, log
+from hpo_tui.engine.runner import Runner
+from hpo_tui.engine.runner_files import beat, lock_path, log
 from hpo_tui.engine.store import Store
 from hpo_tui.errors import UserError
 from hpo_tui.views import clip_reason

@@ -31,6 +31,7 @@ from hpo_tui.spec import (  # noqa: F401 -- max_epochs is part of this module's 
     hyperband_resources,
     max_epochs,
     resolved_max_jobs,
+    scaling_issues,
 )
 
 # The runner logs its own progress; Optuna's per-trial INFO lines would only be noise.
@@ -149,49 +150,26 @@ class _Dimension:
 
 
 def _dimension(name: str, p: Any) -> _Dimension:
+    """The Optuna distribution of one range of a validated spec. Its scaling is read by the
+    spec's own rules (spec.scaling_issues): a range they refuse is refused here with the
+    same message, for callers that build a search from a spec they did not validate."""
     if isinstance(p, CategoricalParameter):
-        if not p.values:
-            raise SearchSpaceError(
-                f"ranges.{name}.values is empty: give at least one value for {name}."
-            )
         return _Dimension(name, p, CategoricalDistribution([str(v) for v in p.values]))
-    scaling = getattr(p, "scaling", "Auto")
+    if not isinstance(p, (IntegerParameter, ContinuousParameter)):
+        raise SearchSpaceError(f"ranges.{name}: unknown range type {type(p).__name__}.")
+    issues = scaling_issues(f"ranges.{name}", p)
+    if issues:
+        raise SearchSpaceError(str(issues[0]))
     if isinstance(p, IntegerParameter):
-        if scaling == "ReverseLogarithmic":
-            raise SearchSpaceError(
-                f"ranges.{name}.scaling: ReverseLogarithmic works only for continuous "
-                f"ranges; use Linear or Logarithmic for the integer range {name}."
-            )
-        log = scaling == "Logarithmic"
-        if log and p.min < 1:
-            raise SearchSpaceError(
-                f"ranges.{name}.min must be at least 1 for Logarithmic scaling "
-                f"(got {p.min}); raise the minimum or use Linear scaling."
-            )
-        return _Dimension(name, p, IntDistribution(int(p.min), int(p.max), log=log))
-    if isinstance(p, ContinuousParameter):
-        low, high = float(p.min), float(p.max)
-        if scaling == "Logarithmic":
-            if low <= 0:
-                raise SearchSpaceError(
-                    f"ranges.{name}.min must be greater than 0 for Logarithmic scaling "
-                    f"(got {p.min}); raise the minimum or use Linear scaling."
-                )
-            return _Dimension(name, p, FloatDistribution(low, high, log=True))
-        if scaling == "ReverseLogarithmic":
-            if not (0 <= low <= high < 1):
-                raise SearchSpaceError(
-                    f"ranges.{name}: ReverseLogarithmic scaling needs 0 <= min <= max < 1 "
-                    f"(got min={p.min}, max={p.max}); change the range or use Linear scaling."
-                )
-            # Optuna samples u = log(1 - x) uniformly; x = 1 - exp(u).
-            return _Dimension(
-                name, p, FloatDistribution(math.log1p(-high), math.log1p(-low)), reverse_log=True
-            )
-        # Auto and Linear: Optuna has no "Auto", and linear is what SageMaker's Auto
-        # starts from.
-        return _Dimension(name, p, FloatDistribution(low, high))
-    raise SearchSpaceError(f"ranges.{name}: unknown range type {type(p).__name__}.")
+        return _Dimension(name, p, IntDistribution(int(p.min), int(p.max), log=p.scaling == "Logarithmic"))
+    low, high = float(p.min), float(p.max)
+    if p.scaling == "Logarithmic":
+        return _Dimension(name, p, FloatDistribution(low, high, log=True))
+    if p.scaling == "ReverseLogarithmic":
+        # Optuna samples u = log(1 - x) uniformly; x = 1 - exp(u).
+        return _Dimension(name, p, FloatDistribution(math.log1p(-high), math.log1p(-low)), reverse_log=True)
+    # Auto and Linear: Optuna has no "Auto", and linear is what SageMaker's Auto starts from.
+    return _Dimension(name, p, FloatDistribution(low, high))
 
 
 def _grid_combinations(spec: TuningSpec) -> list[tuple[str, ...]]:

@@ -6,23 +6,20 @@ transaction; readers open the file read-only. The file and its folder are owner-
 
 from __future__ import annotations
 
-import dataclasses
 import errno
-import json
 import os
 import sqlite3
 import stat
-import time
-import typing
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from hpo_tui import paths
 from hpo_tui.engine import faults
+from hpo_tui.engine.stored_spec import spec_as_written, spec_from_json, spec_to_json  # noqa: F401 (re-exported)
 from hpo_tui.errors import UserError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000
 
 # Each entry upgrades the schema from version i to i + 1 (index i).
@@ -108,6 +105,10 @@ _MIGRATIONS: list[str | list[str]] = [
     # 2 -> 3: when a running training job went silent (no output, no CPU), once it counts
     # as stalled ([local] stall_seconds); NULL while it is active.
     ["ALTER TABLE training_jobs ADD COLUMN stalled_since REAL"],
+    # 3 -> 4: the training jobs a tuning job runs at once (max_parallel_jobs capped by the
+    # local concurrency), written by its runner as it starts; NULL until then, and in rows
+    # of runners older than this schema (readers then work it out from the spec).
+    ["ALTER TABLE tuning_jobs ADD COLUMN job_slots INTEGER"],
 ]
 
 
@@ -446,66 +447,3 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(tuning_job, job, m, e, t, v) for m, e, t, v in points],
         )
-
-
-def now() -> float:
-    return time.time()
-
-
-# ---------------------------------------------------------------------------------------------
-# The spec, stored as JSON of its dataclasses (rebuilt field by field, so fields added to the
-# dataclasses later round-trip too).
-
-
-# The keys are sorted (the runner has always read the ranges in that order, and its draws
-# depend on it); the ranges' order as the user wrote them is kept beside them.
-RANGES_ORDER = "ranges_order"
-
-
-def spec_to_json(spec: Any) -> str:
-    data = dataclasses.asdict(spec)
-    data[RANGES_ORDER] = list(spec.ranges)
-    return json.dumps(data, sort_keys=True)
-
-
-def spec_from_json(text: str) -> Any:
-    from hpo_tui.spec import model as spec_module
-
-    return _build(spec_module.TuningSpec, json.loads(text), spec_module)
-
-
-def spec_as_written(text: str) -> Any:
-    """The spec with its ranges in the order they were written (a clone shows them so)."""
-    spec = spec_from_json(text)
-    order = json.loads(text).get(RANGES_ORDER) or []
-    ranked = {name: i for i, name in enumerate(order)}
-    spec.ranges = dict(sorted(spec.ranges.items(), key=lambda item: ranked.get(item[0], len(ranked))))
-    return spec
-
-
-def _build(cls: type, data: dict[str, Any], spec_module: Any) -> Any:
-    hints = typing.get_type_hints(cls, vars(spec_module))
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if not f.init or f.name not in data:
-            continue
-        value = data[f.name]
-        if f.name == "ranges" and isinstance(value, dict):
-            value = {k: _parameter(v, spec_module) for k, v in value.items()}
-        elif f.name == "metric_definitions" and isinstance(value, list):
-            value = [_build(spec_module.MetricDefinition, v, spec_module) for v in value]
-        else:
-            hint = hints.get(f.name)
-            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-                value = _build(hint, value, spec_module)
-        kwargs[f.name] = value
-    return cls(**kwargs)
-
-
-def _parameter(data: dict[str, Any], spec_module: Any) -> Any:
-    kinds = {
-        "integer": spec_module.IntegerParameter,
-        "continuous": spec_module.ContinuousParameter,
-        "categorical": spec_module.CategoricalParameter,
-    }
-    return _build(kinds[data["kind"]], data, spec_module)

@@ -88,6 +88,7 @@ from hpo_tui.spec.limits import (
     warm_start_type,
 )
 from hpo_tui.spec.rules import (
+    scaling_issues,
     validate,
 )
 from hpo_tui.spec.files import MAX_SPEC_BYTES, read_spec_text
@@ -184,6 +185,7 @@ __all__ = [
     "resolved_max_jobs",
     "role_arn_for",
     "validate",
+    "scaling_issues",
     "MAX_SPEC_BYTES",
     "read_spec_text",
     "MAX_TRAINING_JOBS",

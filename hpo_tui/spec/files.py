@@ -1,5 +1,5 @@
 """Reading a spec file safely: a regular file of at most MAX_SPEC_BYTES, never a FIFO that
-blocks, a device that never ends (/dev/zero) or a folder (issue 13).
+blocks, a device that never ends (/dev/zero) or a folder.
 
 Imports only the rest of `hpo_tui.spec` and `hpo_tui.errors`.
 """

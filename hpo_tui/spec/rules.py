@@ -108,7 +108,7 @@ def validate(spec: TuningSpec, *, base_dir: str | os.PathLike[str] | None = None
     _validate_backend(spec, add)
     _validate_local(spec, add)
     validate_warm_start(spec, add)
-    validate_runnable(spec, add, base_dir)  # what the engine could not hold or reach (issue 13)
+    validate_runnable(spec, add, base_dir)  # what the engine could not hold or reach
     if spec.tuning_job_name is not None:
         _check_job_name("tuning_job_name", spec.tuning_job_name, add)
     return issues
@@ -233,21 +233,30 @@ def _validate_numeric(path: str, p: IntegerParameter | ContinuousParameter, add:
             bounds_ok = False
     if bounds_ok and not p.min < p.max:
         add(f"{path}.min", f"min ({p.min!r}) must be less than max ({p.max!r})")
+    for issue in scaling_issues(path, p, bounds_ok=bounds_ok):
+        add(issue.path, issue.message)
+
+
+def scaling_issues(path: str, p: IntegerParameter | ContinuousParameter, *, bounds_ok: bool = True) -> list[SpecIssue]:
+    """The scaling rules of one numeric range at `path` (ranges.NAME): a known scaling type,
+    and the bounds Logarithmic and ReverseLogarithmic need (checked when bounds_ok: the
+    bounds are numbers). The local search samples a range by these same rules."""
+    integer = isinstance(p, IntegerParameter)
     scaling = p.scaling
     if scaling not in SCALINGS:
-        add(f"{path}.scaling", f"{_show(scaling)} is not a scaling type; use one of {_choices(SCALINGS)}")
-        return
+        return [SpecIssue(f"{path}.scaling", f"{_show(scaling)} is not a scaling type; use one of {_choices(SCALINGS)}")]
     if scaling == "Logarithmic" and bounds_ok and p.min <= 0:
-        add(f"{path}.min", f"Logarithmic scaling needs min > 0 (got {p.min!r}); raise min or use "
-            "scaling = \"Linear\"")
+        return [SpecIssue(f"{path}.min", f"Logarithmic scaling needs min > 0 (got {p.min!r}); raise min or use "
+                          "scaling = \"Linear\"")]
     if scaling == "ReverseLogarithmic":
         if integer:
-            add(f"{path}.scaling", "ReverseLogarithmic scaling works for continuous ranges only; use "
-                "\"Linear\" or \"Logarithmic\", or make the range continuous")
-        elif bounds_ok and not (0 <= p.min < p.max < 1):
-            add(f"{path}.min" if p.min < 0 else f"{path}.max",
-                f"ReverseLogarithmic scaling needs 0 <= min < max < 1 (got {p.min!r} .. {p.max!r}); "
-                "change the bounds or use scaling = \"Linear\"")
+            return [SpecIssue(f"{path}.scaling", "ReverseLogarithmic scaling works for continuous ranges only; use "
+                              "\"Linear\" or \"Logarithmic\", or make the range continuous")]
+        if bounds_ok and not (0 <= p.min < p.max < 1):
+            return [SpecIssue(f"{path}.min" if p.min < 0 else f"{path}.max",
+                              f"ReverseLogarithmic scaling needs 0 <= min < max < 1 (got {p.min!r} .. {p.max!r}); "
+                              "change the bounds or use scaling = \"Linear\"")]
+    return []
 
 
 def _validate_metrics(spec: TuningSpec, add: Callable[[str, str], None]) -> set[str]:

@@ -1,6 +1,7 @@
-"""What validate() must also refuse so that launch runs what it accepts (issue 13; AWS's own limits are in `limits`): numbers
-beyond what the store and the search can hold, values no command line can pass, inputs the
-backend cannot reach (an s3:// channel locally, a local source_dir that is not there).
+"""What validate() must also refuse so that launch runs what it accepts (AWS's own limits are
+in `limits`): numbers beyond what the store and the search can hold, values no command line
+can pass, inputs the backend cannot reach (an s3:// channel or source_dir locally, a local
+source_dir that is not there). Launch and the engine trust a spec that passed validate().
 
 Imports only the rest of `hpo_tui.spec`, `hpo_tui.paths` and `hpo_tui.errors`.
 """
@@ -160,8 +161,12 @@ def source_dir_candidates(source_dir: str, base_dir: str | os.PathLike[str] | No
 
 def _check_source_dir(est: Estimator, add: Add, base_dir: str | os.PathLike[str] | None) -> None:
     src, ep = est.source_dir, est.entry_point
-    if not isinstance(src, str) or not src.strip() or src.startswith("s3://"):
-        return  # empty: the estimator rules say so; an s3:// source_dir is not on this machine
+    if not isinstance(src, str) or not src.strip():
+        return  # empty: the estimator rules say so
+    if src.startswith("s3:"):
+        add("estimator.source_dir", f"{_show(src)} is in S3, which the local backend cannot run from; point "
+            "it at a local folder that holds the entry point, or use \"training\" for the bundled MNIST script")
+        return
     if not isinstance(ep, str) or not ep.endswith(".py") or ep.startswith("/") or ".." in ep.split("/"):
         return  # the estimator rules name the entry point's problem
     folders = [c for c in source_dir_candidates(src, base_dir) if c.is_dir()]

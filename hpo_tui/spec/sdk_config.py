@@ -1,5 +1,5 @@
 """What a SageMaker Python SDK config file adds to the launched request, for `spec render` and
-the configure screen's request preview (issue 24).
+the configure screen's request preview.
 
 The SDK reads defaults from an admin file (/etc/xdg/sagemaker/config.yaml, or the file or
 folder SAGEMAKER_ADMIN_CONFIG_OVERRIDE names) and a user file (~/.config/sagemaker/config.yaml,

@@ -262,7 +262,7 @@ def _as_float(value: Any) -> Any:
 def _merge(structural: list[SpecIssue], semantic: list[SpecIssue]) -> list[SpecIssue]:
     """Structural issues first; a semantic issue on a field already reported (or inside one:
     ``ranges.x.min`` under ``ranges.x``) is dropped. Linear in the number of issues: each
-    semantic path's own prefixes are looked up, not every structural issue (issue 13)."""
+    semantic path's own prefixes are looked up, not every structural issue."""
     reported = {s.path for s in structural}
 
     def covered(path: str) -> bool:

@@ -56,7 +56,7 @@ def test_one_writer_and_four_readers_for_20_seconds(backend, fake_spec):
         results.append(json.loads(out))
     during = backend.poll(name)
     assert during.tuning_job.status == "InProgress"  # still writing at the end
-    assert int(during.cursor) > int(before) + 100  # the runner kept writing while they read
+    assert during.cursor.point_id > before.point_id + 100  # the runner kept writing while they read
     backend.stop(name)
     snap = wait_for(backend, name)
     assert snap.tuning_job.status == "Stopped"

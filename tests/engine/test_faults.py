@@ -264,7 +264,7 @@ def test_runner_dead_while_stopping_ends_stopped(backend, fake_spec):
 
 
 def test_spec_paths_are_checked_at_launch(backend, fake_spec, tmp_path: Path):
-    # validate() refuses them first (a SpecError); the backend checks again (a BackendError).
+    # launch validates the spec (a SpecError naming the field); nothing later checks again.
     spec = fake_spec()
     spec.estimator.source_dir = str(tmp_path / "missing")
     with pytest.raises(UserError, match="estimator.source_dir"):

@@ -92,7 +92,7 @@ def test_descendant_that_calls_setsid_is_killed_on_stop(backend, fake_spec):
     name = backend.launch(fake_spec(static={"num_epoch": 1, "setsid_child": 1, "hang": 1},
                                     max_jobs=1, max_parallel_jobs=1))
     escapee = escapee_pid(backend, f"{name}-001")
-    assert procinfo.pgid_of(escapee) == escapee  # its own group and session
+    assert os.getpgid(escapee) == escapee  # its own group and session
     backend.stop(name)
     assert wait_for(backend, name).tuning_job.status == "Stopped"
     wait_until(lambda: not alive(escapee), timeout=10, what="the setsid() escapee to be killed")

@@ -83,7 +83,7 @@ def test_metrics_objective_best_job_and_cursor(backend, fake_spec):
     again = backend.poll(name, snap.cursor)
     assert again.new_points == () and again.cursor == snap.cursor
     half = snap.new_points[len(snap.new_points) // 2 - 1]
-    rest = backend.poll(name, int(snap.cursor) - len(snap.new_points) // 2)
+    rest = backend.poll(name, snap.cursor.point_id - len(snap.new_points) // 2)
     assert rest.new_points == snap.new_points[len(snap.new_points) // 2:]
     assert half not in rest.new_points
 

@@ -528,6 +528,12 @@ def test_warm_start_takes_1_to_5_parents_of_a_known_type() -> None:
 
 
 def test_s3_source_dir_must_be_a_tar_gz() -> None:
-    assert validate(variant(lambda s: setattr(s.estimator, "source_dir", "s3://bkt/code/sourcedir.tar.gz"))) == []
-    only_issue(variant(lambda s: setattr(s.estimator, "source_dir", "s3://bkt/code/")),
-               "estimator.source_dir", ".tar.gz")
+    def s3(uri: str) -> TuningSpec:
+        return variant(lambda s: (setattr(s, "backend", "sagemaker"), setattr(s.sagemaker, "role_arn", ROLE),
+                                  setattr(s.estimator, "source_dir", uri)))
+
+    assert validate(s3("s3://bkt/code/sourcedir.tar.gz")) == []
+    only_issue(s3("s3://bkt/code/"), "estimator.source_dir", ".tar.gz")
+    # The local backend runs a local script: an S3 source_dir is refused for it.
+    only_issue(variant(lambda s: setattr(s.estimator, "source_dir", "s3://bkt/code/sourcedir.tar.gz")),
+               "estimator.source_dir", "local backend", "local folder")

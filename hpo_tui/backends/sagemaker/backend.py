@@ -164,6 +164,10 @@ class SageMakerBackend:
                 self._session = None
                 self._clients.clear()
 
+    def close(self) -> None:
+        """Part of the Backend protocol: boto3's clients hold no connection worth closing,
+        and a poll in progress is never waited on."""
+
     # ------------------------------------------------------------------ calls and errors
 
     def _call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hpo_tui.engine.runner import LIVE_STATUSES
+from hpo_tui.engine.runner_files import LIVE_STATUSES
 from hpo_tui.views import TrainingJobView
 
 

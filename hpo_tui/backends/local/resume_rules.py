@@ -1,5 +1,6 @@
-"""What `resume` may restart, and what it says when it may not: a Stopped tuning job stays
-stopped, as on SageMaker, whose way to go on is a new tuning job that warm-starts from it."""
+"""What `resume` may restart, and what it says when it may not: a Completed tuning job is
+done, and a Stopped one stays stopped, as on SageMaker, whose way to go on is a new tuning
+job that warm-starts from it."""
 
 from __future__ import annotations
 
@@ -15,3 +16,7 @@ def stopped_error(name: str, ended: int, max_jobs: int | None) -> BackendError:
         f"results, launch a new tuning job that warm-starts from it: `n` on its dashboard, or a "
         f'spec with [warm_start] parents = ["{name}"]'
     )
+
+
+def completed_error(name: str) -> BackendError:
+    return BackendError(f"tuning job {name!r} already Completed; nothing to resume (launch a new one)")
