@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -18,6 +19,7 @@ from hpo_tui.app.commands import Navigation, ScreenActions
 from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJobLaunched
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
 from hpo_tui.app.threads import DaemonThreadExecutor
+from hpo_tui.app.typed import HpoAppBase
 from hpo_tui.backends.base import Backend, poll_rows
 from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 START_SCREENS = ("configure", "dashboard", "jobs")
 
 
-class HpoApp(App[None]):
+class HpoApp(HpoAppBase):
     """Configure, launch and watch tuning jobs. Backends are built lazily, in workers."""
 
     CSS_PATH = "app.tcss"
@@ -106,6 +108,14 @@ class HpoApp(App[None]):
 
             await self.push_screen(ConfigureScreen(self.spec or TuningSpec(), spec_path=self.spec_path,
                                                    backend_name=self.backend_name if self.spec is None else None))
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        """As App's, but a node not in the DOM yet is left alone: it is styled as it mounts.
+        Button and Input set classes in their constructors, and each one had the widget
+        styled there and then, for nothing."""
+        if node is not self and not node.is_attached:
+            return
+        super().update_styles(node, animate)
 
     def _restore_theme(self) -> None:
         """The theme chosen last time, if still known; a new choice is remembered."""

@@ -26,6 +26,7 @@ from textual_plotext import PlotextPlot
 
 from hpo_tui import compare
 from hpo_tui.app.format import strip_escapes
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.estimate import ended_of
 
@@ -51,7 +52,7 @@ class Compared(Message):
     error: str | None = None
 
 
-class CompareScreen(Screen):
+class CompareScreen(HpoScreen[None]):
     """Training jobs of one tuning job (tuning_job given), or tuning jobs, side by side."""
 
     HELP_TITLE = "Compare keys"
@@ -63,12 +64,10 @@ class CompareScreen(Screen):
     CompareScreen #compare-table { height: 1fr; min-height: 5; }
     """
     BINDINGS = [
-        Binding("r", "refresh", "Refresh", id="compare.refresh"),
-        Binding("escape", "back", "Back", id="compare.back"),
-    ]
-    PALETTE = [
-        ("Refresh the comparison", "Read the compared jobs again (r)", "refresh"),
-        ("Back", "Close the comparison (escape)", "back"),
+        Binding("r", "refresh", "Refresh", id="compare.refresh",
+                tooltip="Refresh the comparison: read the compared jobs again"),
+        Binding("escape", "back", "Back", id="compare.back",
+                tooltip="Close the comparison"),
     ]
 
     def __init__(self, names: list[str], *, tuning_job: str | None = None,

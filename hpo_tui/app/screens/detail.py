@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Log, Static
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
@@ -31,6 +30,7 @@ from hpo_tui.app.messages import DetailPolled
 from hpo_tui.app.widgets.dashboard_charts import whole_ticks
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.app.widgets.tables import FilterInput
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.wrapped_log import WrappedLog
 from hpo_tui.backends.base import points_on_demand, poll_for_view
 from hpo_tui.report import training_job_links
@@ -43,27 +43,25 @@ STATUS_COLOURS = {"InProgress": "accent", "Stopping": "warning", "Completed": "s
                   "Stopped": "warning", "Failed": "error"}
 
 
-class DetailScreen(Screen):
+class DetailScreen(HpoScreen[None]):
     """Detail of one training job, polled on its own while the dashboard is suspended."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="detail.back"),
-        Binding("r", "refresh", "Refresh", id="detail.refresh"),
-        Binding("slash", "search", "Search log", id="detail.search", key_display="/"),
-        Binding("n", "next_match", "Next", id="detail.next_match"),
-        Binding("N", "previous_match", "Previous", id="detail.previous_match", show=False),
-        Binding("f", "toggle_follow", "Follow", id="detail.follow"),
-        Binding("v", "pager", "Pager", id="detail.pager"),
+        Binding("escape", "back", "Back", id="detail.back",
+                tooltip="Back to the dashboard: close the job detail"),
+        Binding("r", "refresh", "Refresh", id="detail.refresh",
+                tooltip="Refresh now: poll the backend and the log now"),
+        Binding("slash", "search", "Search log", id="detail.search", key_display="/",
+                tooltip="Search the log: find text in the log; n and N step through the matches"),
+        Binding("n", "next_match", "Next", id="detail.next_match",
+                tooltip="Next match: the next line of the log that matches the search"),
+        Binding("N", "previous_match", "Previous", id="detail.previous_match", show=False,
+                tooltip="Previous match: the previous line of the log that matches the search"),
+        Binding("f", "toggle_follow", "Follow", id="detail.follow",
+                tooltip="Follow the log: keep the newest log line in view, or stop following"),
+        Binding("v", "pager", "Pager", id="detail.pager",
+                tooltip="Open the log in $PAGER: suspend hpo-tui and page through the log"),
         Binding("q", "app.quit", "Quit", id="detail.quit"),
-    ]
-    PALETTE = [
-        ("Back to the dashboard", "Close the job detail (escape)", "back"),
-        ("Refresh now", "Poll the backend and the log now (r)", "refresh"),
-        ("Search the log", "Find text in the log; n and N step through the matches (/)", "search"),
-        ("Next match", "The next line of the log that matches the search (n)", "next_match"),
-        ("Previous match", "The previous line of the log that matches the search (N)", "previous_match"),
-        ("Follow the log", "Keep the newest log line in view, or stop following (f)", "toggle_follow"),
-        ("Open the log in $PAGER", "Suspend hpo-tui and page through the log (v)", "pager"),
     ]
 
     def __init__(self, tuning_job: str, job: str, *, backend_name: str | None = None,

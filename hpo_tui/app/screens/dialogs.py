@@ -35,19 +35,17 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(Text(self._title), classes="dialog-title")
             yield Static(Text(self._message), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._confirm, variant=self._variant, id="confirm")
-                yield Button(self._cancel, id="cancel")
+                yield Button(self._confirm, variant=self._variant, id="confirm", action="screen.confirm")
+                yield Button(self._cancel, id="cancel", action="screen.cancel")
 
     def on_mount(self) -> None:
         # A destructive question (variant "error": stop, discard, delete) defaults to Cancel:
         # an enter out of habit must not do it.
         self.query_one("#cancel" if self._variant == "error" else "#confirm", Button).focus()
 
-    @on(Button.Pressed, "#confirm")
-    def _confirmed(self) -> None:
+    def action_confirm(self) -> None:
         self.dismiss(True)
 
-    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
 
@@ -67,12 +65,11 @@ class ErrorDialog(ModalScreen[None]):
             yield Label(Text(self._title), classes="dialog-title")
             yield Static(Text(self._message), classes="dialog-body", id="error-message")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", variant="error", id="close")
+                yield Button("Close", variant="error", id="close", action="screen.close")
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
 
-    @on(Button.Pressed, "#close")
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -107,7 +104,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             yield Static("", classes="field-error", id="export-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export")
-                yield Button("Cancel", id="cancel")
+                yield Button("Cancel", id="cancel", action="screen.cancel")
 
     def _format(self) -> str:
         return "json" if self.query_one("#format-json", RadioButton).value else "csv"
@@ -143,7 +140,6 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             return
         self.dismiss((self._format(), path))
 
-    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -163,20 +159,17 @@ class FilterDialog(ModalScreen[frozenset[str] | None]):
             for status in TRAINING_STATUSES:
                 yield Checkbox(status, status in self._shown, id=f"filter-{status}")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("All", id="all")
-                yield Button("Cancel", id="cancel")
+                yield Button("Apply", variant="primary", id="apply", action="screen.apply")
+                yield Button("All", id="all", action="screen.show_all")
+                yield Button("Cancel", id="cancel", action="screen.cancel")
 
-    @on(Button.Pressed, "#apply")
-    def _apply(self) -> None:
+    def action_apply(self) -> None:
         shown = frozenset(s for s in TRAINING_STATUSES if self.query_one(f"#filter-{s}", Checkbox).value)
         self.dismiss(shown)
 
-    @on(Button.Pressed, "#all")
-    def _all(self) -> None:
+    def action_show_all(self) -> None:
         self.dismiss(frozenset(TRAINING_STATUSES))
 
-    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 

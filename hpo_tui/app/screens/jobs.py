@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -22,6 +21,7 @@ from hpo_tui.app import format as fmt
 from hpo_tui.app.messages import TuningJobsListed
 from hpo_tui.app.screens.housekeeping import DeletionPlanned, TuningJobsDeleted
 from hpo_tui.app.widgets.footer import KeyFooter
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.tables import FilterInput, KeyedTable
 from hpo_tui.estimate import ended_of
 from hpo_tui.views import TuningJobView
@@ -42,38 +42,32 @@ class DiskUsed(Message):
     final: frozenset[str]  # the tuning jobs that had ended when measured (measured once)
 
 
-class TuningJobsScreen(Screen):
+class TuningJobsScreen(HpoScreen[None]):
     HELP_TITLE = "Tuning jobs keys"
     BINDINGS = [
         # priority: the table's own enter (select, hidden) would hide this one from the footer.
-        Binding("enter", "attach", "Attach", id="jobs.attach", priority=True),
-        Binding("n", "clone", "New from this", id="jobs.clone"),
-        Binding("y", "copy_best", "Copy best", id="jobs.copy_best"),
-        Binding("Y", "copy_best(True)", "Copy best as TOML", id="jobs.copy_best_toml", show=False),
-        Binding("r", "refresh", "Refresh", id="jobs.refresh"),
-        Binding("space", "mark", "Mark", id="jobs.mark", show=False),
-        Binding("m", "compare", "Compare", id="jobs.compare"),
-        Binding("d", "delete", "Delete", id="jobs.delete"),
-        Binding("P", "prune", "Prune old", id="jobs.prune", show=False),
-        Binding("slash", "text_filter", "Filter", id="jobs.text_filter", key_display="/"),
+        Binding("enter", "attach", "Attach", id="jobs.attach", priority=True,
+                tooltip="Open the dashboard of the selected tuning job"),
+        Binding("n", "clone", "New from this", id="jobs.clone",
+                tooltip="New tuning job from this one: configure a new tuning job with the selected one's spec"),
+        Binding("y", "copy_best", "Copy best", id="jobs.copy_best",
+                tooltip="Copy best hyperparameters: copy the best training job's hyperparameters as CLI arguments"),
+        Binding("Y", "copy_best(True)", "Copy best as TOML", id="jobs.copy_best_toml", show=False,
+                tooltip="Copy best hyperparameters as TOML: copy them as a spec's [estimator.hyperparameters]"),
+        Binding("r", "refresh", "Refresh", id="jobs.refresh",
+                tooltip="Refresh the list: list the tuning jobs again"),
+        Binding("space", "mark", "Mark", id="jobs.mark", show=False,
+                tooltip="Mark for compare: mark or unmark the selected tuning job"),
+        Binding("m", "compare", "Compare", id="jobs.compare",
+                tooltip="Compare marked tuning jobs: best so far against jobs and time, bests, warm-start lineage"),
+        Binding("d", "delete", "Delete", id="jobs.delete",
+                tooltip="Delete tuning jobs: delete the marked (or selected) ended local tuning jobs and their folders"),
+        Binding("P", "prune", "Prune old", id="jobs.prune", show=False,
+                tooltip="Prune old tuning jobs: delete the local tuning jobs that ended longer ago than an age"),
+        Binding("slash", "text_filter", "Filter", id="jobs.text_filter", key_display="/",
+                tooltip="Filter by text: show only tuning jobs whose name, status or strategy match"),
         Binding("escape", "back", "Back", id="jobs.back", show=False),
         Binding("q", "app.quit", "Quit", id="jobs.quit"),
-    ]
-    PALETTE = [
-        ("Attach", "Open the dashboard of the selected tuning job (enter)", "attach"),
-        ("New tuning job from this one", "Configure a new tuning job with the selected one's spec (n)", "clone"),
-        ("Copy best hyperparameters", "Copy the best training job's hyperparameters as CLI arguments (y)",
-         "copy_best"),
-        ("Copy best hyperparameters as TOML", "Copy them as a spec's [estimator.hyperparameters] (Y)",
-         "copy_best(True)"),
-        ("Refresh the list", "List the tuning jobs again (r)", "refresh"),
-        ("Mark for compare", "Mark or unmark the selected tuning job (space)", "mark"),
-        ("Compare marked tuning jobs", "Best so far against jobs and time, bests, warm-start lineage (m)",
-         "compare"),
-        ("Delete tuning jobs", "Delete the marked (or selected) ended local tuning jobs and their folders (d)",
-         "delete"),
-        ("Prune old tuning jobs", "Delete the local tuning jobs that ended longer ago than an age (P)", "prune"),
-        ("Filter by text", "Show only tuning jobs whose name, status or strategy match (/)", "text_filter"),
     ]
 
     def __init__(self, *, backend_name: str | None = None) -> None:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
+from hpo_tui.app.typed import HpoModalScreen
 from textual.widgets import Button, Label, Static
 
 from hpo_tui.sanitize import sanitize
@@ -45,7 +45,7 @@ def checks_table(rows: list[tuple[str, str, str, str]]) -> Table:
     return table
 
 
-class LaunchCheckDialog(ModalScreen[bool]):
+class LaunchCheckDialog(HpoModalScreen[bool]):
     """Launch on SageMaker? The summary, then the account checks as they come back."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
@@ -64,8 +64,8 @@ class LaunchCheckDialog(ModalScreen[bool]):
                 yield Static(Text("Checking your AWS account (read-only)…"), id="preflight")
             yield Static(Text(""), classes="dialog-hint", id="preflight-verdict")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Launch", variant="warning", id="confirm")
-                yield Button("Cancel", id="cancel")
+                yield Button("Launch", variant="warning", id="confirm", action="screen.confirm")
+                yield Button("Cancel", id="cancel", action="screen.cancel")
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -76,7 +76,7 @@ class LaunchCheckDialog(ModalScreen[bool]):
     def _run_checks(self) -> None:
         spec = self._spec
         try:
-            backend = self.app.backend_for(spec.backend, region=spec.sagemaker.region,  # type: ignore[attr-defined]
+            backend = self.app.backend_for(spec.backend, region=spec.sagemaker.region,
                                            profile=spec.sagemaker.profile)
             preflight = getattr(backend, "preflight", None)
             if preflight is None:
@@ -112,10 +112,8 @@ class LaunchCheckDialog(ModalScreen[bool]):
         launch.disabled = False
         launch.focus()
 
-    @on(Button.Pressed, "#confirm")
-    def _confirmed(self) -> None:
+    def action_confirm(self) -> None:
         self.dismiss(True)
 
-    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)

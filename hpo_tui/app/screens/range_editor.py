@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
+from hpo_tui.app.form_model import format_number
 from hpo_tui.app.screens.form_dialog import FormDialog
 from hpo_tui.spec import (
     SCALINGS,
@@ -25,11 +26,6 @@ KINDS = ("integer", "continuous", "categorical")
 RangeResult = tuple[str, Parameter]
 # Given a candidate (name, parameter), the spec's messages about it (empty = fine).
 RangeCheck = Callable[[str, Parameter], list[str]]
-
-
-def format_number(value: int | float) -> str:
-    """Shortest text that reads back as the same number (0.2, not 0.20000000000000001)."""
-    return str(value)
 
 
 def parse_values(text: str) -> list[str]:

@@ -17,13 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from hpo_tui import analysis, scales
 from hpo_tui.app.format import strip_escapes
+from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.footer import KeyFooter
 from hpo_tui.report import fmt_value
 from hpo_tui.views import Snapshot
@@ -49,7 +49,7 @@ def _short(text: str, width: int = 1000) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class SearchViewsScreen(Screen):
+class SearchViewsScreen(HpoScreen[None]):
     """Slice, importance, parallel coordinates and objective over time for one tuning job."""
 
     DEFAULT_CSS = """
@@ -66,22 +66,20 @@ class SearchViewsScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("1", "show('slice')", "Slice", id="search.slice"),
-        Binding("2", "show('importance')", "Importance", id="search.importance"),
-        Binding("3", "show('parallel')", "Parallel", id="search.parallel"),
-        Binding("4", "show('time')", "Over time", id="search.time"),
-        Binding("z", "zoom", "Zoom", id="search.zoom"),
-        Binding("r", "refresh", "Refresh", id="search.refresh"),
-        Binding("escape", "back", "Back", id="search.back"),
-    ]
-    PALETTE = [
-        ("Slice plots", "The objective against each hyperparameter (1)", "show('slice')"),
-        ("Parameter importance", "PED-ANOVA importance of each hyperparameter (2)", "show('importance')"),
-        ("Parallel coordinates", "One line per job across hyperparameters and objective (3)", "show('parallel')"),
-        ("Objective over time", "Each job's objective when it ended, best so far (4)", "show('time')"),
-        ("Zoom to the top jobs", "Scale the objective to the best jobs, or back (z)", "zoom"),
-        ("Refresh now", "Poll the backend now (r)", "refresh"),
-        ("Back to the dashboard", "Close the search views (escape)", "back"),
+        Binding("1", "show('slice')", "Slice", id="search.slice",
+                tooltip="Slice plots: the objective against each hyperparameter"),
+        Binding("2", "show('importance')", "Importance", id="search.importance",
+                tooltip="Parameter importance: pED-ANOVA importance of each hyperparameter"),
+        Binding("3", "show('parallel')", "Parallel", id="search.parallel",
+                tooltip="Parallel coordinates: one line per job across hyperparameters and objective"),
+        Binding("4", "show('time')", "Over time", id="search.time",
+                tooltip="Objective over time: each job's objective when it ended, best so far"),
+        Binding("z", "zoom", "Zoom", id="search.zoom",
+                tooltip="Zoom to the top jobs: scale the objective to the best jobs, or back"),
+        Binding("r", "refresh", "Refresh", id="search.refresh",
+                tooltip="Refresh now: poll the backend now"),
+        Binding("escape", "back", "Back", id="search.back",
+                tooltip="Back to the dashboard: close the search views"),
     ]
 
     def __init__(self, snapshot: Snapshot, *, backend_name: str | None = None, cursor: Any = None,

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -153,15 +152,10 @@ class RequestPreview(ModalScreen[None]):
                 id="request-json"
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="request-close", variant="primary")
+                yield Button("Close", id="request-close", variant="primary", action="screen.close")
 
     def on_mount(self) -> None:
         self.query_one("#request-json").focus()
-
-    @on(Button.Pressed, "#request-close")
-    def _close(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(None)

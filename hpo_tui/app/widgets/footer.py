@@ -9,8 +9,7 @@ from textual.widgets import Footer
 class KeyFooter(Footer):
     """Textual's Footer re-mounts all of its keys whenever the screen's bindings are updated:
     on every focus move, even when the keys shown stay the same, and once per update when
-    several come before it has recomposed (three times as a screen opens). On the configure
-    screen that was ~35 keys mounted and styled per focus move (0.1-0.2 s). This one
+    several come before it has recomposed (three times as a screen opens). This one
     rebuilds only when what it shows would differ, and once for a burst of updates."""
 
     _shown: tuple | None = None
