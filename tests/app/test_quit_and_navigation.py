@@ -281,15 +281,3 @@ async def test_the_palette_finds_slice(mid_run_backend):
         await settle(pilot)
         await pilot.press(*"slice")
         await wait_until(pilot, lambda: "Search views" in " ".join(palette_options(app)), "the search views command")
-
-
-def test_every_dashboard_and_jobs_list_key_is_in_the_command_palette():
-    from hpo_tui.app.screens.jobs import TuningJobsScreen
-
-    for screen in (DashboardScreen, TuningJobsScreen):
-        palette = {action for _, _, action in screen.PALETTE}
-        for binding in screen.BINDINGS:
-            assert binding.id, f"{screen.__name__}: {binding.key} has no id"
-            if binding.action.startswith("app.") or binding.action == "back":
-                continue
-            assert binding.action in palette, f"{screen.__name__}: {binding.key} ({binding.action}) not in PALETTE"
