@@ -36,8 +36,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/hpo-tui $(ARGS)
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (each test still has its own HPO_TUI_HOME,
+# temp dirs, ports and tmux socket). 3 on a 2-core machine: the workers spend much of their time
+# waiting on subprocesses (MXNet jobs, runners, tmux, Chromium). TEST_WORKERS=0 runs it in one process.
+# loadgroup: a module marked xdist_group (an expensive module fixture) stays on one worker.
+TEST_WORKERS ?= 3
+
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # The install smoke tests CI runs after the suite: the other supported Python, a base
 # install without the local extra, wheels for macOS arm64 and Windows (tests/install/).

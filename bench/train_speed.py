@@ -163,12 +163,16 @@ def gemm_peaks() -> tuple[float, float, str]:
 
 
 def baseline_script(rev: str, folder: Path) -> Path:
-    """training/mnist.py as it was at git revision `rev`."""
-    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:training/mnist.py"],
-                          capture_output=True, text=True, check=True).stdout
-    path = folder / f"mnist-{rev}.py"
-    path.write_text(text)
-    return path
+    """training/mnist.py as it was at git revision `rev`, with the modules beside it it imports."""
+    names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", rev, "training/"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    source = folder / f"training-{rev}"
+    source.mkdir(parents=True, exist_ok=True)
+    for name in (n for n in names if n.endswith(".py")):
+        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{name}"],
+                              capture_output=True, text=True, check=True).stdout
+        (source / Path(name).name).write_text(text)
+    return source / "mnist.py"
 
 
 def main() -> int:

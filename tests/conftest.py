@@ -39,6 +39,11 @@ def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # pytest-xdist's workers have COLUMNS=80 and LINES=24 in their environment, which Textual
+    # takes as the terminal's size (the TUI in a tmux pane of 120x40 would lay itself out for
+    # 80x24): a test sees the environment of a serial run.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     yield home
     # Tuning jobs outlive their launcher by design; a test must not leave its runners and
     # training jobs behind, whichever area it is in.
@@ -60,6 +65,18 @@ def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             break
         if pid == 0:
             break
+
+
+@pytest.fixture
+def sdk_endpoints_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SageMaker SDK parses botocore's endpoints.json (about half a second) on every
+    image_uris.retrieve; parse it once. The resolver it builds is the same every time."""
+    import functools
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from sagemaker import utils
+
+    monkeypatch.setattr(utils, "_botocore_resolver", functools.lru_cache(maxsize=None)(utils._botocore_resolver))
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,34 @@
-"""Helpers shared by the app tests: build the app on scripted data, and let it settle."""
+"""Helpers shared by the app tests: build the app on scripted data, let it settle, wait for
+a condition or a notification, count table writes, and a backend whose calls wait at gates."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
+from typing import Any, Callable
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from hpo_tui.app.widgets.dashboard_charts import DashboardCharts
+from hpo_tui.spec import CategoricalParameter, ContinuousParameter, TuningSpec
 from tests.app.fake_backend import (
     NOW,
     TUNING_JOB,
     FakeBackend,
+    diverged_run_jobs,
+    diverged_run_snapshot,
     finished_jobs,
     mid_run_jobs,
     snapshot_of,
 )
+
+SIZE = (120, 40)
+WAIT = 30.0  # how long a gate of GatedBackend holds a call: guards against hangs, not speed
+# How long wait_until waits: a guard against hangs (real jobs on a loaded machine), not speed.
+UNTIL = 180.0
 
 
 async def settle(pilot: Pilot, pause: float = 0.05) -> None:
@@ -130,3 +143,154 @@ def record_tuning_job(name: str, spec=None, *, status: str = "Completed",
                     ended_at=now - 2, log_path=str(folder / "001.log")))
     finally:
         writer.close()
+
+
+def row_order(table: DataTable) -> list[str]:
+    """The row keys in the order the table shows them."""
+    return [row.key.value for row in table.ordered_rows]
+
+
+def cursor_key(table: DataTable) -> str:
+    """The key of the row under the cursor."""
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+class WriteCounter:
+    """Counts the table writes (cell updates, add_row, remove_row) and lets them through.
+
+    The training-jobs table writes cells through its own _set_cell (it keeps the other
+    cells' renders); other tables through DataTable.update_cell."""
+
+    def __init__(self, table: DataTable) -> None:
+        self.updates: list[tuple[str, str]] = []
+        self.adds: list[str] = []
+        self.removes: list[str] = []
+        cell_writer = "_set_cell" if hasattr(table, "_set_cell") else "update_cell"
+        update_cell, add_row, remove_row = getattr(table, cell_writer), table.add_row, table.remove_row
+
+        def counting_update(row_key, column_key, value, **kw):
+            self.updates.append((str(getattr(row_key, "value", row_key)), str(getattr(column_key, "value", column_key))))
+            return update_cell(row_key, column_key, value, **kw)
+
+        def counting_add(*cells, **kw):
+            self.adds.append(kw.get("key"))
+            return add_row(*cells, **kw)
+
+        def counting_remove(row_key):
+            self.removes.append(str(getattr(row_key, "value", row_key)))
+            return remove_row(row_key)
+
+        setattr(table, cell_writer, counting_update)
+        table.add_row, table.remove_row = counting_add, counting_remove
+
+    @property
+    def total(self) -> int:
+        return len(self.updates) + len(self.adds) + len(self.removes)
+
+
+def screen_text(app) -> list[str]:
+    """The text of every line of the screen, as drawn."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def diverged_app():
+    return dashboard_app(FakeBackend([diverged_run_snapshot()], jobs=diverged_run_jobs()))
+
+
+def job_named(index: int) -> str:
+    return diverged_run_jobs()[index].name
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = UNTIL) -> None:
+    """Let the app run until condition() holds; fail naming what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await pilot.pause(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _keep_every_notification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every notification as it is raised: a toast expires after a few seconds, and on a
+    loaded machine a test can look after that."""
+    from textual.app import App
+
+    raise_notification = App.notify
+
+    def notify(self, message, *args, **kwargs):
+        self.__dict__.setdefault("_seen_notifications", []).append(str(message))
+        return raise_notification(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(App, "notify", notify)
+
+
+def notifications(app) -> str:
+    return "\n".join(getattr(app, "_seen_notifications", []) + [str(n.message) for n in app._notifications])
+
+
+def palette_options(app) -> list[str]:
+    """The prompts the open command palette lists, best match first (none when it is closed)."""
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    if not lists:
+        return []
+    commands = lists.first()
+    return [str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)]
+
+
+async def palette_search(pilot: Pilot, text: str) -> None:
+    """Type text into the open command palette; wait until its search is over and the best
+    match, highlighted (what enter runs), holds text."""
+    from textual.command import CommandList
+
+    await pilot.press(*text)
+
+    def found() -> bool:
+        lists = pilot.app.screen.query(CommandList)
+        options = palette_options(pilot.app)
+        return bool(options) and lists.first().highlighted == 0 and text.lower() in options[0].lower()
+
+    await wait_until(pilot, found, f"the palette's best match for {text!r}")
+    await pilot.app.workers.wait_for_complete()
+    await wait_until(pilot, found, f"the palette's best match for {text!r} once its search is over")
+
+
+async def wait_for_note(pilot: Pilot, text: str) -> None:
+    """Wait for a notification (posted as a message) that contains text."""
+    await wait_until(pilot, lambda: text in notifications(pilot.app), f"a notification saying {text!r}")
+
+
+class GatedBackend(FakeBackend):
+    """Launch and poll wait at gates, as a slow AWS call or a locked store would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.launch_gate = threading.Event()
+        self.poll_gate = threading.Event()
+        self.poll_gate.set()
+
+    def launch(self, spec: Any) -> str:
+        self.launched.append(spec)
+        self.launch_gate.wait(WAIT)
+        return TUNING_JOB
+
+    def poll(self, name: str, cursor: Any = None):
+        self.poll_gate.wait(WAIT)
+        return super().poll(name, cursor)
+
+
+def gated(jobs=None) -> GatedBackend:
+    jobs = jobs or mid_run_jobs()
+    return GatedBackend([snapshot_of(jobs)], jobs=jobs)
+
+
+def reference_like_spec() -> TuningSpec:
+    """A finished-looking tuning job's spec shaped like the reference workflow (optimizer and
+    learning rate ranges, 2 epochs, 5 jobs 2 at a time), for the jobs list's clone and resume."""
+    spec = TuningSpec()
+    spec.ranges = {"optimizer": CategoricalParameter(["sgd", "Adam"]), "learning_rate": ContinuousParameter(0.02, 0.3)}
+    spec.estimator.hyperparameters = {"batch_size": 64, "num_epoch": 2}
+    spec.max_jobs, spec.max_parallel_jobs = 5, 2
+    spec.tuning_job_name = "done-before"
+    return spec

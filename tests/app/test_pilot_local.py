@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from textual.pilot import Pilot
@@ -14,9 +13,7 @@ from hpo_tui.app.screens.dashboard import DashboardScreen
 from hpo_tui.app.screens.detail import DetailScreen
 from hpo_tui.app.screens.dialogs import ConfirmDialog
 from hpo_tui.spec import CategoricalParameter, ContinuousParameter, TuningSpec
-
-# A guard against hangs, not a speed assertion: tiny MXNet jobs take seconds.
-WAIT = 180.0
+from tests.app.conftest import wait_until
 
 
 def tiny_spec(channels: Path, *, max_jobs: int, parallel: int) -> TuningSpec:
@@ -33,15 +30,6 @@ def tiny_spec(channels: Path, *, max_jobs: int, parallel: int) -> TuningSpec:
     spec.channels.train = str(channels / "train")
     spec.channels.test = str(channels / "test")
     return spec
-
-
-async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    waited = 0.0
-    while not condition():
-        if waited >= timeout:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:.0f}s")
-        await pilot.pause(0.2)
-        waited += 0.2
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.dashboard import DashboardScreen
 from hpo_tui.app.screens.search_views import SearchViewsScreen
 from hpo_tui.spec import CategoricalParameter, Channels, ContinuousParameter, Estimator, TuningSpec
-from tests.app.conftest import settle
+from tests.app.conftest import settle, wait_until
 from tests.app.fake_backend import FakeBackend
 from tests.app.fixtures.snapshot_json import load
 
@@ -130,8 +130,6 @@ async def test_keys_on_the_scripted_backends(backend_name):
 async def test_keys_on_the_real_local_backend(tmp_path):
     """The real local backend, the fake trainer: the views open on what the dashboard polled
     and follow the tuning job while it runs."""
-    from tests.app.test_pilot_local import wait_until
-
     for channel in ("train", "test"):
         (tmp_path / channel).mkdir()
     spec = TuningSpec(

@@ -15,7 +15,7 @@ from hpo_tui.app.app import make_app
 from hpo_tui.app.screens.detail import DetailScreen
 from hpo_tui.backends.local import LocalBackend
 from hpo_tui.spec import CategoricalParameter, Channels, Estimator, LocalSettings, TuningSpec
-from tests.app.test_pilot_local import wait_until
+from tests.app.conftest import wait_until
 
 FAKE_TRAIN = Path(__file__).parents[1] / "engine" / "fake_train.py"
 

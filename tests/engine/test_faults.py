@@ -20,15 +20,7 @@ from hpo_tui.engine.store import Store
 from hpo_tui.errors import UserError
 from hpo_tui.spec import CategoricalParameter
 
-from .conftest import wait_for
-
-
-def store_rows(name: str) -> tuple[dict, list[dict]]:
-    store = Store.reader(paths.store_path())
-    try:
-        return store.tuning_job(name), store.training_jobs(name)
-    finally:
-        store.close()
+from .conftest import store_rows, wait_for
 
 
 def assert_group_gone(pgid: int) -> None:

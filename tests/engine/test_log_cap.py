@@ -7,9 +7,8 @@ from pathlib import Path
 
 from hpo_tui.spec import ContinuousParameter, LocalSettings
 
-from .conftest import wait_for
+from .conftest import store_rows, wait_for
 from .fake_train import curve
-from .test_faults import store_rows
 
 
 def test_a_job_log_stops_at_the_cap_marks_the_cut_and_keeps_its_last_lines(backend, fake_spec):

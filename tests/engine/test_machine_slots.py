@@ -8,8 +8,7 @@ from hpo_tui import paths
 from hpo_tui.cli import main
 from hpo_tui.spec import LocalSettings
 
-from .conftest import wait_for
-from .test_process_control import trainers, wait_until
+from .conftest import trainers, wait_for, wait_until
 
 
 def running(snap) -> int:

@@ -11,51 +11,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
-from pathlib import Path
 
 from hpo_tui import paths
 from hpo_tui.backends.base import BackendError
 from hpo_tui.engine import procinfo
 from hpo_tui.engine.procs import PAUSE_VAR
 
-from .conftest import wait_for
-from .test_faults import store_rows
-
-
-def wait_until(check, timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.05)
-
-
-def trainers(home: Path) -> list[int]:
-    """Live fake_train.py processes started for this test's home."""
-    from tests.conftest import processes_with_home
-
-    out = []
-    for pid in processes_with_home(home):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"fake_train.py" in cmd:
-            out.append(pid)
-    return out
-
-
-def kill_runner(backend, name: str) -> None:
-    row, _ = store_rows(name)
-    pid, started = row["runner_pid"], row["runner_start_time"]
-    os.kill(pid, signal.SIGKILL)
-
-    def gone() -> bool:
-        backend._reap_children()
-        return not procinfo.is_alive(pid, started)
-
-    wait_until(gone, what=f"runner {pid} to die")
+from .conftest import kill_runner, store_rows, trainers, wait_for, wait_until
 
 
 def escapee_pid(backend, job: str) -> int:

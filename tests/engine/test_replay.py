@@ -19,6 +19,10 @@ from hpo_tui.spec.model import DEFAULT_OBJECTIVE, DEFAULT_REGEX
 
 from .conftest import wait_for
 
+# One pytest-xdist worker runs this module (make test: --dist loadgroup): its module fixture's
+# table is then loaded once, not once on every worker.
+pytestmark = pytest.mark.xdist_group("replay-table")
+
 TABLE_FILE = Path(__file__).resolve().parents[2] / "bench" / "data" / "mnist_table.jsonl"
 STRATEGIES = [("Random", "Off"), ("Bayesian", "Off"), ("Bayesian", "Auto"), ("Hyperband", "Off")]
 

@@ -28,6 +28,10 @@ from hpo_tui.spec import (
     TuningSpec,
 )
 
+# One pytest-xdist worker runs this module (make test: --dist loadgroup): its module fixture's
+# draws (200 per strategy) are then made once, not once on every worker.
+pytestmark = pytest.mark.xdist_group("search-draws")
+
 INT_TEXT = re.compile(r"-?\d+")
 
 

@@ -12,9 +12,7 @@ from hpo_tui.backends.local import LocalBackend
 from hpo_tui.cli import main
 from hpo_tui.spec import LocalSettings
 
-from .conftest import wait_for
-from .test_faults import store_rows
-from .test_process_control import wait_until
+from .conftest import store_rows, wait_for, wait_until
 
 
 def status_text(name: str, capsys) -> str:

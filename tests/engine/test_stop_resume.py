@@ -12,8 +12,7 @@ import time
 from hpo_tui import paths
 from hpo_tui.engine.procs import PAUSE_VAR
 
-from .conftest import wait_for
-from .test_process_control import kill_runner, trainers, wait_until
+from .conftest import kill_runner, trainers, wait_for, wait_until
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -17,9 +17,8 @@ import pytest
 from hpo_tui.backends.sagemaker import SageMakerBackend
 from hpo_tui.cli import main
 from hpo_tui.spec import TuningSpec, save_spec
-from tests.sagemaker.conftest import answer_on_session
+from tests.sagemaker.conftest import answer_on_session, make_spec, no_traceback
 from tests.sagemaker.stubs import T0, training_summary
-from tests.sagemaker.test_issue10 import make_spec, no_traceback
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mxnet") is not None,
                                 reason="MXNet is installed: this is not a base install")

@@ -21,7 +21,7 @@ import pytest
 
 from hpo_tui.spec import CategoricalParameter, ContinuousParameter, Estimator, TuningSpec, save_spec
 from tests.pythons import find_python
-from tests.training.test_mnist_script import NUMPY_SHIM
+from tests.training.conftest import NUMPY_SHIM
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORTED = ((3, 11), (3, 12))

@@ -1,5 +1,6 @@
 """SageMaker-area fixtures: a moto server on 127.0.0.1, fake credentials, and a guard that
-fails any test that opens a connection (or resolves a name) outside the loopback interface.
+fails any test that opens a connection (or resolves a name) outside the loopback interface;
+the SageMaker spec the launch tests start from.
 """
 
 from __future__ import annotations
@@ -167,6 +168,23 @@ def source_dir(tmp_path: Path) -> Path:
     return src
 
 
+def make_spec(source_dir: Path, name: str = "hpo-moto-1") -> Any:
+    """The default spec on the SageMaker backend, named, with the test role and source_dir."""
+    from hpo_tui.spec import TuningSpec
+    from tests.sagemaker.fixtures import ROLE
+
+    spec = TuningSpec(backend="sagemaker")
+    spec.estimator.source_dir = str(source_dir)
+    spec.sagemaker.role_arn = ROLE
+    spec.tuning_job_name = name
+    return spec
+
+
+def no_traceback(text: str) -> None:
+    """What a command printed holds no Python traceback."""
+    assert "Traceback" not in text and "File \"" not in text, text
+
+
 def answer_locally(client: Any, method: str, responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Serve one operation moto lacks from validated canned pages, as botocore's Stubber does,
     while every other operation of the same client still goes to the moto server.
@@ -228,6 +246,18 @@ def record_calls(session: Any) -> list[str]:
     """Every API call made by clients of `session` (created afterwards), by operation name."""
     calls: list[str] = []
     session.events.register("provide-client-params", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def count_calls(backend: Any) -> list[str]:
+    """Every API call the backend's two polling clients make, by operation name."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    for service in ("sagemaker", "logs"):
+        backend.client(service).meta.events.register("provide-client-params", record)
     return calls
 
 

@@ -147,3 +147,18 @@ def log_event(stream: str, n: int, message: str, timestamp_ms: int) -> dict[str,
         "ingestionTime": timestamp_ms + 500,
         "eventId": f"{timestamp_ms:020d}{n:016d}",
     }
+
+
+def training_job_description(summary: dict[str, Any], secondary: str = "Training") -> dict[str, Any]:
+    """A DescribeTrainingJob response for a training job of the list pages."""
+    return {
+        "TrainingJobName": summary["TrainingJobName"],
+        "TrainingJobArn": summary["TrainingJobArn"],
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://bucket/model.tar.gz"},
+        "TrainingJobStatus": summary["TrainingJobStatus"],
+        "SecondaryStatus": secondary,
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "mxnet-training:1.9.0-cpu-py38"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+        "CreationTime": summary["CreationTime"],
+    }

@@ -79,10 +79,8 @@ def test_an_upload_that_keeps_slowing_down_does_not_claim_a_check(
 
     from hpo_tui.backends.base import BackendError
     from hpo_tui.backends.sagemaker import SageMakerBackend
-    from tests.sagemaker.account import ROLE
-    from tests.sagemaker.conftest import answer_on_session
     from tests.sagemaker.account import quota_pages
-    from hpo_tui.spec import TuningSpec
+    from tests.sagemaker.conftest import answer_on_session, make_spec
 
     answer_on_session(boto_session, "service-quotas", "ListServiceQuotas", quota_pages() * 1)
 
@@ -92,9 +90,7 @@ def test_an_upload_that_keeps_slowing_down_does_not_claim_a_check(
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, model.name)
 
     boto_session.events.register("before-call.s3", slow_down)
-    spec = TuningSpec(backend="sagemaker", tuning_job_name="hpo-slow")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
+    spec = make_spec(source_dir, "hpo-slow")
     backend = SageMakerBackend(boto_session=boto_session)
     backend.launch_retry_delay = 0.0
     with pytest.raises(BackendError) as caught:
@@ -114,9 +110,8 @@ def test_a_foreign_default_bucket_prints_no_sdk_error_line(
 
     from hpo_tui.backends.base import BackendError
     from hpo_tui.backends.sagemaker import SageMakerBackend
-    from hpo_tui.spec import TuningSpec
-    from tests.sagemaker.account import ROLE, quota_pages
-    from tests.sagemaker.conftest import answer_on_session
+    from tests.sagemaker.account import quota_pages
+    from tests.sagemaker.conftest import answer_on_session, make_spec
 
     answer_on_session(boto_session, "service-quotas", "ListServiceQuotas", quota_pages())
 
@@ -126,9 +121,7 @@ def test_a_foreign_default_bucket_prints_no_sdk_error_line(
                                "ResponseMetadata": {"HTTPStatusCode": 403}}, "HeadBucket")
 
     boto_session.events.register("before-parameter-build.s3.HeadBucket", forbidden)
-    spec = TuningSpec(backend="sagemaker", tuning_job_name="hpo-foreign")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
+    spec = make_spec(source_dir, "hpo-foreign")
     capfd.readouterr()
     with pytest.raises(BackendError, match="belongs to another AWS account"):
         SageMakerBackend(boto_session=boto_session).launch(spec)

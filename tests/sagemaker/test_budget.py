@@ -9,34 +9,17 @@ from typing import Any
 from botocore.stub import Stubber
 
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
-from tests.sagemaker.stubs import T0, describe_response, no_log_events, pages, training_summary
+from tests.sagemaker.conftest import count_calls
+from tests.sagemaker.stubs import (
+    T0,
+    describe_response,
+    no_log_events,
+    pages,
+    training_job_description,
+    training_summary,
+)
 
 NAME = "hpo-budget"
-
-
-def count_calls(backend: SageMakerBackend) -> list[str]:
-    calls: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    for service in ("sagemaker", "logs"):
-        backend.client(service).meta.events.register("provide-client-params", record)
-    return calls
-
-
-def training_job_description(summary: dict[str, Any], secondary: str = "Training") -> dict[str, Any]:
-    return {
-        "TrainingJobName": summary["TrainingJobName"],
-        "TrainingJobArn": summary["TrainingJobArn"],
-        "ModelArtifacts": {"S3ModelArtifacts": "s3://bucket/model.tar.gz"},
-        "TrainingJobStatus": summary["TrainingJobStatus"],
-        "SecondaryStatus": secondary,
-        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "mxnet-training:1.9.0-cpu-py38"},
-        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-        "CreationTime": summary["CreationTime"],
-    }
 
 
 def test_one_poll_of_500_jobs_stays_within_1_plus_pages_plus_1_plus_max_parallel(

@@ -10,8 +10,15 @@ from typing import Any
 from botocore.stub import Stubber
 
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
-from tests.sagemaker.stubs import T0, describe_response, log_event, pages, training_summary
-from tests.sagemaker.test_budget import count_calls, training_job_description
+from tests.sagemaker.conftest import count_calls
+from tests.sagemaker.stubs import (
+    T0,
+    describe_response,
+    log_event,
+    pages,
+    training_job_description,
+    training_summary,
+)
 
 NAME = "hpo-first"
 PATTERN = '?"Validation-accuracy" ?"Train-accuracy"'

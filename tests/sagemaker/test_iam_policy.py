@@ -20,7 +20,7 @@ from hpo_tui.cli import main
 from hpo_tui.spec import Channels, Estimator, TuningSpec
 from hpo_tui.spec.toml import dumps_toml
 from tests.sagemaker.account import ROLE, quota_pages
-from tests.sagemaker.conftest import answer_on_session
+from tests.sagemaker.conftest import answer_on_session, make_spec
 from tests.sagemaker.stubs import training_summary
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -118,7 +118,6 @@ def test_a_failed_multipart_upload_is_aborted(
 
     from hpo_tui.backends.sagemaker import SageMakerBackend
     from hpo_tui.errors import UserError
-    from hpo_tui.spec import TuningSpec
 
     answer_on_session(boto_session, "service-quotas", "ListServiceQuotas", quota_pages())
     data = tmp_path / "train"
@@ -136,9 +135,7 @@ def test_a_failed_multipart_upload_is_aborted(
     boto_session.events.register("before-parameter-build.s3.UploadPart", refuse_second_part)
     boto_session.events.register("before-parameter-build.s3.AbortMultipartUpload",
                                  lambda params, **_: aborted.append(params["UploadId"]))
-    spec = TuningSpec(backend="sagemaker", tuning_job_name="hpo-multipart")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
+    spec = make_spec(source_dir, "hpo-multipart")
     spec.channels.train = str(data)
     with pytest.raises(UserError, match="s3:PutObject"):
         SageMakerBackend(boto_session=boto_session).launch(spec)

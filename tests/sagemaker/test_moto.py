@@ -17,19 +17,11 @@ from hpo_tui.backends.base import BackendError
 from hpo_tui.views import MetricPoint, ParameterRangeView
 from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend
 from hpo_tui.errors import UserError
-from hpo_tui.spec import CategoricalParameter, TuningSpec
+from hpo_tui.spec import CategoricalParameter
 from tests.sagemaker.account import make_role
-from tests.sagemaker.conftest import answer_locally
+from tests.sagemaker.conftest import answer_locally, make_spec
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerTuning"
-
-
-def make_spec(source_dir: Path, name: str = "hpo-moto-1") -> TuningSpec:
-    spec = TuningSpec(backend="sagemaker")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
-    spec.tuning_job_name = name
-    return spec
 
 
 def made_buckets() -> list[str]:

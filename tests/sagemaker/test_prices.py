@@ -12,10 +12,9 @@ import pytest
 from hpo_tui.backends.sagemaker import SageMakerBackend
 from hpo_tui.prices import load_prices, remember_price
 from hpo_tui.report import cost_text
-from hpo_tui.spec import TuningSpec
 from tests.sagemaker import fixtures as fx
-from tests.sagemaker.account import ROLE, quota_pages
-from tests.sagemaker.conftest import answer_locally, answer_on_session
+from tests.sagemaker.account import quota_pages
+from tests.sagemaker.conftest import answer_locally, answer_on_session, make_spec
 from tests.sagemaker.stubs import training_summary
 
 
@@ -23,9 +22,7 @@ def test_the_spec_price_is_kept_for_its_instance_type_and_a_later_attach_shows_d
     boto_session: Any, moto_endpoint: str, source_dir: Path
 ) -> None:
     answer_on_session(boto_session, "service-quotas", "ListServiceQuotas", quota_pages())
-    spec = TuningSpec(backend="sagemaker", tuning_job_name="hpo-priced")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
+    spec = make_spec(source_dir, "hpo-priced")
     spec.sagemaker.price_per_hour = 0.23
     SageMakerBackend(boto_session=boto_session).launch(spec)
     assert load_prices() == {"ml.m5.xlarge": 0.23}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hpo_tui.backends.sagemaker import SageMakerBackend
-from tests.sagemaker.test_moto import make_spec
+from tests.sagemaker.conftest import make_spec
 
 
 class ThrottlingProxy(ThreadingHTTPServer):

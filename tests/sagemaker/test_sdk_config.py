@@ -20,7 +20,7 @@ import pytest
 from hpo_tui.backends.sagemaker import SageMakerBackend
 from hpo_tui.spec import TuningSpec
 from hpo_tui.spec.sdk_config import config_paths, render_request_as_sent
-from tests.sagemaker.test_moto import make_spec
+from tests.sagemaker.conftest import make_spec
 
 ADMIN_YAML = """\
 SchemaVersion: '1.0'

@@ -14,6 +14,7 @@ from hpo_tui.spec.limits import instance_family, training_instance_types
 from .conftest import variant
 
 TYPES = sorted(training_instance_types() or ())
+pytestmark = pytest.mark.usefixtures("sdk_endpoints_read_once")
 
 
 def issues_for(instance_type: str) -> list[str]:

@@ -4,7 +4,7 @@ them). Checked like every rule, read from TOML, written back, and carried to the
 from __future__ import annotations
 
 from hpo_tui.spec import TuningSpec, dumps_toml, loads_toml
-from tests.spec.test_validation import only_issue
+from tests.spec.conftest import only_issue
 
 
 def test_the_bounds_are_read_and_written_back() -> None:

@@ -23,6 +23,8 @@ from hpo_tui.spec import (
 
 from .aws_shapes import botocore_report, strict_problems
 
+pytestmark = pytest.mark.usefixtures("sdk_endpoints_read_once")
+
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
 

@@ -26,6 +26,7 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 REGION = "eu-west-1"
 CODE = "s3://code-bucket/src/sourcedir.tar.gz"  # an s3:// source_dir: the SDK uploads nothing
 OUTPUT = "s3://out-bucket/"
+pytestmark = pytest.mark.usefixtures("sdk_endpoints_read_once")
 
 
 @pytest.fixture(autouse=True)

@@ -21,20 +21,9 @@ from hpo_tui.spec import (
     validate,
 )
 
-from .conftest import variant
+from .conftest import only_issue, variant
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-
-
-def only_issue(spec: TuningSpec, path: str, *words: str) -> str:
-    """The spec has problems at exactly `path` (and nowhere else); return the message."""
-    found = validate(spec)
-    assert [i.path for i in found] and {i.path for i in found} == {path}, found
-    text = " ".join(str(i) for i in found)
-    assert text.startswith(f"{path}: ")
-    for word in words:
-        assert word in text, (word, text)
-    return text
 
 
 def test_reference_spec_is_valid_and_is_the_reference_workflow() -> None:

@@ -15,8 +15,7 @@ from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 
 from hpo_tui.app.screens.dashboard import COL_CURVE, COL_DURATION, COL_OBJECTIVE
-from tests.app.conftest import dashboard_app, settle
-from tests.app.test_dashboard import _row_order
+from tests.app.conftest import dashboard_app, row_order, settle
 from tests.app.fake_backend import NOW, T0, FakeBackend, ScriptedJob, snapshot_of
 
 
@@ -143,19 +142,19 @@ async def test_live_polls_keep_every_row_in_sorted_order_while_only_the_changed_
         table = app.screen.table
         while table.row_count < len(jobs):
             await settle(pilot)
-        assert _row_order(table) == _expected_order(jobs, lambda j: -j.view().final_objective)
+        assert row_order(table) == _expected_order(jobs, lambda j: -j.view().final_objective)
         watched = jobs[37].name
         table.move_cursor(row=table.get_row_index(watched))
         for frame in range(1, len(frames)):
             backend.frame = frame
             await pilot.press("r")
             await settle(pilot)
-            assert _row_order(table) == _expected_order(frames[frame], lambda j: -j.view().final_objective), frame
+            assert row_order(table) == _expected_order(frames[frame], lambda j: -j.view().final_objective), frame
             assert table.selected_job() == watched
         # Another column, reversed: words after numbers, each set in its own order.
         app.screen.sort_by("optimizer", reverse=True)
         await settle(pilot)
-        names = _row_order(table)
+        names = row_order(table)
         assert [table.get_cell(n, "optimizer").plain for n in names[:1]] == ["sgd"]
         assert table.selected_job() == watched
 
@@ -205,13 +204,13 @@ async def test_a_changed_job_renders_only_its_changed_cells_and_every_line_match
         await settle(pilot)
         console.render_lines = render_lines
         # Its epoch and sparkline: not the 38 rows on screen (500 cells).
-        assert _row_order(table)[0] == top.name
+        assert row_order(table)[0] == top.name
         assert sorted(rendered) == sorted(["3/4", table.get_cell(top.name, COL_CURVE).plain]), rendered
 
         backend.frame = 2
         await pilot.press("r")
         await settle(pilot)
-        assert _row_order(table)[0] == jobs[2].name  # moved to the top: every row below shifted
+        assert row_order(table)[0] == jobs[2].name  # moved to the top: every row below shifted
         ours = _screen_lines(table)
         table._render_cell = functools.partial(DataTable._render_cell, table)  # Textual's own
         table._clear_caches()
@@ -233,7 +232,7 @@ async def test_a_click_after_rows_moved_selects_the_row_under_the_pointer():
         backend.frame = 1
         await pilot.press("r")
         await settle(pilot)
-        order = _row_order(table)
+        order = row_order(table)
         assert order[0] == jobs[2].name
         for row in (0, 1, 5):
             await pilot.click("#jobs-table", offset=(4, 1 + row))  # line 0 is the header

@@ -1,5 +1,7 @@
-"""Issue 10's defects, one test each (named after it), against the moto server on 127.0.0.1
-(botocore Stubber, or validated local answers, for what moto lacks), and the CLI end to end."""
+"""The SageMaker commands end to end (launch, jobs, status, logs --follow, stop) against the
+moto server on 127.0.0.1 (botocore Stubber, or validated local answers, for what moto lacks):
+stop first, paging, throttling and denied reads as messages, per-stream log cursors, the
+README's IAM policy."""
 
 from __future__ import annotations
 
@@ -15,18 +17,10 @@ from hpo_tui.backends.sagemaker import LOG_GROUP, SageMakerBackend, filter_patte
 from hpo_tui.cli import main
 from hpo_tui.report import render_status
 from hpo_tui.spec import TuningSpec, render_request, save_spec
-from tests.sagemaker.conftest import answer_locally, answer_on_session, record_calls
+from tests.sagemaker.conftest import answer_locally, answer_on_session, make_spec, no_traceback, record_calls
 from tests.sagemaker.stubs import T0, describe_response, log_event, pages, training_summary
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerTuning"
-
-
-def make_spec(source_dir: Path, name: str) -> TuningSpec:
-    spec = TuningSpec(backend="sagemaker")
-    spec.estimator.source_dir = str(source_dir)
-    spec.sagemaker.role_arn = ROLE
-    spec.tuning_job_name = name
-    return spec
 
 
 def deny(session: Any, event: str, code: str = "AccessDeniedException", status: int = 400) -> None:
@@ -38,10 +32,6 @@ def deny(session: Any, event: str, code: str = "AccessDeniedException", status: 
             "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
     session.events.register_first(f"before-call.{event}", refuse)
-
-
-def no_traceback(text: str) -> None:
-    assert "Traceback" not in text and "File \"" not in text, text
 
 
 # -- stop ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Issue 26's serve defects, one test each: options after `serve attach NAME`, the real port
-in the --allow-remote warning with --port 0, and no console error while the page loads."""
+"""`hpo-tui serve` starting up and its pages: options after `serve attach NAME`, the real port
+in the --allow-remote warning with --port 0, no console error while the page loads, and
+compare in the browser."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue 24, SageMaker half: the numbers after an attach to a long spot tuning job, the spot
-bill, and `logs --follow` across streams that appear later. A simulated account
+"""A long spot tuning job on SageMaker: the numbers after an attach, the spot bill, and
+`logs --follow` across streams that appear later. A simulated account
 (sim_account: SageMaker answered through botocore and validated against its shapes, CloudWatch
 Logs in moto's server) on a clock the test advances.
 """
