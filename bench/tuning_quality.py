@@ -38,7 +38,8 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,8 @@ class Run:
     jobs: int
     status: str
     times: list[tuple[float, float]]  # (seconds since launch, objective) of each finished job
+    # Each training job: its hyperparameters, status, final objective and epochs trained.
+    trained_jobs: list[dict] = field(default_factory=list)
 
 
 def spec_for(label: str, seed: int, samples: int | None, epochs: tuple[int, int],
@@ -118,8 +121,33 @@ def run_one(backend: LocalBackend, label: str, seed: int, samples: int | None,
     if best is not None:
         to_within = next(t for t, v in finished if v >= best - WITHIN)
     trained = sum((j.last_epoch + 1) if j.last_epoch is not None else 0 for j in snap.training_jobs)
+    jobs = [{"hyperparameters": j.hyperparameters, "status": j.status,
+             "final_objective": j.final_objective,
+             "epochs": (j.last_epoch + 1) if j.last_epoch is not None else 0}
+            for j in sorted(snap.training_jobs, key=lambda j: j.launch_index)]
     return Run(label, seed, best, wall, to_within, trained, len(snap.training_jobs),
-               snap.tuning_job.status, finished)
+               snap.tuning_job.status, finished, jobs)
+
+
+def recorded(path: Path) -> dict[tuple[str, int], Run]:
+    """The tuning jobs a stopped --record run already finished, by (strategy, seed)."""
+    runs: dict[tuple[str, int], Run] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            run = Run(**{k: v for k, v in row.items() if k in Run.__dataclass_fields__})
+            run.times = [tuple(t) for t in run.times]
+            runs[(run.label, run.seed)] = run
+    return runs
+
+
+def record(path: Path, run: Run, samples: int | None, epochs: tuple[int, int]) -> None:
+    row = asdict(run) | {"samples": samples, "epoch_range": list(epochs),
+                         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "load": [round(x, 2) for x in os.getloadavg()]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def spread(values: list[float], fmt: str) -> str:
@@ -147,6 +175,10 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per strategy (default 3)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES),
                         help=f"comma-separated subset of {', '.join(STRATEGIES)}")
+    parser.add_argument("--record", type=Path,
+                        help="append each tuning job (its jobs' hyperparameters and results) to this "
+                             "JSON-lines file, and skip the (strategy, seed) pairs already in it, so a "
+                             "stopped run resumes; `--table --real FILE` compares it with the table")
     args = parser.parse_args()
 
     samples: int | None = None
@@ -180,8 +212,12 @@ def main() -> int:
     print("9 jobs, 3 in parallel; optimizer sgd/Adam, learning_rate 0.01-0.2; batch_size 100")
     runs: list[Run] = []
     t_start = time.time()
+    done = recorded(args.record) if args.record else {}
     for seed in range(1, args.seeds + 1):
         for label in labels:  # interleaved, so load changes hit every strategy alike
+            if (label, seed) in done:
+                runs.append(done[(label, seed)])
+                continue
             # A fresh backend (and store connection) per tuning job: a read-only connection
             # kept across one runner's exit and the next launch has read "file is not a
             # database" here once.
@@ -191,6 +227,8 @@ def main() -> int:
             finally:
                 backend.close()
             runs.append(run)
+            if args.record:
+                record(args.record, run, samples, epochs)
             best = "n/a" if run.best is None else f"{run.best:.4f}"
             print(f"  {label:<14} seed {seed}: best {best}  wall {run.wall:6.1f} s  "
                   f"to within 0.2 pp {run.to_within or float('nan'):6.1f} s  epochs {run.epochs:4d}  "
