@@ -164,8 +164,16 @@ def screen_text(page) -> str:
 
 
 def wait_for_text(page, text: str, timeout: float = WAIT_MS) -> None:
-    """Wait until the served terminal shows `text` (a substring of one of its lines)."""
-    page.wait_for_function(f"(text) => ({SCREEN_TEXT_JS})().includes(text)", arg=text, timeout=timeout)
+    """Wait until the served terminal shows `text` (a substring of one of its lines); when it
+    never does, fail with what the terminal showed instead, and its size."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"(text) => ({SCREEN_TEXT_JS})().includes(text)", arg=text, timeout=timeout)
+    except PlaywrightTimeout:
+        size = page.evaluate("() => { const t = window.__hpoTerminal; return t ? [t.cols, t.rows] : null; }")
+        raise AssertionError(f"the served terminal (cols, rows = {size}) never showed {text!r}; "
+                             f"it showed:\n{screen_text(page)}") from None
 
 
 def wait_for_no_text(page, text: str, timeout: float = WAIT_MS) -> None:
