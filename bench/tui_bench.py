@@ -376,6 +376,14 @@ def compile_bytecode() -> None:
 
 
 def main() -> int:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        return 0
+    known = {"--scale", "--startup", "--against", "--rounds", "--scale-worker", "--root", "--write-store"}
+    unknown = [a for a in sys.argv[1:] if a.startswith("-") and a not in known]
+    if unknown:
+        print(f"tui_bench.py: unknown option {unknown[0]}; see --help", file=sys.stderr)
+        return 2
     compile_bytecode()
     if "--scale" in sys.argv[1:]:
         from tui_scale import scale_main  # bench/tui_scale.py
