@@ -111,6 +111,7 @@ async def test_jobs_list_filters_with_slash_and_moves_with_j_k_g_G():
         await pilot.press("escape")
         await settle(pilot)
         assert row_order(table) == newest_first and table.display
+        assert not app.screen.query_one("#jobs-filter").display  # escape also hides the filter line
 
 
 async def test_jobs_list_sorts_by_a_clicked_header():

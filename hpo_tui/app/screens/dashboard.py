@@ -350,6 +350,9 @@ class DashboardScreen(PolledDashboard):
         else:
             self.table.focus()
 
+    def on_filter_input_cleared(self, _: FilterInput.Cleared) -> None:
+        self.close_text_filter()
+
     def close_text_filter(self) -> None:
         self.query_one("#text-filter", FilterInput).close()
         self.table.text_filter = ""

@@ -287,6 +287,9 @@ class DetailScreen(HpoScreen[None]):
     def _search_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#detail-log", Log).focus()
 
+    def on_filter_input_cleared(self, _: FilterInput.Cleared) -> None:
+        self.close_text_filter()
+
     def close_text_filter(self) -> None:
         """Escape in the search line: close it and forget the search."""
         self.query_one("#log-search", FilterInput).close()

@@ -280,6 +280,9 @@ class TuningJobsScreen(HpoScreen[None]):
         else:
             self.query_one(DataTable).focus()
 
+    def on_filter_input_cleared(self, _: FilterInput.Cleared) -> None:
+        self.close_text_filter()
+
     def close_text_filter(self) -> None:
         self.query_one("#jobs-filter", FilterInput).close()
         if self.text_filter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, Input
 
 
@@ -39,6 +40,9 @@ class FilterInput(Input):
     def close(self) -> None:
         self.display = False
 
+    class Cleared(Message):
+        """The filter was emptied with escape: its screen hides the line and shows every row."""
+
     def action_clear_filter(self) -> None:
         self.value = ""
-        self.screen.close_text_filter()  # type: ignore[attr-defined]
+        self.post_message(self.Cleared())
