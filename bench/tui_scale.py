@@ -134,11 +134,15 @@ def write_store(home: Path, name: str, jobs: int, epochs: int = 50, metrics: int
     names = ["Validation-accuracy", "Train-accuracy", "Validation-loss"][:metrics]
     try:
         with writer.write():
-            writer.insert("tuning_jobs", dict(
+            row = dict(
                 name=name, spec_json="{}", status="Completed", strategy="Random", objective_name=names[0],
                 objective_type="Maximize", max_jobs=jobs,
                 tuned_parameters=json.dumps(["optimizer", "learning_rate"]), created_at=now - 86400,
-                ended_at=now - 60, folder=str(home / "jobs" / name)))
+                ended_at=now - 60, folder=str(home / "jobs" / name))
+            # A revision before schema 5 (--against) still has its max_parallel_jobs column.
+            if "max_parallel_jobs" in {c[1] for c in writer.conn.execute("PRAGMA table_info(tuning_jobs)")}:
+                row["max_parallel_jobs"] = 10
+            writer.insert("tuning_jobs", row)
             for i in range(jobs):
                 job = f"{name}-{i + 1:05d}"
                 curve = [0.5 + 0.4 * (1 - 1 / (e + 2)) + (i % 101) * 1e-4 for e in range(epochs)]
