@@ -33,7 +33,9 @@ START_SCREENS = ("configure", "dashboard", "jobs")
 class HpoApp(HpoAppBase):
     """Configure, launch and watch tuning jobs. Backends are built lazily, in workers."""
 
-    CSS_PATH = "app.tcss"
+    # The configure screen's styles load with the app's: loaded as the screen is pushed, they made
+    # Textual parse every style sheet again before its first frame.
+    CSS_PATH = ["app.tcss", "screens/configure.tcss"]
     TITLE = "hpo-tui"
     COMMANDS = App.COMMANDS | {ScreenActions, Navigation}
     # One navigation model: from any screen, the jobs list, the last dashboard and a configure

@@ -249,3 +249,23 @@ async def test_clone_on_a_backend_that_cannot_give_the_spec_back_says_so(start, 
         await settle(pilot)
         await wait_for_note(pilot, "cannot be read back yet")
         assert not isinstance(app.screen, ConfigureScreen)
+
+
+async def test_the_export_dialog_says_what_is_wrong_after_the_configure_screen_was_shown(mid_run_backend):
+    """The configure screen's styles hid every `.field-error` line until it had one to show;
+    loaded once, they also hid the export dialog's, which is shown by its text alone."""
+    app = make_app(backend=mid_run_backend, interval=3600.0, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ConfigureScreen)
+        await app.open_dashboard(TUNING_JOB, "local")
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportDialog)
+        app.screen.query_one("#export-path").value = "  "
+        await pilot.click("#export")
+        await pilot.pause()
+        error = app.screen.query_one("#export-error")
+        assert "Enter a file name" in str(error.render())
+        assert error.display and error.region.height == 1

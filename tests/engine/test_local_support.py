@@ -71,3 +71,23 @@ def test_the_tui_opens_on_sagemaker_only_when_nothing_asked_for_local(monkeypatc
     name, notice = _pick_backend(None, TuningSpec(backend="local"))
     assert name == "local" and notice is not None
     assert _pick_backend("sagemaker", None) == ("sagemaker", None)
+
+
+def test_numpy_2_is_named_with_the_pin_that_fixes_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    # A site folder holding numpy 2 as pip installs it: the package and its dist-info folder.
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text("")
+    (tmp_path / "numpy-2.1.3.dist-info").mkdir()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: importlib.util.spec_from_file_location(
+        "numpy", tmp_path / "numpy" / "__init__.py") if name == "numpy" else real(name, *a))
+    problem = local_training_problem()
+    assert problem is not None and "NumPy 2.x is installed" in problem and "pip install 'numpy>=1.26.4,<2'" in problem
+
+
+def test_the_numpy_version_read_beside_the_package_is_pips() -> None:
+    from importlib import metadata
+
+    from hpo_tui.engine.support import _major_version
+
+    assert _major_version("numpy") == int(metadata.version("numpy").split(".")[0]) == 1

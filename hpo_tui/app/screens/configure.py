@@ -62,7 +62,6 @@ DEFAULT_SPEC_FILE = Path("tuning.toml")
 class ConfigureScreen(HpoScreen[None]):
     """Edit a TuningSpec; Launch hands it to ``app.launch_tuning_job``."""
 
-    CSS_PATH = "configure.tcss"
     SUB_TITLE = "Configure a tuning job"
     # Below 100 columns the two form columns stack (configure.tcss), so no table is cut.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
