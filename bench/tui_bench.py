@@ -3,10 +3,13 @@ apply a 500-job snapshot with 20 changed jobs, loading a 5,000-line log into the
 view (against the old RichLog-per-line, side by side), idle CPU while watching a finished
 job, and quit -> process exit with a poll blocked on a locked store (against an unlocked one).
 
-`--startup` (issue 26): the first painted frame of the configure screen against a minimal
-Textual app (Header, Static, Footer), of the jobs screen and of an attach, interleaved,
-median of 5, and the ratio to the minimal app. `--startup --against DIR` adds the same
-screens of another checkout (DIR on PYTHONPATH), in the same rounds.
+`--startup` (issue 26): the first painted frame of the configure screen against two
+yardsticks: a minimal Textual app (Header, Static, Footer), and the same form written in plain
+Textual (bench/plain_form_app.py: the configure screen's widgets, kind by kind, with none of
+hpo-tui's code; also without its 19 field rows); then the jobs screen and an attach;
+interleaved, median of 5, with the ratios. Then where each first frame's time goes, phase by
+phase (bench/startup_phases.py). `--startup --against DIR` adds the hpo-tui screens of
+another checkout (DIR on PYTHONPATH), in the same rounds.
 
 `--scale` (issue 16): the dashboard at 500-10,000 training jobs, in bench/tui_scale.py
 (`--scale --against REV` puts another revision beside this one in the same run).
@@ -111,7 +114,8 @@ def side_by_side(env: dict[str, str], cases: list[tuple[str, list[str], str]],
 
 def startup_main() -> int:
     """Issue 26: the configure screen's first frame against a minimal Textual app (Header,
-    Static, Footer), median of 5 side by side in one run, and the attach and jobs screens."""
+    Static, Footer) and against the same form in plain Textual, median of 5 side by side in
+    one run; the attach and jobs screens; then the phases of each first frame."""
     if TMUX is None:
         print("tmux is not installed: apt-get install tmux", file=sys.stderr)
         return 1
@@ -122,24 +126,71 @@ def startup_main() -> int:
         print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
         name = finished_local_job(env)
         minimal = [sys.executable, str(ROOT / "bench" / "minimal_textual_app.py")]
+        plain = [sys.executable, str(ROOT / "bench" / "plain_form_app.py")]
         cases = [("minimal Textual app", minimal, "Minimal Textual app"),
                  ("configure (hpo-tui)", [str(HPO_TUI)], "Hyperparameter ranges"),
+                 ("the same form in plain Textual", plain, "Hyperparameter ranges"),
+                 ("the plain form without its fields", plain + ["--no-fields"], "Hyperparameter ranges"),
                  ("jobs (hpo-tui jobs --tui)", [str(HPO_TUI), "jobs", "--tui"], "Tuning jobs"),
                  (f"attach (hpo-tui attach {name})", [str(HPO_TUI), "attach", name], "Completed")]
         if "--against" in sys.argv:
             # Another checkout of hpo-tui (e.g. main's), started the same way, in the same rounds.
             other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
             run_other = ["env", f"PYTHONPATH={other}"]
-            cases += [(f"{label} @ {other.name}", run_other + argv, marker) for label, argv, marker in cases[1:]]
+            cases += [(f"{label} @ {other.name}", run_other + argv, marker) for label, argv, marker in cases
+                      if argv[0] == str(HPO_TUI)]
         results = side_by_side(env, cases)
-        base = statistics.median(w for w, _ in results["minimal Textual app"])
+        medians = {label: statistics.median(w for w, _ in frames) for label, frames in results.items()}
+        base = medians["minimal Textual app"]
         for label, frames in results.items():
-            print(f"first painted frame, {label}: {describe(frames)}  "
-                  f"ratio {statistics.median(w for w, _ in frames) / base:.2f}x the minimal app")
-        ratio = statistics.median(w for w, _ in results["configure (hpo-tui)"]) / base
-        print(f"start-up ratio (configure / minimal, median of 5, side by side): {ratio:.2f}  target <= 1.5")
+            print(f"first painted frame, {label}: {describe(frames)}  ratio {medians[label] / base:.2f}x the minimal app")
+        configure, form = medians["configure (hpo-tui)"], medians["the same form in plain Textual"]
+        print(f"start-up ratio (configure / minimal, median of 5, side by side): {configure / base:.2f}  "
+              f"target <= 1.5")
+        print(f"the same form in plain Textual / minimal: {form / base:.2f}; "
+              f"without its fields: {medians['the plain form without its fields'] / base:.2f}")
+        print(f"configure / the same form in plain Textual: {configure / form:.2f}")
+        startup_phases(env)
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
+
+
+PHASES = ("textual", "app code", "compose", "mounted", "frame")
+PHASE_NAMES = ("import textual", "app's own imports", "start to compose", "compose + mount", "to first frame")
+
+
+def startup_phases(env: dict[str, str], rounds: int = 5) -> None:
+    """Where each first frame's time goes (bench/startup_phases.py), interleaved, median of
+    rounds, in ms from the script's start: what the ratios above are made of."""
+    script = str(ROOT / "bench" / "startup_phases.py")
+    apps = ("minimal", "plain", "configure")
+    with tempfile.TemporaryDirectory(prefix="hpo-tui-phases-") as folder:
+        out = Path(folder) / "phases.jsonl"
+        for _ in range(rounds + 1):  # the first round warms the file cache
+            for app in apps:
+                pane = TmuxPane([sys.executable, script, app, str(out)], env)
+                try:
+                    deadline = time.monotonic() + 30
+                    lines = out.read_text().count("\n") if out.exists() else 0
+                    while (out.read_text().count("\n") if out.exists() else 0) == lines:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(f"startup_phases.py {app} wrote nothing within 30 s:\n{pane.text()}")
+                        time.sleep(0.01)
+                finally:
+                    pane.kill()
+        import json
+
+        rows = [json.loads(line) for line in out.read_text().splitlines()][len(apps):]
+    print(f"\nwhere the first frame's time goes, ms (median of {rounds}, interleaved):")
+    print(f"{'':34s}" + "".join(f"{name:>19s}" for name in PHASE_NAMES) + f"{'first frame':>14s}")
+    labels = {"minimal": "minimal Textual app", "plain": "the same form in plain Textual",
+              "configure": "configure (hpo-tui)"}
+    for app in apps:
+        runs = [row for row in rows if row["app"] == app]
+        steps = [statistics.median(run[phase] - (run[PHASES[i - 1]] if i else 0.0) for run in runs) * 1000
+                 for i, phase in enumerate(PHASES)]
+        total = statistics.median(run["frame"] for run in runs) * 1000
+        print(f"{labels[app]:34s}" + "".join(f"{step:19.1f}" for step in steps) + f"{total:14.1f}")
 
 
 def describe(results: list[tuple[float, float]]) -> str:

@@ -20,11 +20,11 @@ from hpo_tui.app.messages import BestHyperparametersFound, SpecFetched, TuningJo
 from hpo_tui.app.session import WatchedJobs, reattach_hint  # noqa: F401 (reattach_hint: public here)
 from hpo_tui.app.threads import DaemonThreadExecutor
 from hpo_tui.app.typed import HpoAppBase
-from hpo_tui.backends.base import Backend, poll_rows
-from hpo_tui.views import Snapshot
 from hpo_tui.spec import TuningSpec
 
 if TYPE_CHECKING:
+    from hpo_tui.backends.base import Backend
+    from hpo_tui.views import Snapshot
     from textual.widget import AwaitMount
 
 START_SCREENS = ("configure", "dashboard", "jobs")
@@ -331,6 +331,7 @@ class HpoApp(HpoAppBase):
     def _fetch_best(self, name: str, backend_name: str | None, as_toml: bool, snapshot: Snapshot | None) -> None:
         from hpo_tui.app.clipboard import copy_with_tool
         from hpo_tui.app.clone import as_cli_args, as_toml as to_toml, best_hyperparameters
+        from hpo_tui.backends.base import poll_rows
 
         backend = self.backend_for(backend_name)
         fetch = getattr(backend, "tuning_spec", None)

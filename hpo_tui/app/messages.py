@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from hpo_tui.backends.base import Backend
-from hpo_tui.views import LogChunk, MetricPoint, Snapshot, TuningJobView
+if TYPE_CHECKING:  # for the types only: the configure screen's first frame needs none of them
+    from hpo_tui.backends.base import Backend
+    from hpo_tui.views import LogChunk, MetricPoint, Snapshot, TuningJobView
 
 
 @dataclass

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hpo_tui.views import TERMINAL_STATUSES
-
 
 def attach_command(name: str, backend: str) -> str:
     return f"hpo-tui attach {name}" + (f" --backend {backend}" if backend != "local" else "")
@@ -24,6 +22,8 @@ class WatchedJob:
 
     @property
     def maybe_running(self) -> bool:
+        from hpo_tui.views import TERMINAL_STATUSES  # here: the app's start does not import views
+
         return self.status not in TERMINAL_STATUSES
 
     def quit_note(self) -> str:

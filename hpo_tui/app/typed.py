@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from textual.app import App
 from textual.screen import ModalScreen, Screen
 
-from hpo_tui.app.session import WatchedJobs
-from hpo_tui.backends.base import Backend
-from hpo_tui.spec import TuningSpec
-from hpo_tui.views import Snapshot
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the types only: the configure screen's first frame needs none of them
     from textual.widget import AwaitMount
+
+    from hpo_tui.app.session import WatchedJobs
+    from hpo_tui.backends.base import Backend
+    from hpo_tui.spec import TuningSpec
+    from hpo_tui.views import Snapshot
 
 ResultType = TypeVar("ResultType")
 
