@@ -50,8 +50,10 @@ test: $(VENV)/.installed-test
 smoke: $(VENV)/.installed-test
 	HPO_TUI_INSTALL_SMOKE=1 $(BIN)/python -m pytest tests/install $(ARGS)
 
+# Every bench script; not the apps and the timer that tui_bench.py --startup starts itself.
+BENCH_HELPERS := bench/minimal_textual_app.py bench/plain_form_app.py bench/startup_phases.py
 bench: $(VENV)/.installed-test
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in $(filter-out $(BENCH_HELPERS),$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -33,7 +33,11 @@ def mark(name: str) -> None:
     marks.setdefault(name, time.perf_counter() - T0)
 
 
-def main() -> None:
+def main() -> int:
+    if len(sys.argv) != 3 or sys.argv[1] not in ("minimal", "plain", "configure"):
+        print("usage: python bench/startup_phases.py minimal|plain|configure OUT (tui_bench.py --startup runs it "
+              "in tmux)", file=sys.stderr)
+        return 2
     which, out = sys.argv[1], sys.argv[2]
     import textual.app  # noqa: F401
 
@@ -83,7 +87,8 @@ def main() -> None:
     screen_class.compose = composing
     screen_class.on_mount = mounted
     run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

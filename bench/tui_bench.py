@@ -9,7 +9,8 @@ Textual (bench/plain_form_app.py: the configure screen's widgets, kind by kind, 
 hpo-tui's code; also without its 19 field rows); then the jobs screen and an attach;
 interleaved, median of 5, with the ratios. Then where each first frame's time goes, phase by
 phase (bench/startup_phases.py). `--startup --against DIR` adds the hpo-tui screens of
-another checkout (DIR on PYTHONPATH), in the same rounds.
+another checkout and of this one, both started with their tree on PYTHONPATH, in the same
+rounds.
 
 `--scale` (issue 16): the dashboard at 500-10,000 training jobs, in bench/tui_scale.py
 (`--scale --against REV` puts another revision beside this one in the same run).
@@ -134,11 +135,14 @@ def startup_main() -> int:
                  ("jobs (hpo-tui jobs --tui)", [str(HPO_TUI), "jobs", "--tui"], "Tuning jobs"),
                  (f"attach (hpo-tui attach {name})", [str(HPO_TUI), "attach", name], "Completed")]
         if "--against" in sys.argv:
-            # Another checkout of hpo-tui (e.g. main's), started the same way, in the same rounds.
+            # Another checkout of hpo-tui (e.g. main's) and this one, both started through
+            # `env PYTHONPATH=...` (which costs every screen alike), in the same rounds.
             other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
-            run_other = ["env", f"PYTHONPATH={other}"]
-            cases += [(f"{label} @ {other.name}", run_other + argv, marker) for label, argv, marker in cases
-                      if argv[0] == str(HPO_TUI)]
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(other / "hpo_tui")], check=True)
+            ours = [case for case in cases if case[1][0] == str(HPO_TUI)]
+            for tree in (other, ROOT):
+                cases += [(f"{label} @ {tree.name}", ["env", f"PYTHONPATH={tree}", *argv], marker)
+                          for label, argv, marker in ours]
         results = side_by_side(env, cases)
         medians = {label: statistics.median(w for w, _ in frames) for label, frames in results.items()}
         base = medians["minimal Textual app"]
