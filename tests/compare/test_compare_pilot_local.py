@@ -79,3 +79,25 @@ async def test_jobs_list_marks_two_tuning_jobs_and_compares_bests_and_lineage(pa
         assert [float(v) for v in rows["best objective"][1:]] == pytest.approx(
             [bests[n].best_objective for n in order], abs=1e-4)
         assert rows["warm start from"][1:] == ["—" if n == parent else parent for n in order]
+
+
+async def test_a_frame_drawn_right_after_the_table_fills_shows_whole_cells(pair) -> None:
+    """The table's columns are as wide as their widest cell from its first frame on: left to
+    DataTable's auto width (measured when the table is next idle), a frame drawn before then
+    cut every cell to its header's width, and the browser once kept showing "best tra"."""
+    from hpo_tui.app.screens.compare import Compared
+
+    app = make_app(start="jobs", interval=3600.0)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2, "the two tuning jobs")
+        await pilot.press("g", "space", "j", "space", "m")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None,
+                    "the comparison")
+        screen = app.screen
+        compared = screen.query_one("#compare-table", DataTable)
+        await screen._compared(Compared(screen.comparison))  # drawn again; the table is not idle yet
+        frame = [compared.render_line(y).text for y in range(compared.row_count + 1)]
+        best_jobs = compare_rows(screen)["best training job"][1:]
+        line = next((text for text in frame if "best tra" in text), "")
+        assert "best training job" in line and all(name in line for name in best_jobs), frame

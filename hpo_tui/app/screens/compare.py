@@ -28,6 +28,7 @@ from hpo_tui import compare
 from hpo_tui.app.format import strip_escapes
 from hpo_tui.app.typed import HpoScreen
 from hpo_tui.app.widgets.footer import KeyFooter
+from hpo_tui.app.widgets.tables import fill_table
 from hpo_tui.estimate import ended_of
 
 MAX_PLOTS = 4  # metrics charted (every metric is in the table)
@@ -149,15 +150,13 @@ class CompareScreen(HpoScreen[None]):
         return text
 
     def _table(self, header: list[str], rows: list[tuple[list[str], bool]]) -> None:
-        table = self.query_one("#compare-table", DataTable)
-        table.clear(columns=True)
-        for i, label in enumerate(header):
-            table.add_column(Text(_short(label, 40)), key=f"c{i}")
         marked = Style(color=self.app.theme_variables["warning"], bold=True)
+        body = []
         for n, (cells, differs) in enumerate(rows):
             first = Text(("≠ " if differs else "  ") + _short(cells[0], 40), style=marked if differs else "")
-            table.add_row(first, *(Text(_short(c, 40), style=marked if differs else "") for c in cells[1:]),
-                          key=f"r{n}")
+            body.append((f"r{n}", [first, *(Text(_short(c, 40), style=marked if differs else "") for c in cells[1:])]))
+        fill_table(self.query_one("#compare-table", DataTable),
+                   [(f"c{i}", Text(_short(label, 40))) for i, label in enumerate(header)], body)
 
     async def _draw_training(self, c: compare.TrainingJobsComparison) -> None:
         t = c.tuning_job

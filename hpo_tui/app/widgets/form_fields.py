@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from hpo_tui.app.form_model import SELECTS, FormField, FormModel, describe_range
 from hpo_tui.app.widgets.compact import CompactSelect, compact
+from hpo_tui.app.widgets.tables import fill_table
 from hpo_tui.spec import MetricDefinition, Parameter
 
 
@@ -147,6 +148,10 @@ class TableButtons(Horizontal):
             yield compact(Button(verb.title(), id=f"{verb}-{self.what}", action=f"screen.{verb}_{self.what}"))
 
 
+RANGE_COLUMNS = (("name", "Name"), ("type", "Type"), ("range", "Range / values"), ("scaling", "Scaling"))
+METRIC_COLUMNS = (("name", "Metric"), ("regex", "Regex"))
+
+
 def _row_key(table: DataTable) -> str | None:
     if table.row_count == 0:
         return None
@@ -159,16 +164,15 @@ class RangesTable(DataTable[Text]):
 
     def __init__(self) -> None:
         super().__init__(id="ranges-table", cursor_type="row", zebra_stripes=True)
-        self.add_column("Name", key="name")
-        self.add_column("Type", key="type")
-        self.add_column("Range / values", key="range")
-        self.add_column("Scaling", key="scaling")
+        for key, label in RANGE_COLUMNS:
+            self.add_column(label, key=key)
 
     def show(self, ranges: dict[str, Parameter], select: str | None = None) -> None:
-        self.clear()
+        rows = []
         for name, parameter in ranges.items():
             range_text, scaling = describe_range(parameter)
-            self.add_row(Text(name), Text(parameter.kind), Text(range_text), Text(scaling), key=name)
+            rows.append((name, [Text(name), Text(parameter.kind), Text(range_text), Text(scaling)]))
+        fill_table(self, RANGE_COLUMNS, rows)
         if select is not None and select in ranges:
             self.move_cursor(row=self.get_row_index(select))
 
@@ -192,14 +196,12 @@ class MetricsTable(DataTable[Text]):
 
     def __init__(self) -> None:
         super().__init__(id="metrics-table", cursor_type="row", zebra_stripes=True)
-        self.add_column("Metric", key="name")
-        self.add_column("Regex", key="regex")
+        for key, label in METRIC_COLUMNS:
+            self.add_column(label, key=key)
 
     def show(self, metrics: list[MetricDefinition]) -> None:
         cursor = self.cursor_row
-        self.clear()
-        for i, m in enumerate(metrics):
-            self.add_row(Text(m.name), Text(m.regex), key=str(i))
+        fill_table(self, METRIC_COLUMNS, [(str(i), [Text(m.name), Text(m.regex)]) for i, m in enumerate(metrics)])
         if metrics:
             self.move_cursor(row=min(cursor, len(metrics) - 1))
 

@@ -13,8 +13,10 @@ from textual.widgets import Button, DataTable, Input
 from rich.text import Text
 
 from hpo_tui.app.widgets.compact import compact
+from hpo_tui.app.widgets.tables import fill_table
 
 HpValue = str | int | float
+KV_COLUMNS = (("name", "Name"), ("value", "Value"))
 
 
 def coerce_value(text: str) -> HpValue:
@@ -92,8 +94,8 @@ class KeyValueEditor(Vertical):
         table: DataTable[Text] = DataTable(
             id=f"{self._prefix}-table", cursor_type="row", zebra_stripes=True
         )
-        table.add_column("Name", key="name")
-        table.add_column("Value", key="value")
+        for key, label in KV_COLUMNS:
+            table.add_column(label, key=key)
         yield table
         with Horizontal(classes="kv-inputs"):
             yield compact(Input(placeholder="name", id=f"{self._prefix}-key", select_on_focus=False))
@@ -144,9 +146,7 @@ class KeyValueEditor(Vertical):
 
     def _refill(self, select: str | None = None) -> None:
         table = self.query_one(DataTable)
-        table.clear()
-        for key, value in self._items.items():
-            table.add_row(Text(key), Text(str(value)), key=key)
+        fill_table(table, KV_COLUMNS, [(key, [Text(key), Text(str(value))]) for key, value in self._items.items()])
         if select is not None and select in self._items:
             table.move_cursor(row=table.get_row_index(select))
 
