@@ -85,3 +85,29 @@ def test_spec_round_trips_through_the_store():
     )
     spec.completion.target_objective_value = 0.9
     assert spec_from_json(spec_to_json(spec)) == spec
+
+
+def test_a_tuning_job_the_cached_reader_cannot_see_is_read_again_before_not_found(
+        backend, fake_spec, tmp_path, monkeypatch) -> None:
+    """Seen once under load: launch committed a tuning job and the poll right after said it did
+    not exist, from the backend's cached read-only connection. Here that connection is left on
+    a store that was replaced whole (another home's store, holding a tuning job it never saw):
+    poll and the commands that look a tuning job up read once more on a new connection."""
+    import os
+
+    from hpo_tui.backends.local import LocalBackend
+
+    first = backend.launch(fake_spec(max_jobs=1, max_parallel_jobs=1))
+    wait_for(backend, first)  # the backend's reader is open on this store now
+    store = paths.store_path()
+    monkeypatch.setenv("HPO_TUI_HOME", str(tmp_path / "other-home"))
+    other = LocalBackend()
+    try:
+        second = other.launch(fake_spec(max_jobs=1, max_parallel_jobs=1))
+        wait_for(other, second)
+    finally:
+        other.close()
+    os.replace(paths.store_path(), store)  # checkpointed by its runner: the file holds it all
+    monkeypatch.setenv("HPO_TUI_HOME", str(store.parent))
+    assert backend.poll(second).tuning_job.status == "Completed"
+    assert backend.list_tuning_jobs()[0].name == second

@@ -149,7 +149,8 @@ class LocalBackend:
                 return row, jobs, new, last, incremental
 
         for _ in range(2):
-            row, jobs, new_points, last_point, incremental = self._reader.query(read)
+            found = self._reader.query_found(read, lambda got: got[0] is not None)
+            row, jobs, new_points, last_point, incremental = found
             if row is None:
                 raise not_found(name)
             if not self._repair_if_dead(row):

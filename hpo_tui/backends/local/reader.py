@@ -92,10 +92,22 @@ class StoreReader:
         raise AssertionError("unreachable")
 
     def tuning_row(self, name: str) -> dict[str, Any]:
-        row = self.query(lambda store: store.tuning_job(name) if store is not None else None)
+        row = self.query_found(lambda store: store.tuning_job(name) if store is not None else None,
+                               lambda row: row is not None)
         if row is None:
             raise not_found(name)
         return row
+
+    def query_found(self, read: Callable[[Store | None], T], found: Callable[[T], bool]) -> T:
+        """read(store), read again on a new connection when found(result) is False: the
+        cached read-only connection once missed a tuning job that launch had just committed
+        on another connection (under load, right after a finished tuning job's runner had
+        checkpointed and closed the store). A name the store really lacks costs one reopen."""
+        result = self.query(read)
+        if not found(result):
+            self.drop()
+            result = self.query(read)
+        return result
 
     def training_row(self, job: str) -> dict[str, Any] | None:
         return self.query(lambda store: store.training_job(job) if store is not None else None)
