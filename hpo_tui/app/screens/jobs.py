@@ -248,14 +248,19 @@ class TuningJobsScreen(HpoScreen[None]):
                 self._seen_rows = True
                 # Textual 8.2 can keep the cursor row rendered with the widths it had before
                 # the new rows were measured; drop its render caches once the sizes are known.
-                self.call_after_refresh(getattr(table, "_clear_caches", lambda: None))
-                self.call_after_refresh(table.refresh)
+                self.call_after_refresh(self._drop_table_renders)
         no_match = self.query_one("#jobs-no-match", Static)
         empty = bool(self.text_filter) and not ordered and bool(self.jobs)
         no_match.display, table.display = empty, not empty
         if empty:
             no_match.update(Text(f"No tuning jobs match /{self.text_filter}: press / to change it, "
                                  "escape in the filter to clear it.", justify="center"))
+
+    def _drop_table_renders(self) -> None:
+        # Imported here, after the first frame: the jobs screen's start does without the module.
+        from hpo_tui.app.widgets.fast_table import drop_renders
+
+        drop_renders(self.query_one(DataTable))
 
     @on(DataTable.HeaderSelected, "#tuning-jobs-table")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:

@@ -54,6 +54,14 @@ class _ComponentStyles:
         return getattr(self._styles, name)
 
 
+def drop_renders(table: DataTable) -> None:
+    """Drop every cached render of a DataTable (this one or another) and paint it again:
+    Textual 8.2 can keep the cursor row rendered with widths from before the columns were
+    measured (its render caches are keyed by update count, not by column widths)."""
+    table._clear_caches()  # PRIVATE: every render cache and the row lists
+    table.refresh()
+
+
 class FastTable(KeyedTable):
     """Rows keyed by name, every row one line of rich Text cells."""
 
