@@ -21,6 +21,7 @@ Prints the figures recorded in bench/RESULTS.md. Uses a temporary HPO_TUI_HOME; 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -138,7 +139,7 @@ def startup_main() -> int:
             # Another checkout of hpo-tui (e.g. main's) and this one, both started through
             # `env PYTHONPATH=...` (which costs every screen alike), in the same rounds.
             other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(other / "hpo_tui")], check=True)
+            compile_bytecode(other)
             ours = [case for case in cases if case[1][0] == str(HPO_TUI)]
             for tree in (other, ROOT):
                 cases += [(f"{label} @ {tree.name}", ["env", f"PYTHONPATH={tree}", *argv], marker)
@@ -170,21 +171,20 @@ def startup_phases(env: dict[str, str], rounds: int = 5) -> None:
     apps = ("minimal", "plain", "configure")
     with tempfile.TemporaryDirectory(prefix="hpo-tui-phases-") as folder:
         out = Path(folder) / "phases.jsonl"
+        done = 0  # rows written so far
         for _ in range(rounds + 1):  # the first round warms the file cache
             for app in apps:
                 pane = TmuxPane([sys.executable, script, app, str(out)], env)
                 try:
                     deadline = time.monotonic() + 30
-                    lines = out.read_text().count("\n") if out.exists() else 0
-                    while (out.read_text().count("\n") if out.exists() else 0) == lines:
+                    while len(phase_rows(out)) == done:
                         if time.monotonic() > deadline:
                             raise RuntimeError(f"startup_phases.py {app} wrote nothing within 30 s:\n{pane.text()}")
                         time.sleep(0.01)
                 finally:
                     pane.kill()
-        import json
-
-        rows = [json.loads(line) for line in out.read_text().splitlines()][len(apps):]
+                done += 1
+        rows = phase_rows(out)[len(apps):]
     print(f"\nwhere the first frame's time goes, ms (median of {rounds}, interleaved):")
     print(f"{'':34s}" + "".join(f"{name:>19s}" for name in PHASE_NAMES) + f"{'first frame':>14s}")
     labels = {"minimal": "minimal Textual app", "plain": "the same form in plain Textual",
@@ -195,6 +195,11 @@ def startup_phases(env: dict[str, str], rounds: int = 5) -> None:
                  for i, phase in enumerate(PHASES)]
         total = statistics.median(run["frame"] for run in runs) * 1000
         print(f"{labels[app]:34s}" + "".join(f"{step:19.1f}" for step in steps) + f"{total:14.1f}")
+
+
+def phase_rows(out: Path) -> list[dict]:
+    """The rows bench/startup_phases.py appended to out, one per first frame."""
+    return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
 
 
 def describe(results: list[tuple[float, float]]) -> str:
@@ -423,11 +428,11 @@ def quit_to_exit(env: dict[str, str], name: str, *, locked: bool, runs: int = 5)
     return results
 
 
-def compile_bytecode() -> None:
-    """Write the package's bytecode first, as an install does: start-up figures are then
-    those of an installed hpo-tui, not of a first run compiling every module (an
+def compile_bytecode(root: Path = ROOT) -> None:
+    """Write the bytecode of root's package first, as an install does: start-up figures are
+    then those of an installed hpo-tui, not of a first run compiling every module (an
     environment with PYTHONDONTWRITEBYTECODE=1 never keeps it, ~50 ms more per start)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "hpo_tui")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "hpo_tui")], check=True)
 
 
 def main() -> int:

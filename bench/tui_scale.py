@@ -236,7 +236,7 @@ def checkout_of(rev: str, into: Path) -> Path:
         return Path(rev).resolve()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "hpo_tui"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "hpo_tui")], check=True)
+    compile_bytecode(into)
     return into
 
 
