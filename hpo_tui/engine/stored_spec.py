@@ -27,15 +27,20 @@ def spec_to_json(spec: Any) -> str:
 
 
 def spec_from_json(text: str) -> TuningSpec:
+    return _spec_from_data(json.loads(text))
+
+
+def _spec_from_data(data: dict[str, Any]) -> TuningSpec:
     from hpo_tui.spec import model as spec_module
 
-    return _build(spec_module.TuningSpec, json.loads(text), spec_module)
+    return _build(spec_module.TuningSpec, data, spec_module)
 
 
 def spec_as_written(text: str) -> TuningSpec:
     """The spec with its ranges in the order they were written (a clone shows them so)."""
-    spec = spec_from_json(text)
-    order = json.loads(text).get(RANGES_ORDER) or []
+    data = json.loads(text)
+    spec = _spec_from_data(data)
+    order = data.get(RANGES_ORDER) or []
     ranked = {name: i for i, name in enumerate(order)}
     spec.ranges = dict(sorted(spec.ranges.items(), key=lambda item: ranked.get(item[0], len(ranked))))
     return spec
@@ -53,13 +58,19 @@ def stored_spec(text: str | None) -> TuningSpec | None:
     if not isinstance(data, dict) or not data:
         return None
     try:
-        return spec_from_json(text or "")
+        return _spec_from_data(data)  # parsed once, above
     except (TypeError, ValueError, KeyError, AttributeError):
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type, spec_module: Any) -> dict[str, Any]:
+    """A spec dataclass's field types, evaluated once (they are strings in the source)."""
+    return typing.get_type_hints(cls, vars(spec_module))
+
+
 def _build(cls: type, data: dict[str, Any], spec_module: Any) -> Any:
-    hints = typing.get_type_hints(cls, vars(spec_module))
+    hints = _hints(cls, spec_module)
     kwargs = {}
     for f in dataclasses.fields(cls):
         if not f.init or f.name not in data:
